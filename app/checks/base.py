@@ -1,0 +1,387 @@
+"""Shared knowledge for the rules: secret names and values, images, users, capabilities,
+and the walk over the shell commands of a RUN instruction."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from app.checks.catalogue import rule
+from app.model import Finding, Location, Span
+from app.sources.dockerfile import ImageRef, Instruction, Stage
+from app.sources.shell import Command, split_commands
+from app.sources.text import SourceText
+
+
+def make(
+    rule_id: str,
+    message: str,
+    location: Location | None,
+    *,
+    target: str | None = None,
+    target_kind: str = "file",
+    anchors: tuple[int, ...] = (),
+    secrets: tuple[Span, ...] = (),
+    evidence: dict | None = None,
+    subject: object = None,
+    scope: object = None,
+) -> Finding:
+    return Finding(
+        rule=rule(rule_id),
+        message=message,
+        location=location,
+        target=target,
+        target_kind=target_kind,
+        anchors=anchors,
+        secrets=secrets,
+        evidence=evidence or {},
+        subject=subject,
+        scope=scope,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# secrets
+# ---------------------------------------------------------------------------------------------
+
+# BuildKit's SecretsUsedInArgOrEnv tokens, plus a few common spellings
+_SECRET_TOKENS = (
+    "apikey|api_key|auth|credential|credentials|key|password|passwd|pword|pwd|pass|secret|"
+    "secrets|token|privatekey|private_key|access_key|secret_key|client_secret|passphrase|"
+    "jwt|bearer|signature|sig|dsn|cert_key|session_key|encryption_key|salt"
+)
+_SECRET_NAME = re.compile(rf"(?i)(?:^|_|-|\.)(?:{_SECRET_TOKENS})(?:$|_|-|\.)")
+_SECRET_GLUED = re.compile(r"(?i)(password|passwd|secret|token|apikey|privatekey)$|^(password|secret|token)")
+# names that merely talk about a secret, or hold public material
+_NOT_SECRET = re.compile(
+    r"(?i)(?:^|_|-)(?:public|file|files|path|dir|directory|url_path|version|length|len|min|max|"
+    r"enabled|enable|disabled|disable|required|policy|method|type|mode|algorithm|algo|expiry|expires|"
+    r"expiration|ttl|timeout|rounds|cost|host|port|name|user|username|id_file|fingerprint|"
+    r"keyring|keyserver|keys|server|endpoint|header|prefix|field|location|hint|reset|store|backend|"
+    r"provider|format|size|bits|cache|count|interval|lifetime|duration|cookie_name|param|var|url|uri|"
+    r"issuer|audience|realm|scope|scopes|length)(?:$|_|-)"
+)
+_GPG = re.compile(r"(?i)(?:^|_)(?:gpg|pgp|gnupg)(?:_|$)")
+
+
+def is_secret_name(name: str) -> bool:
+    """A variable name that looks like it holds a credential (TOKEN, DB_PASSWORD, API_KEY...)."""
+    if not name:
+        return False
+    if _GPG.search(name):  # GPG_KEY and friends are public key fingerprints (dockle#130)
+        return False
+    if not (_SECRET_NAME.search(name) or _SECRET_GLUED.search(name)):
+        return False
+    return not _NOT_SECRET.search(name)
+
+
+_BOOLISH = {"", "yes", "no", "true", "false", "on", "off", "0", "1", "y", "n", "none", "null", "trust", "md5",
+            "scram-sha-256", "required", "optional", "disabled", "enabled", "random"}
+
+# well-known token formats (high confidence, any key)
+TOKEN_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("AWS access key", re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b")),
+    ("GitHub token", re.compile(r"\bgh[pousr]_[A-Za-z0-9]{36,}\b")),
+    ("GitHub token", re.compile(r"\bgithub_pat_[A-Za-z0-9_]{40,}\b")),
+    ("GitLab token", re.compile(r"\bglpat-[A-Za-z0-9_-]{20,}\b")),
+    ("Slack token", re.compile(r"\bxox[abprs]-[A-Za-z0-9-]{10,}\b")),
+    ("Stripe key", re.compile(r"\b[sr]k_live_[A-Za-z0-9]{16,}\b")),
+    ("Google API key", re.compile(r"\bAIza[0-9A-Za-z_-]{35}\b")),
+    ("OpenAI key", re.compile(r"\bsk-(?:proj-)?[A-Za-z0-9_-]{32,}\b")),
+    ("private key", re.compile(r"-----BEGIN (?:RSA |EC |DSA |OPENSSH |PGP )?PRIVATE KEY")),
+    ("npm token", re.compile(r"\bnpm_[A-Za-z0-9]{36}\b")),
+)
+# scheme://user:password@host (password not a ${VAR} reference)
+CONN_STRING = re.compile(r"(?i)\b[a-z][a-z0-9+.-]{1,20}://([^\s:/@'\"]+):([^\s@/'\"]+)@[^\s'\"]+")
+
+
+def literal_secret_value(value: str | None) -> bool:
+    """True if `value` is a literal credential (not empty, not a placeholder, not a reference)."""
+    if value is None:
+        return False
+    v = value.strip()
+    if v.lower() in _BOOLISH:
+        return False
+    if "$" in v:  # any variable reference: the value comes from elsewhere
+        return False
+    if v.startswith("/") and " " not in v:  # a path (…_FILE conventions, key files)
+        return False
+    return not (v.startswith("<") and v.endswith(">"))
+
+
+def token_in(text: str) -> tuple[str, Span] | None:
+    """A well-known credential format or a connection string with a password in `text`."""
+    for label, pat in TOKEN_PATTERNS:
+        m = pat.search(text)
+        if m:
+            return label, Span(m.start(), m.end())
+    m = CONN_STRING.search(text)
+    if m and not m.group(2).startswith("$") and m.group(2) not in ("*", "****", "password"):
+        return "connection string with a password", Span(m.start(2), m.end(2))
+    return None
+
+
+def mask(value: str) -> str:
+    """What batten prints instead of a secret value."""
+    return "••••••" if value else ""
+
+
+# ---------------------------------------------------------------------------------------------
+# users
+# ---------------------------------------------------------------------------------------------
+
+
+def is_root_user(user: str) -> bool:
+    """root, 0, root:anything, 0:anything (and ContainerAdministrator on Windows)."""
+    u = user.strip().strip('"').strip("'")
+    name = u.split(":", 1)[0].strip()
+    return name in ("root", "0") or name.lower() == "containeradministrator"
+
+
+# images whose default user is not root (so a missing USER is fine)
+_NONROOT_IMAGES = re.compile(
+    r"(?ix)^(?:"
+    r"gcr\.io/distroless/.+:(?:.*-)?nonroot(?:-.*)?"
+    r"|cgr\.dev/chainguard/.+"
+    r"|.+:.*rootless.*"
+    r"|(?:docker\.io/)?nginxinc/nginx-unprivileged(?::.*)?"
+    r"|(?:docker\.io/)?bitnami/.+"
+    r"|(?:docker\.io/)?(?:grafana/grafana(?:-oss|-enterprise)?|prom/.+|quay\.io/prometheus/.+)(?::.*)?"
+    r"|(?:docker\.io/)?(?:jenkins/jenkins|sonarqube|elasticsearch|docker\.elastic\.co/.+)(?::.*)?"
+    r"|mcr\.microsoft\.com/mssql/server:(?:20(?:19|22|25)).*"
+    r"|mcr\.microsoft\.com/(?:windows/)?nanoserver(?::.*)?"
+    r"|(?:docker\.io/)?(?:minio/minio|hashicorp/vault|mailhog/mailhog|portainer/agent)(?::.*)?"
+    r"|.+/static-debian\d+:nonroot.*"
+    r")$"
+)
+_WINDOWS = re.compile(r"(?i)(mcr\.microsoft\.com/(windows|dotnet/framework|powershell)|servercore|nanoserver|windowsservercore)")
+
+
+def image_default_nonroot(image: str | None) -> bool:
+    if not image:
+        return False
+    return bool(_NONROOT_IMAGES.match(image.strip()))
+
+
+def is_windows_image(image: str | None) -> bool:
+    return bool(image and _WINDOWS.search(image))
+
+
+def stage_chain(stage: Stage) -> list[Stage]:
+    """The stage and the stages it builds on, nearest first."""
+    out = [stage]
+    cur = stage.parent
+    while cur is not None and cur not in out:
+        out.append(cur)
+        cur = cur.parent
+    return out
+
+
+@dataclass(slots=True)
+class EffectiveUser:
+    user: str | None  # the USER value in force, None when no USER anywhere in the chain
+    instruction: Instruction | None  # the USER instruction that set it
+    stage: Stage | None  # the stage holding that instruction
+    base_nonroot: bool  # no USER, but the base image runs as non-root
+    base: str | None  # the root image reference
+
+    @property
+    def is_root(self) -> bool:
+        if self.user is None:
+            return not self.base_nonroot
+        if "$" in self.user:  # USER $APP_UID: defined by the base image, not root by itself
+            return False
+        return is_root_user(self.user)
+
+
+def effective_user(stage: Stage) -> EffectiveUser:
+    for st in stage_chain(stage):
+        users = st.instructions_named("USER")
+        if users:
+            last = users[-1]
+            return EffectiveUser(last.args.strip(), last, st, False, None)
+    root = stage_chain(stage)[-1]
+    base = root.base_resolved
+    return EffectiveUser(None, None, None, image_default_nonroot(base), base)
+
+
+def stage_healthcheck(stage: Stage) -> Instruction | None:
+    """The HEALTHCHECK in force for a stage (following parents); NONE counts as set."""
+    for st in stage_chain(stage):
+        hcs = st.instructions_named("HEALTHCHECK")
+        if hcs:
+            return hcs[-1]
+    return None
+
+
+def runtime_chain(stages: list[Stage]) -> list[Stage]:
+    """Runtime stages plus the stages they build on (what ships in the image)."""
+    out: list[Stage] = []
+    for st in stages:
+        for s in stage_chain(st):
+            if s not in out:
+                out.append(s)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# images
+# ---------------------------------------------------------------------------------------------
+
+# full OS images that have slim / alpine / distroless variants (image.not-minimal)
+FULL_IMAGES: dict[str, str] = {
+    "python": "python:<version>-slim",
+    "node": "node:<version>-slim or -alpine",
+    "ruby": "ruby:<version>-slim",
+    "golang": "gcr.io/distroless/static (copy the binary into it)",
+    "rust": "gcr.io/distroless/cc (copy the binary into it)",
+    "openjdk": "eclipse-temurin:<version>-jre",
+    "eclipse-temurin": "eclipse-temurin:<version>-jre",
+    "maven": "eclipse-temurin:<version>-jre (build with maven, run on a JRE)",
+    "gradle": "eclipse-temurin:<version>-jre (build with gradle, run on a JRE)",
+    "php": "php:<version>-fpm-alpine",
+    "perl": "perl:<version>-slim",
+    "debian": "debian:<release>-slim",
+    "buildpack-deps": "debian:<release>-slim",
+    "nginx": "nginx:<version>-alpine",
+    "httpd": "httpd:<version>-alpine",
+    "redis": "redis:<version>-alpine",
+    "postgres": "postgres:<version>-alpine",
+    "mongo": "mongo (no slim variant: keep, but pin it)",
+    "elixir": "elixir:<version>-slim",
+    "erlang": "erlang:<version>-slim",
+    "haskell": "haskell:<version>-slim",
+    "swift": "swift:<version>-slim",
+    "julia": "julia (no slim variant)",
+    "gcc": "a slim runtime image (copy the binary into it)",
+    "mcr.microsoft.com/dotnet/sdk": "mcr.microsoft.com/dotnet/aspnet or runtime (the SDK is for building)",
+}
+_MINIMAL_HINT = re.compile(r"(?i)(slim|alpine|distroless|minimal|busybox|jre|chiseled|nonroot|static|-fpm-alpine|musl)")
+
+
+def not_minimal_hint(ref: ImageRef) -> str | None:
+    key = ref.repository.removeprefix("library/")
+    if ref.registry and ref.registry not in ("docker.io", "index.docker.io"):
+        key = f"{ref.registry}/{ref.repository}"
+    hint = FULL_IMAGES.get(key)
+    if hint is None:
+        return None
+    if ref.tag and _MINIMAL_HINT.search(ref.tag):
+        return None
+    if "no slim variant" in hint:
+        return None
+    return hint
+
+
+# ---------------------------------------------------------------------------------------------
+# capabilities
+# ---------------------------------------------------------------------------------------------
+
+DEFAULT_CAPS = frozenset({
+    "CHOWN", "DAC_OVERRIDE", "FSETID", "FOWNER", "MKNOD", "NET_RAW", "SETGID", "SETUID",
+    "SETFCAP", "SETPCAP", "NET_BIND_SERVICE", "SYS_CHROOT", "KILL", "AUDIT_WRITE",
+})
+DANGEROUS_CAPS = frozenset({
+    "ALL", "SYS_ADMIN", "SYS_MODULE", "SYS_PTRACE", "SYS_RAWIO", "DAC_READ_SEARCH", "NET_ADMIN",
+    "BPF", "SYS_BOOT", "PERFMON", "SYS_TIME", "MAC_ADMIN", "MAC_OVERRIDE", "SYSLOG", "SYS_NICE",
+    "IPC_LOCK", "LEASE", "SYS_RESOURCE", "LINUX_IMMUTABLE", "WAKE_ALARM", "BLOCK_SUSPEND",
+    "AUDIT_CONTROL", "CHECKPOINT_RESTORE",
+})
+
+
+def norm_cap(cap: str) -> str:
+    c = cap.strip().upper()
+    return c[4:] if c.startswith("CAP_") else c
+
+
+def caps_dropped_all(caps: list[str]) -> bool:
+    norm = {norm_cap(c) for c in caps}
+    return "ALL" in norm or norm >= DEFAULT_CAPS
+
+
+# ---------------------------------------------------------------------------------------------
+# shell commands of RUN instructions
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class RunCommand:
+    cmd: Command  # effective command (wrappers skipped)
+    wrappers: list[str]
+    to_source: Callable[[int], int]  # offset in the script -> offset in the file
+    script: str
+    instruction: Instruction
+    whole: Command  # the command as written (wrappers included)
+
+    def span(self) -> Span:
+        return Span(self.to_source(self.whole.start), self.to_source(max(self.whole.start, self.whole.end - 1)) + 1)
+
+    def word_span(self, index: int) -> Span:
+        w = self.cmd.words[index]
+        return Span(self.to_source(w.start), self.to_source(max(w.start, w.end - 1)) + 1)
+
+    @property
+    def name(self) -> str:
+        return self.cmd.basename
+
+
+_SHELL_INTERPRETERS = {"sh", "bash", "ash", "dash", "zsh", "ksh", "busybox"}
+
+
+def run_scripts(ins: Instruction) -> list[tuple[str, Callable[[int], int]]]:
+    """Shell scripts of a RUN: the command line, heredoc bodies run by a shell, and exec-form
+    `["sh", "-c", "..."]`. Each comes with a map from script offsets to file offsets."""
+    out: list[tuple[str, Callable[[int], int]]] = []
+    if ins.json is not None:
+        js = ins.json
+        if len(js) >= 3 and js[0].rsplit("/", 1)[-1] in _SHELL_INTERPRETERS and js[1].startswith("-") and "c" in js[1]:
+            start = ins.args_span.start
+            out.append((js[2], lambda _i, s=start: s))
+        elif js:
+            start = ins.args_span.start
+            out.append((" ".join(js), lambda _i, s=start: s))
+        return out
+    args = ins.args
+    if ins.heredocs:
+        # the command line runs the heredocs: `RUN <<EOF` (shell) or `RUN python3 <<EOF` (not)
+        line_cmds = split_commands(_strip_markers(args))
+        interpreter = line_cmds[0].basename if line_cmds and line_cmds[0].words else ""
+        if line_cmds and line_cmds[0].words:
+            out.append((args, lambda i, ins=ins: ins.source_offset(min(i, len(ins.args)))))
+        if interpreter in ("", *_SHELL_INTERPRETERS):
+            for hd in ins.heredocs:
+                base = hd.body_span.start
+                out.append((hd.body, lambda i, b=base: b + i))
+        return out
+    out.append((args, lambda i, ins=ins: ins.source_offset(min(i, len(ins.args)))))
+    return out
+
+
+_MARKER = re.compile(r"<<-?\s*(['\"]?)[A-Za-z0-9_.-]+\1")
+
+
+def _strip_markers(text: str) -> str:
+    return _MARKER.sub(lambda m: " " * len(m.group()), text)
+
+
+def run_commands(ins: Instruction) -> Iterator[RunCommand]:
+    """Every simple command a RUN executes, `sh -c '...'` scripts included (one level)."""
+    for script, to_src in run_scripts(ins):
+        text = _strip_markers(script) if ins.heredocs and script is ins.args else script
+        for cmd in split_commands(text):
+            if not cmd.words:
+                continue
+            wrappers, eff = cmd.effective()
+            yield RunCommand(eff, wrappers, to_src, text, ins, cmd)
+            inner = eff.shell_script() if eff.words else None
+            if inner is not None:
+                base = inner.start
+                for sub in split_commands(inner.text):
+                    if sub.words:
+                        w2, e2 = sub.effective()
+                        yield RunCommand(e2, w2, lambda _i, b=base, f=to_src: f(b), inner.text, ins, sub)
+
+
+def source_span(source: SourceText, span: Span) -> Location:
+    return source.location(span)

@@ -1,0 +1,732 @@
+"""The rule catalogue: ids, titles, severities, rationales and cross-references (../shared/RULES.md).
+
+Ids are stable once shipped. One id covers the same weakness wherever it shows: in a Dockerfile
+(DF), a compose file (CO), a running container (LC), a built image (IM) or the project (PR).
+"""
+
+from __future__ import annotations
+
+from app.model import Area, Rule, Severity
+
+C, H, M, L, I = (  # noqa: E741
+    Severity.CRITICAL,
+    Severity.HIGH,
+    Severity.MEDIUM,
+    Severity.LOW,
+    Severity.INFO,
+)
+
+
+def _r(
+    id: str,
+    title: str,
+    sev: Severity,
+    area: Area,
+    applies: str,
+    rationale: str,
+    *,
+    refs: dict[str, str] | None = None,
+    fix: str | None = None,
+    remedy: str = "",
+    hadolint: tuple[str, ...] = (),
+    checkov: tuple[str, ...] = (),
+    trivy: tuple[str, ...] = (),
+    kics: tuple[str, ...] = (),
+) -> Rule:
+    return Rule(
+        id=id,
+        title=title,
+        severity=sev,
+        area=area,
+        rationale=" ".join(rationale.split()),
+        applies=frozenset(applies.split(",")),
+        refs=refs or {},
+        fix_id=fix,
+        remedy=" ".join(remedy.split()),
+        hadolint=hadolint,
+        checkov=checkov,
+        trivy=trivy,
+        kics=kics,
+    )
+
+
+_RULES: list[Rule] = [
+    # ---------------------------------------------------------------- identity
+    _r(
+        "user.missing",
+        "Final stage runs as root (no USER)",
+        H, Area.USER, "DF,IM",
+        """The stage that runs has no USER instruction and its base image runs as root, so the
+        process starts as UID 0. Root inside a container is root on the host's kernel: any
+        escape through a kernel, runtime or mount bug starts with full privileges, and files on
+        writable volumes are created as root.""",
+        refs={"checkov": "CKV_DOCKER_3", "trivy": "DS-0002", "kics": "fd54f200",
+              "docker-bench": "4.1", "dockle": "CIS-DI-0001"},
+        fix="df.add-user",
+        remedy="""Create a user with a fixed UID/GID (default 10001:10001) in the final stage and
+        switch to it with USER before CMD/ENTRYPOINT.""",
+        checkov=("CKV_DOCKER_3",), trivy=("DS-0002", "DS002", "AVD-DS-0002"), kics=("fd54f200",),
+    ),
+    _r(
+        "user.final-root",
+        "Final stage switches to USER root",
+        H, Area.USER, "DF",
+        """The last USER of the stage that runs is root (root, 0, root:*, 0:*). Whatever the
+        earlier stages did, the container's process runs with UID 0 and every capability Docker
+        grants by default.""",
+        refs={"hadolint": "DL3002", "checkov": "CKV_DOCKER_8", "trivy": "DS-0002", "kics": "67fd0c4a"},
+        fix="df.add-user",
+        remedy="Switch to a non-root user with a fixed UID/GID after the steps that need root.",
+        hadolint=("DL3002",), checkov=("CKV_DOCKER_8",), trivy=("DS-0002", "DS002", "AVD-DS-0002"),
+        kics=("67fd0c4a",),
+    ),
+    _r(
+        "user.unfixed-id",
+        "User created without a fixed UID/GID",
+        M, Area.USER, "DF",
+        """useradd/adduser/addgroup without -u/-g picks the next free id, which changes with the
+        base image. Volume ownership, Kubernetes runAsUser and file permissions then break or,
+        worse, silently match another account. The checklist asks for a specific UID/GID.""",
+        fix="df.fix-user-ids",
+        remedy="Pass explicit ids (for example -u 10001 / -g 10001) when creating the user and group.",
+    ),
+    _r(
+        "user.numeric",
+        "USER is a name, not a UID",
+        I, Area.USER, "DF",
+        """A named USER cannot be verified as non-root by runAsNonRoot admission checks and may
+        not resolve if /etc/passwd changes. A numeric UID:GID is unambiguous.""",
+        refs={"hadolint": "DL3066"},
+        fix="df.numeric-user",
+        remedy="Use the numeric UID:GID the Dockerfile assigns to that user.",
+        hadolint=("DL3066",),
+    ),
+    _r(
+        "user.sudo",
+        "sudo used in RUN",
+        M, Area.USER, "DF",
+        """sudo in an image means a password-less privilege escalation path is installed and
+        configured; builds already run as root, so it is either pointless or a sign the
+        runtime user can become root.""",
+        refs={"hadolint": "DL3004", "checkov": "CKV2_DOCKER_1", "trivy": "DS-0010", "kics": "8ada6e80"},
+        fix="df.drop-sudo",
+        remedy="Run the command as root during the build (drop sudo) and switch USER afterwards.",
+        hadolint=("DL3004",), checkov=("CKV2_DOCKER_1",), trivy=("DS-0010", "DS010"), kics=("8ada6e80",),
+    ),
+    _r(
+        "compose.user-root",
+        "Service runs as root (user: root/0)",
+        H, Area.USER, "CO",
+        """The service explicitly sets user to root or UID 0, overriding whatever non-root user
+        the image may define.""",
+        refs={"compose-lint": "CL-0018", "semgrep": "service-runs-as-root"},
+        fix="co.user",
+        remedy='Set user: "<uid>:<gid>" to a non-root account the image can run as.',
+    ),
+    _r(
+        "compose.user-unset",
+        "Service runs as root (no user:, image runs as root)",
+        H, Area.USER, "CO",
+        """The service sets no user: and the image it builds or pulls runs as root (its final
+        stage has no non-root USER). No other tool checks this combination: most flag only an
+        explicit user: root.""",
+        fix="co.user",
+        remedy='Add user: "<uid>:<gid>" to the service, or add a non-root USER to its Dockerfile.',
+    ),
+    _r(
+        "live.user-root",
+        "Container runs as root",
+        H, Area.USER, "LC",
+        """The running container's effective user is root (empty, root, 0, root:root, 0:0).
+        docker-bench 4.1 misses the root:root and 0:0 forms.""",
+        refs={"docker-bench": "4.1"},
+        remedy="Fix the source (USER in the Dockerfile or user: in compose) and recreate the container.",
+    ),
+    # ---------------------------------------------------------------- privileges
+    _r(
+        "priv.privileged",
+        "Privileged container",
+        C, Area.CAPABILITIES, "CO,LC",
+        """privileged: true gives the container every capability, every host device and turns
+        off seccomp, AppArmor and SELinux confinement. It is equivalent to root on the host.""",
+        refs={"kics": "ae5b6871", "docker-bench": "5.5", "compose-lint": "CL-0002",
+              "semgrep": "privileged-service"},
+        fix="co.remove-privileged",
+        remedy="Remove privileged and grant only the capabilities or devices the service needs.",
+        kics=("ae5b6871",),
+    ),
+    _r(
+        "caps.not-dropped",
+        "Capabilities not dropped (no cap_drop: [ALL])",
+        M, Area.CAPABILITIES, "CO,LC",
+        """Docker grants 14 capabilities by default (CHOWN, DAC_OVERRIDE, FOWNER, SETUID, SETGID,
+        NET_RAW, ...). Most services need none of them; each one left is a tool for an attacker
+        who gets code execution. Drop all and add back only what is needed.""",
+        refs={"kics": "ce76b7d0", "compose-lint": "CL-0006"},
+        fix="co.cap-drop",
+        remedy="Add cap_drop: [ALL] (and cap_add: [NET_BIND_SERVICE] when it listens below 1024).",
+        kics=("ce76b7d0",),
+    ),
+    _r(
+        "caps.dangerous-added",
+        "Dangerous capability added",
+        H, Area.CAPABILITIES, "CO,LC",
+        """cap_add grants a capability that breaks container isolation (ALL, SYS_ADMIN,
+        SYS_MODULE, SYS_PTRACE, SYS_RAWIO, DAC_READ_SEARCH, NET_ADMIN, BPF, ...). SYS_ADMIN alone
+        allows mounting filesystems and is a well-known escape route.""",
+        refs={"kics": "ce76b7d0", "docker-bench": "5.4", "compose-lint": "CL-0024/CL-0011/CL-0027"},
+        fix="co.remove-cap",
+        remedy="Remove the capability; if the service really needs it, document why and isolate it.",
+    ),
+    _r(
+        "priv.no-new-privileges",
+        "no-new-privileges not set",
+        H, Area.CAPABILITIES, "CO,LC",
+        """Without no-new-privileges a process can gain privileges through setuid/setgid
+        binaries (su, sudo, ping...) inside the image. Setting it blocks that escalation path at
+        no cost for almost every service.""",
+        refs={"kics": "27fcc7d6", "docker-bench": "5.26", "compose-lint": "CL-0003",
+              "semgrep": "no-new-privileges"},
+        fix="co.no-new-privileges",
+        remedy='Add "no-new-privileges:true" to security_opt.',
+        kics=("27fcc7d6",),
+    ),
+    _r(
+        "seccomp.unconfined",
+        "seccomp disabled",
+        H, Area.CAPABILITIES, "CO,LC",
+        """seccomp:unconfined removes Docker's default syscall filter, which blocks about 44
+        dangerous syscalls (keyctl, add_key, unshare, mount...). Many kernel exploits go through
+        exactly those.""",
+        refs={"kics": "404fde2c", "docker-bench": "5.22", "compose-lint": "CL-0009",
+              "semgrep": "seccomp-confinement-disabled"},
+        fix="co.remove-security-opt",
+        remedy="Remove seccomp:unconfined (or supply a custom profile that allows only what is needed).",
+        kics=("404fde2c",),
+    ),
+    _r(
+        "apparmor.unconfined",
+        "AppArmor disabled",
+        M, Area.CAPABILITIES, "CO,LC",
+        """apparmor:unconfined removes the docker-default AppArmor profile, which denies writes to
+        /proc and /sys and mounts, on hosts that enforce AppArmor.""",
+        refs={"docker-bench": "5.2", "compose-lint": "CL-0009"},
+        fix="co.remove-security-opt",
+        remedy="Remove apparmor:unconfined.",
+    ),
+    _r(
+        "selinux.disabled",
+        "SELinux separation disabled",
+        M, Area.CAPABILITIES, "CO,LC",
+        """label:disable turns off SELinux labelling for the container, so on SELinux hosts its
+        processes are no longer confined to their own files.""",
+        refs={"docker-bench": "5.3", "compose-lint": "CL-0009", "semgrep": "selinux-separation-disabled"},
+        fix="co.remove-security-opt",
+        remedy="Remove label:disable.",
+    ),
+    # ---------------------------------------------------------------- filesystem
+    _r(
+        "fs.rootfs-writable",
+        "Root filesystem is writable",
+        M, Area.FILESYSTEM, "CO,LC",
+        """A writable root filesystem lets an attacker who gets code execution drop tools,
+        modify binaries and persist across restarts of the process. read_only: true with tmpfs for
+        the few paths that need writes (/tmp, /run) removes that ground.""",
+        refs={"docker-bench": "5.13", "compose-lint": "CL-0007", "semgrep": "writable-filesystem-service"},
+        fix="co.read-only",
+        remedy="Add read_only: true and tmpfs entries for /tmp, /run and any path the service writes.",
+    ),
+    _r(
+        "fs.tmpfs-noexec",
+        "tmpfs mount allows exec/suid",
+        L, Area.FILESYSTEM, "CO,LC",
+        """A writable tmpfs without noexec,nosuid is the classic place to drop and run a payload
+        once the root filesystem is read-only.""",
+        refs={"compose-lint": "CL-0022"},
+        fix="co.tmpfs-noexec",
+        remedy="Mount tmpfs with noexec,nosuid,nodev unless the service needs to execute from it.",
+    ),
+    _r(
+        "mount.docker-socket",
+        "Docker socket mounted into the container",
+        C, Area.FILESYSTEM, "CO,LC,DF",
+        """Access to the engine's socket is root on the host: anyone in the container can start
+        a privileged container that mounts /. A :ro mount does not help, the API is still fully
+        usable.""",
+        refs={"kics": "d6355c88", "docker-bench": "5.32", "compose-lint": "CL-0001",
+              "semgrep": "exposing-docker-socket-volume"},
+        remedy="Remove the mount, or put a filtering socket proxy in front of the engine.",
+        kics=("d6355c88",),
+    ),
+    _r(
+        "mount.sensitive-host-path",
+        "Sensitive host path mounted",
+        H, Area.FILESYSTEM, "CO,LC",
+        """Bind-mounting host system directories (/, /etc, /proc, /sys, /dev, /boot, /usr, /var,
+        /root, /home...) exposes host secrets and, when writable, lets the container change the
+        host.""",
+        refs={"kics": "1c1325ff", "docker-bench": "5.6", "compose-lint": "CL-0013"},
+        fix="co.mount-read-only",
+        remedy="Mount only the specific files needed, read-only.",
+        kics=("1c1325ff",),
+    ),
+    # ---------------------------------------------------------------- namespaces
+    _r(
+        "ns.host-network",
+        "Host network namespace shared",
+        H, Area.NETWORK, "CO,LC",
+        """network_mode: host removes network isolation: the container sees every host interface,
+        can bind any host port and reach services listening on localhost.""",
+        refs={"kics": "071a71ff", "docker-bench": "5.10", "compose-lint": "CL-0008"},
+        remedy="Remove network_mode: host and publish only the ports the service needs.",
+        kics=("071a71ff",),
+    ),
+    _r(
+        "ns.host-pid",
+        "Host PID namespace shared",
+        H, Area.CAPABILITIES, "CO,LC",
+        """pid: host lets the container see and signal every host process and read their
+        environment through /proc.""",
+        refs={"kics": "4f31dd9f", "docker-bench": "5.16", "compose-lint": "CL-0010"},
+        fix="co.remove-host-ns",
+        remedy="Remove pid: host.",
+        kics=("4f31dd9f",),
+    ),
+    _r(
+        "ns.host-ipc",
+        "Host IPC namespace shared",
+        H, Area.CAPABILITIES, "CO,LC",
+        """ipc: host shares System V IPC and POSIX shared memory with the host, so the container
+        can read or corrupt other processes' shared memory.""",
+        refs={"kics": "baa3890f", "docker-bench": "5.17", "compose-lint": "CL-0010"},
+        fix="co.remove-host-ns",
+        remedy="Remove ipc: host.",
+        kics=("baa3890f",),
+    ),
+    _r(
+        "ns.host-uts",
+        "Host UTS namespace shared",
+        M, Area.CAPABILITIES, "CO,LC",
+        """uts: host lets the container change the host's hostname and domain name.""",
+        refs={"docker-bench": "5.21"},
+        fix="co.remove-host-ns",
+        remedy="Remove uts: host.",
+    ),
+    _r(
+        "ns.host-userns",
+        "User namespace remapping disabled",
+        M, Area.CAPABILITIES, "CO,LC",
+        """userns_mode: host opts the container out of the daemon's user-namespace remapping, so
+        root in the container is root on the host again.""",
+        refs={"kics": "8af7162d", "docker-bench": "5.31"},
+        fix="co.remove-host-ns",
+        remedy="Remove userns_mode: host.",
+        kics=("8af7162d",),
+    ),
+    # ---------------------------------------------------------------- resources
+    _r(
+        "limits.memory",
+        "No memory limit",
+        M, Area.RESOURCES, "CO,LC",
+        """Without a memory limit one leaking or attacked container can exhaust the host's
+        memory and get other services OOM-killed.""",
+        refs={"kics": "bb9ac4f7", "docker-bench": "5.11", "compose-lint": "CL-0026"},
+        fix="co.limits",
+        remedy="Set deploy.resources.limits.memory (or mem_limit, keeping the file's style).",
+        kics=("bb9ac4f7",),
+    ),
+    _r(
+        "limits.cpu",
+        "No CPU limit",
+        L, Area.RESOURCES, "CO,LC",
+        """Without a CPU limit a busy or compromised container can starve every other workload
+        on the host.""",
+        refs={"kics": "6b610c50", "docker-bench": "5.12", "compose-lint": "CL-0026"},
+        fix="co.limits",
+        remedy="Set deploy.resources.limits.cpus (or cpus:, keeping the file's style).",
+        kics=("6b610c50",),
+    ),
+    _r(
+        "limits.pids",
+        "No PID limit",
+        M, Area.RESOURCES, "CO,LC",
+        """Without pids_limit a fork bomb inside the container exhausts the host's process table
+        and takes the whole machine down.""",
+        refs={"kics": "221e0658", "docker-bench": "5.29"},
+        fix="co.pids-limit",
+        remedy="Set pids_limit (for example 200).",
+        kics=("221e0658",),
+    ),
+    _r(
+        "limits.reservations",
+        "No resource reservations",
+        I, Area.RESOURCES, "CO",
+        """The checklist sets reservations beside limits so the scheduler keeps room for the
+        service under pressure.""",
+        fix="co.limits",
+        remedy="Set deploy.resources.reservations (cpus, memory).",
+    ),
+    # ---------------------------------------------------------------- network
+    _r(
+        "ports.bind-all-interfaces",
+        "Port published on all interfaces",
+        M, Area.NETWORK, "CO,LC",
+        """A published port without a host IP binds 0.0.0.0 and ::, exposing the service on
+        every interface of the host; Docker's iptables rules also bypass host firewalls such as
+        ufw.""",
+        refs={"kics": "451d79dc", "docker-bench": "5.14", "compose-lint": "CL-0005",
+              "dclint": "no-unbound-port-interfaces"},
+        fix="co.bind-localhost",
+        remedy='Bind to an explicit interface, e.g. "127.0.0.1:8080:8080" behind a reverse proxy.',
+        kics=("451d79dc",),
+    ),
+    _r(
+        "ports.privileged",
+        "Privileged port published",
+        L, Area.NETWORK, "CO,LC",
+        """Ports below 1024 need NET_BIND_SERVICE in the container or are mapped from privileged
+        host ports; an unprivileged high port behind a proxy needs neither.""",
+        refs={"kics": "bc2908f3", "docker-bench": "5.8"},
+        remedy="Map the host side to a high port (80 -> 8080) or listen on a high port in the container.",
+        kics=("bc2908f3",),
+    ),
+    _r(
+        "ports.ssh-exposed",
+        "SSH port exposed",
+        M, Area.NETWORK, "DF,LC",
+        """Running sshd in a container adds a network-facing daemon, keys and passwords to manage;
+        docker exec covers the same need without an open port.""",
+        refs={"checkov": "CKV_DOCKER_1", "trivy": "DS-0004", "kics": "5907595b", "docker-bench": "5.7"},
+        fix="df.remove-expose",
+        remedy="Remove 22 from EXPOSE and drop sshd from the image.",
+        checkov=("CKV_DOCKER_1",), trivy=("DS-0004", "DS004"), kics=("5907595b",),
+    ),
+    _r(
+        "network.not-isolated",
+        "Internal service on a non-internal network",
+        L, Area.NETWORK, "CO",
+        """A service that publishes no port (a database, a cache) shares a network that is not
+        internal: true with internet-facing services, so it can reach the outside world and
+        every neighbour can reach it. The checklist asks for isolated networks.""",
+        fix="co.internal-network",
+        remedy="Put backend services on a dedicated network with internal: true.",
+    ),
+    # ---------------------------------------------------------------- secrets
+    _r(
+        "secret.arg-env",
+        "Secret passed through ARG/ENV",
+        H, Area.SECRETS, "DF,CO,IM",
+        """ARG and ENV values are stored in the image: ENV in its config, ARG in the build
+        history of every layer that uses it. Anyone who can pull the image can read them with
+        docker history or docker inspect.""",
+        refs={"hadolint": "DL3064", "trivy": "DS-0031", "dockle": "CIS-DI-0010",
+              "buildkit": "SecretsUsedInArgOrEnv"},
+        fix="df.secret-mount",
+        remedy="""Use a BuildKit secret mount (RUN --mount=type=secret,id=...,env=...) and pass
+        the secret with compose build.secrets.""",
+        hadolint=("DL3064",), trivy=("DS-0031", "DS031"),
+    ),
+    _r(
+        "secret.value-hardcoded",
+        "Hard-coded credential",
+        H, Area.SECRETS, "DF,CO",
+        """A literal password, token or key in a Dockerfile or compose file ends up in version
+        control, in every clone and in CI logs, and cannot be rotated without a commit.""",
+        refs={"kics": "a88baa34", "compose-lint": "CL-0020/CL-0021"},
+        fix="co.env-secret",
+        remedy="""Move the value to a file-based secret (compose secrets:) and use the image's
+        *_FILE convention, or read it from the environment at deploy time.""",
+        kics=("a88baa34",),
+    ),
+    _r(
+        "secret.files-in-image",
+        "Credential files copied into the image",
+        H, Area.SECRETS, "DF,IM",
+        """COPY or ADD of key files, .env files or credentials (or of a whole context that
+        contains them without a .dockerignore guard) bakes them into a layer, where they stay even
+        if a later step deletes them.""",
+        refs={"trivy": "DS-0031", "dockle": "CIS-DI-0010", "buildkit": "CopyIgnoredFile"},
+        fix="df.dockerignore",
+        remedy="Exclude them in .dockerignore and pass what the build needs as a secret mount.",
+    ),
+    # ---------------------------------------------------------------- health
+    _r(
+        "health.missing-dockerfile",
+        "No HEALTHCHECK in the final stage",
+        L, Area.HEALTH, "DF,IM",
+        """Without a health check the engine only knows whether the process exists, not whether
+        it works: a hung service keeps receiving traffic and is never restarted.""",
+        refs={"hadolint": "DL3057", "checkov": "CKV_DOCKER_2", "trivy": "DS-0026", "kics": "b03a748a",
+              "docker-bench": "4.6", "dockle": "CIS-DI-0006"},
+        fix="df.healthcheck",
+        remedy="Add a HEALTHCHECK that probes the service (or rely on a compose/Kubernetes probe).",
+        hadolint=("DL3057",), checkov=("CKV_DOCKER_2",), trivy=("DS-0026", "DS026"), kics=("b03a748a",),
+    ),
+    _r(
+        "health.missing-compose",
+        "Service has no healthcheck",
+        L, Area.HEALTH, "CO",
+        """Neither the service nor its image defines a health check, so depends_on cannot wait for
+        readiness and a hung container is never detected. A HEALTHCHECK in the Dockerfile counts.""",
+        refs={"kics": "698ed579"},
+        fix="co.healthcheck",
+        remedy="Add a healthcheck: block (or a HEALTHCHECK to the service's Dockerfile).",
+        kics=("698ed579",),
+    ),
+    _r(
+        "health.live-unmonitored",
+        "Running container has no health status",
+        L, Area.HEALTH, "LC",
+        """The container runs without a health check, so nothing notices when it stops
+        working while its process stays alive.""",
+        refs={"docker-bench": "5.27"},
+        remedy="Add a health check to the source (Dockerfile or compose) and recreate the container.",
+    ),
+    _r(
+        "restart.policy",
+        "Restart policy unbounded",
+        L, Area.HEALTH, "CO,LC",
+        """restart: always (or on-failure with many retries) keeps restarting a crashing
+        container forever, which can hide an attack and turn a crash into a denial of service.""",
+        refs={"kics": "2fc99041", "docker-bench": "5.15"},
+        remedy="Use on-failure:5 (or unless-stopped, if the service must survive reboots).",
+    ),
+    # ---------------------------------------------------------------- images & packages
+    _r(
+        "image.latest",
+        "Image uses the latest tag",
+        M, Area.IMAGES, "DF,CO,LC",
+        """:latest changes under you: builds stop being reproducible and a compromised or broken
+        upstream release is picked up without review.""",
+        refs={"hadolint": "DL3007", "checkov": "CKV_DOCKER_7", "trivy": "DS-0001", "kics": "f45ea400",
+              "dockle": "DKL-DI-0006"},
+        fix="image.pin",
+        remedy="Pin a version tag, ideally with its digest (name:tag@sha256:...).",
+        hadolint=("DL3007",), checkov=("CKV_DOCKER_7",), trivy=("DS-0001", "DS001"), kics=("f45ea400",),
+    ),
+    _r(
+        "image.untagged",
+        "Image without a tag",
+        M, Area.IMAGES, "DF,CO",
+        """An image without a tag means :latest, with the same reproducibility and supply-chain
+        problems.""",
+        refs={"hadolint": "DL3006", "checkov": "CKV_DOCKER_7", "trivy": "DS-0001", "kics": "9efb0b2d",
+              "compose-lint": "CL-0004"},
+        fix="image.pin",
+        remedy="Pin a version tag, ideally with its digest.",
+        hadolint=("DL3006",), checkov=("CKV_DOCKER_7",), trivy=("DS-0001", "DS001"), kics=("9efb0b2d",),
+    ),
+    _r(
+        "image.not-digest-pinned",
+        "Image not pinned by digest",
+        L, Area.IMAGES, "DF,CO",
+        """Tags are mutable: the same tag can point at a different image tomorrow. Only a
+        digest guarantees you run what was reviewed.""",
+        refs={"compose-lint": "CL-0019", "semgrep": "dockerfile-source-not-pinned"},
+        fix="image.pin",
+        remedy="Append @sha256:<digest> (from docker image inspect's RepoDigests).",
+    ),
+    _r(
+        "image.not-minimal",
+        "Full OS base image",
+        I, Area.IMAGES, "DF,CO",
+        """A full distribution image carries shells, package managers and hundreds of packages
+        the service never uses: more CVEs to patch, more tools for an attacker. A slim, alpine or
+        distroless variant of the same image exists.""",
+        remedy="Switch the runtime stage to the -slim, -alpine or distroless variant.",
+    ),
+    _r(
+        "pkg.apt-no-recommends",
+        "apt-get install without --no-install-recommends",
+        L, Area.IMAGES, "DF",
+        """Recommended packages roughly double what apt installs: more size, more CVEs, nothing
+        the build asked for.""",
+        refs={"hadolint": "DL3015", "trivy": "DS-0029", "kics": "7384dfb2"},
+        fix="df.apt-no-recommends",
+        remedy="Add --no-install-recommends.",
+        hadolint=("DL3015",), trivy=("DS-0029", "DS029"), kics=("7384dfb2",),
+    ),
+    _r(
+        "pkg.apt-lists-cleanup",
+        "apt lists left in the layer",
+        L, Area.IMAGES, "DF",
+        """/var/lib/apt/lists stays in the layer (tens of MB) unless removed in the same RUN, and
+        stale lists invite installs from an outdated index.""",
+        refs={"hadolint": "DL3009", "kics": "df746b39", "dockle": "DKL-DI-0005"},
+        fix="df.apt-lists-cleanup",
+        remedy="Append && rm -rf /var/lib/apt/lists/* to the RUN (or use a cache mount).",
+        hadolint=("DL3009",), kics=("df746b39",),
+    ),
+    _r(
+        "pkg.apk-no-cache",
+        "apk add without --no-cache",
+        L, Area.IMAGES, "DF",
+        """Without --no-cache apk leaves its index in /var/cache/apk inside the layer.""",
+        refs={"hadolint": "DL3019", "trivy": "DS-0025", "kics": "ae9c56a6", "dockle": "DKL-DI-0004"},
+        fix="df.apk-no-cache",
+        remedy="Use apk add --no-cache.",
+        hadolint=("DL3019",), trivy=("DS-0025", "DS025"), kics=("ae9c56a6",),
+    ),
+    _r(
+        "pkg.pip-no-cache",
+        "pip install without --no-cache-dir",
+        L, Area.IMAGES, "DF",
+        """pip keeps downloaded wheels in ~/.cache/pip, which ends up in the layer.""",
+        refs={"hadolint": "DL3042", "kics": "f2f903fb"},
+        fix="df.pip-no-cache",
+        remedy="Add --no-cache-dir (or set PIP_NO_CACHE_DIR=1, or use a cache mount).",
+        hadolint=("DL3042",), kics=("f2f903fb",),
+    ),
+    _r(
+        "pkg.unverified",
+        "Package signature checks disabled",
+        H, Area.SUPPLY_CHAIN, "DF",
+        """Flags like --allow-untrusted, --allow-unauthenticated, --force-yes or --nogpgcheck
+        install packages whose origin nobody verified: a tampered mirror goes unnoticed.""",
+        refs={"checkov": "CKV2_DOCKER_7/8/9/10/11", "docker-bench": "4.11"},
+        fix="df.remove-flag",
+        remedy="Remove the flag and import the repository's signing key instead.",
+        checkov=("CKV2_DOCKER_7", "CKV2_DOCKER_8", "CKV2_DOCKER_9", "CKV2_DOCKER_10", "CKV2_DOCKER_11"),
+    ),
+    _r(
+        "tls.disabled",
+        "TLS verification disabled",
+        H, Area.SUPPLY_CHAIN, "DF",
+        """curl -k, wget --no-check-certificate, pip --trusted-host and friends download code over
+        connections anyone on the path can tamper with.""",
+        refs={"checkov": "CKV2_DOCKER_2/3/4/5/6/12/13/14/15/16"},
+        fix="df.remove-flag",
+        remedy="Remove the flag or variable; install the CA certificate the build needs instead.",
+        checkov=("CKV2_DOCKER_2", "CKV2_DOCKER_3", "CKV2_DOCKER_4", "CKV2_DOCKER_5", "CKV2_DOCKER_6",
+                 "CKV2_DOCKER_12", "CKV2_DOCKER_13", "CKV2_DOCKER_14", "CKV2_DOCKER_15", "CKV2_DOCKER_16"),
+    ),
+    _r(
+        "add.use-copy",
+        "ADD used for local files",
+        L, Area.IMAGES, "DF",
+        """ADD silently extracts archives and fetches URLs; for plain local files COPY does the
+        same with no surprises.""",
+        refs={"hadolint": "DL3020", "checkov": "CKV_DOCKER_4", "trivy": "DS-0005", "kics": "9513a694",
+              "docker-bench": "4.9"},
+        fix="df.add-to-copy",
+        remedy="Replace ADD with COPY.",
+        hadolint=("DL3020",), checkov=("CKV_DOCKER_4",), trivy=("DS-0005", "DS005"), kics=("9513a694",),
+    ),
+    _r(
+        "add.remote-url",
+        "ADD of a remote URL without checksum",
+        M, Area.SUPPLY_CHAIN, "DF",
+        """ADD <url> downloads whatever the server returns at build time, unverified.""",
+        refs={"checkov": "CKV_DOCKER_4", "kics": "4b410d24"},
+        remedy="Use ADD --checksum=sha256:<digest> <url>, or curl plus sha256sum -c.",
+        kics=("4b410d24",),
+    ),
+    _r(
+        "cmd.json-form",
+        "CMD/ENTRYPOINT in shell form",
+        L, Area.HEALTH, "DF",
+        """Shell form runs the command under /bin/sh -c, which becomes PID 1 and does not forward
+        SIGTERM: the service is killed after the stop timeout instead of shutting down cleanly.""",
+        refs={"hadolint": "DL3025", "kics": "b86987e1", "buildkit": "JSONArgsRecommended"},
+        fix="df.cmd-json",
+        remedy='Use the exec form: CMD ["prog", "arg"].',
+        hadolint=("DL3025",), kics=("b86987e1",),
+    ),
+    # ---------------------------------------------------------------- logging
+    _r(
+        "logging.disabled",
+        "Logging disabled",
+        L, Area.LOGGING, "CO,LC",
+        """logging driver none throws away the container's output: no audit trail and nothing to
+        investigate after an incident.""",
+        refs={"compose-lint": "CL-0014"},
+        fix="co.logging-default",
+        remedy="Remove driver: none (or use a driver that ships logs).",
+    ),
+    _r(
+        "logging.unbounded",
+        "Logs not rotated",
+        L, Area.LOGGING, "CO,LC",
+        """The json-file driver keeps logs forever by default; a chatty or attacked service fills
+        the host's disk.""",
+        fix="co.log-rotation",
+        remedy="Set logging.options max-size and max-file.",
+    ),
+    # ---------------------------------------------------------------- supply chain (project)
+    _r(
+        "supply.no-vuln-scan",
+        "No image vulnerability scan in CI",
+        I, Area.SUPPLY_CHAIN, "PR",
+        """No CI pipeline scans the built images (trivy, grype, docker scout), so known CVEs in
+        base images and packages ship unnoticed.""",
+        remedy="Add an image scan step (trivy image, grype, docker scout cves) to CI.",
+    ),
+    _r(
+        "supply.no-sbom",
+        "No SBOM generated",
+        I, Area.SUPPLY_CHAIN, "PR",
+        """Without a software bill of materials nobody can answer 'are we affected?' when the next
+        library CVE lands.""",
+        remedy="Build with --sbom=true or run syft in CI.",
+    ),
+    _r(
+        "supply.no-provenance",
+        "No build provenance",
+        I, Area.SUPPLY_CHAIN, "PR",
+        """Provenance attestations record how and from what an image was built, so a consumer can
+        check it came from your pipeline.""",
+        remedy="Build with --provenance=mode=max (docker buildx / build-push-action).",
+    ),
+    _r(
+        "supply.no-signing",
+        "Images not signed",
+        I, Area.SUPPLY_CHAIN, "PR",
+        """Unsigned images cannot be verified at deploy time; anyone able to push to the registry
+        can replace them.""",
+        remedy="Sign images in CI (cosign sign) and verify signatures at deploy time.",
+    ),
+    # ---------------------------------------------------------------- drift & input
+    _r(
+        "live.drift",
+        "Running container differs from its compose file",
+        M, Area.INPUT, "LC",
+        """What runs is not what the repository says: either the container predates hardening in
+        the file (recreate it) or it runs with settings the file lacks (port them back).""",
+        remedy="Recreate the container from the file, or bring the file up to what runs.",
+    ),
+    _r(
+        "parse.error",
+        "File could not be parsed",
+        H, Area.INPUT, "DF,CO",
+        """batten could not read this file, so none of its rules ran on it; Docker will likely
+        reject it too.""",
+        remedy="Fix the syntax error at the reported location.",
+    ),
+]
+
+RULES: dict[str, Rule] = {r.id: r for r in _RULES}
+
+
+def rule(rule_id: str) -> Rule:
+    try:
+        return RULES[rule_id]
+    except KeyError:
+        raise KeyError(f"unknown rule id {rule_id!r}") from None
+
+
+def all_rules() -> list[Rule]:
+    return list(_RULES)
+
+
+TOOL_PRAGMA_INDEX: dict[str, dict[str, list[str]]] = {}
+"""tool -> foreign id (upper-case) -> batten rule ids it maps onto."""
+
+
+def _build_pragma_index() -> None:
+    for r in _RULES:
+        for tool, ids in (("hadolint", r.hadolint), ("checkov", r.checkov), ("trivy", r.trivy), ("kics", r.kics)):
+            for fid in ids:
+                TOOL_PRAGMA_INDEX.setdefault(tool, {}).setdefault(fid.upper(), []).append(r.id)
+
+
+_build_pragma_index()

@@ -1,0 +1,465 @@
+"""Rules over resolved compose services (merge keys, extends and override files applied).
+
+Every finding points at the line that causes it (inside an anchor or an override file if that
+is where the value is written) or, for something missing, at the service's key. Compose files
+without `version:` get every check.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from app.checks.base import (
+    DANGEROUS_CAPS,
+    caps_dropped_all,
+    effective_user,
+    image_default_nonroot,
+    is_root_user,
+    is_secret_name,
+    literal_secret_value,
+    make,
+    norm_cap,
+    not_minimal_hint,
+    stage_healthcheck,
+    token_in,
+)
+from app.model import Finding, Location, Span
+from app.sources.compose import (
+    ComposeProject,
+    Service,
+    V,
+    parse_port,
+    parse_volume,
+    tmpfs_entries,
+    truthy,
+)
+from app.sources.dockerfile import ImageRef
+from app.sources.project import Project
+
+
+class SvcCtx:
+    def __init__(self, svc: Service, cp: ComposeProject, project: Project | None) -> None:
+        self.svc = svc
+        self.cp = cp
+        self.project = project
+        self.stage = project.service_stage(svc) if project is not None else None
+
+    def key_loc(self) -> Location:
+        return self.svc.location()
+
+    def f(self, rule_id: str, message: str, where: V | None, **kw) -> Finding:
+        """A finding at `where` (a value), or at the service key when `where` is None."""
+        loc = None
+        at_key = kw.pop("at_key", False)
+        if where is not None:
+            loc = where.location(key=at_key)
+        if loc is None:
+            loc = self.key_loc()
+        return make(
+            rule_id,
+            message,
+            loc,
+            target=self.svc.name,
+            target_kind="service",
+            anchors=(self.svc.location().line,) if self.svc.file.path == loc.path else (),
+            subject=kw.pop("subject", self.svc),
+            scope=self.cp,
+            **kw,
+        )
+
+
+def check_compose(cp: ComposeProject, project: Project | None = None) -> list[Finding]:
+    out: list[Finding] = []
+    for svc in cp.services.values():
+        ctx = SvcCtx(svc, cp, project)
+        for check in _CHECKS:
+            out.extend(check(ctx))
+    out.extend(_network_isolation(cp))
+    return out
+
+
+def _items(v: V | None) -> list[V]:
+    if v is None:
+        return []
+    if v.is_seq:
+        return list(v.data)
+    if v.is_scalar and v.data is not None:
+        return [v]
+    return []
+
+
+# ---------------------------------------------------------------------------------------------
+# identity
+# ---------------------------------------------------------------------------------------------
+
+
+def _user(ctx: SvcCtx) -> Iterator[Finding]:
+    user = ctx.svc.get("user")
+    if user is not None and user.text:
+        if user.interpolated and not user.text:
+            return
+        if is_root_user(user.text):
+            yield ctx.f("compose.user-root", f"service {ctx.svc.name!r} sets user: {user.text}", user)
+        return
+    if ctx.svc.build is not None:
+        if ctx.stage is None:
+            return  # Dockerfile not found or remote context: cannot tell
+        df, stage = ctx.stage
+        eu = effective_user(stage)
+        if not eu.is_root:
+            return
+        why = (f"its Dockerfile {df.source.path} (stage {stage.name or stage.index}) "
+               + ("has no USER" if eu.user is None else f"ends with USER {eu.user}"))
+        yield ctx.f("compose.user-unset", f"service {ctx.svc.name!r} has no user: and {why}", None,
+                    evidence={"dockerfile": df.source.path, "stage": stage.name or stage.index})
+        return
+    image = ctx.svc.image
+    if not image:
+        return
+    if image_default_nonroot(image):
+        return
+    yield ctx.f("compose.user-unset",
+                f"service {ctx.svc.name!r} has no user: and image {image} runs as root by default",
+                None, evidence={"image": image})
+
+
+# ---------------------------------------------------------------------------------------------
+# privileges
+# ---------------------------------------------------------------------------------------------
+
+
+def _privileges(ctx: SvcCtx) -> Iterator[Finding]:
+    svc = ctx.svc
+    priv = svc.get("privileged")
+    if truthy(priv):
+        yield ctx.f("priv.privileged", f"service {svc.name!r} runs privileged", priv)
+    cap_drop = svc.get("cap_drop")
+    drops = [i.text for i in _items(cap_drop)]
+    if not caps_dropped_all(drops):
+        yield ctx.f("caps.not-dropped", f"service {svc.name!r} keeps Docker's default capabilities (no cap_drop: [ALL])",
+                    cap_drop, at_key=True)
+    for item in _items(svc.get("cap_add")):
+        cap = norm_cap(item.text)
+        if cap in DANGEROUS_CAPS:
+            yield ctx.f("caps.dangerous-added", f"service {svc.name!r} adds capability {cap}", item,
+                        evidence={"cap": cap}, subject=(svc, item))
+    sec = svc.get("security_opt")
+    opts = _items(sec)
+    nnp = False
+    for item in opts:
+        t = item.text.strip().lower().replace(" ", "")
+        key, _, val = re.split(r"[:=]", t, maxsplit=1)[0], None, None
+        parts = re.split(r"[:=]", t, maxsplit=1)
+        key = parts[0]
+        val = parts[1] if len(parts) > 1 else ""
+        if key == "no-new-privileges" and val in ("", "true", "1"):
+            nnp = True
+        elif key == "seccomp" and val == "unconfined":
+            yield ctx.f("seccomp.unconfined", f"service {svc.name!r} disables seccomp", item, subject=(svc, item))
+        elif key == "apparmor" and val == "unconfined":
+            yield ctx.f("apparmor.unconfined", f"service {svc.name!r} disables AppArmor", item, subject=(svc, item))
+        elif key == "label" and val == "disable":
+            yield ctx.f("selinux.disabled", f"service {svc.name!r} disables SELinux labelling", item,
+                        subject=(svc, item))
+    if not nnp:
+        yield ctx.f("priv.no-new-privileges", f"service {svc.name!r} does not set no-new-privileges", sec,
+                    at_key=True)
+    for key, rid in (("pid", "ns.host-pid"), ("ipc", "ns.host-ipc"), ("uts", "ns.host-uts"),
+                     ("userns_mode", "ns.host-userns"), ("network_mode", "ns.host-network")):
+        v = svc.get(key)
+        if v is not None and v.text.lower() == "host":
+            yield ctx.f(rid, f"service {svc.name!r} sets {key}: host", v, at_key=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# filesystem
+# ---------------------------------------------------------------------------------------------
+
+_SOCKETS = re.compile(r"(docker|containerd|podman|crio|cri-dockerd)\.sock$")
+_SENSITIVE_EXACT = {
+    "/", "/etc", "/proc", "/sys", "/dev", "/boot", "/usr", "/lib", "/lib64", "/bin", "/sbin", "/root",
+    "/var", "/home", "/run", "/var/run", "/var/lib", "/var/log", "/opt", "/srv", "/media", "/mnt", "/selinux",
+}
+_SENSITIVE_PREFIX = ("/etc/", "/proc/", "/sys/", "/boot/", "/root/", "/usr/", "/lib/", "/lib64/", "/bin/",
+                     "/sbin/", "/var/lib/docker", "/var/lib/kubelet", "/var/lib/containerd", "/dev/")
+_BENIGN = {"/etc/localtime", "/etc/timezone", "/usr/share/zoneinfo", "/etc/hosts", "/etc/resolv.conf",
+           "/etc/ssl/certs", "/etc/ca-certificates", "/usr/local/share/ca-certificates", "/dev/null",
+           "/dev/shm", "/etc/machine-id"}
+_HOME_SECRETS = re.compile(r"(^~|\$\{?HOME\}?|^/home/[^/]+|^/root)/\.(ssh|aws|docker|kube|gnupg|config/gcloud)(/|$)")
+
+
+def _filesystem(ctx: SvcCtx) -> Iterator[Finding]:
+    svc = ctx.svc
+    ro = svc.get("read_only")
+    if not truthy(ro):
+        yield ctx.f("fs.rootfs-writable", f"service {svc.name!r} has a writable root filesystem (no read_only: true)",
+                    ro, at_key=True)
+    for path, opts, item in tmpfs_entries(svc.get("tmpfs")):
+        lowered = {o.lower() for o in opts}
+        missing = [o for o in ("noexec", "nosuid") if o not in lowered]
+        enabled = [o for o in ("exec", "suid", "dev") if o in lowered]
+        if missing or enabled:
+            what = ", ".join([f"allows {o}" for o in enabled] + [f"lacks {o}" for o in missing])
+            yield ctx.f("fs.tmpfs-noexec", f"tmpfs {path} {what}", item, evidence={"path": path}, subject=(svc, item))
+    for item in _items(svc.get("volumes")):
+        vol = parse_volume(item)
+        if vol is None or vol.type not in ("bind", "volume") or not vol.source:
+            continue
+        src = vol.source
+        if vol.type == "volume" and not src.startswith("/"):
+            continue
+        norm = src.rstrip("/") or "/"
+        if _SOCKETS.search(norm) or norm in ("/var/run", "/run"):
+            note = " (read-only does not make it safe)" if vol.read_only else ""
+            yield ctx.f("mount.docker-socket", f"service {svc.name!r} mounts {src}{note}", item,
+                        evidence={"source": src}, subject=(svc, item))
+            continue
+        if norm in _BENIGN or any(norm.startswith(b + "/") for b in _BENIGN):
+            continue
+        if norm in _SENSITIVE_EXACT or norm.startswith(_SENSITIVE_PREFIX) or _HOME_SECRETS.search(src):
+            mode = "read-only" if vol.read_only else "read-write"
+            yield ctx.f("mount.sensitive-host-path", f"service {svc.name!r} mounts host path {src} {mode}", item,
+                        evidence={"source": src, "read_only": vol.read_only}, subject=(svc, item))
+
+
+# ---------------------------------------------------------------------------------------------
+# resources
+# ---------------------------------------------------------------------------------------------
+
+
+def _positive(v: V | None) -> bool:
+    if v is None or v.data is None:
+        return False
+    t = v.text.strip().lower()
+    if not t or (v.interpolated and not t):
+        return False
+    m = re.match(r"^([0-9.]+)", t)
+    if not m:
+        return bool(t)  # an unresolved ${VAR}: trust it
+    try:
+        return float(m.group(1)) > 0
+    except ValueError:
+        return True
+
+
+def _resources(ctx: SvcCtx) -> Iterator[Finding]:
+    svc = ctx.svc
+    limits = svc.get("deploy", "resources", "limits")
+    if not (_positive(svc.get("mem_limit")) or _positive(limits.get("memory") if limits else None)):
+        yield ctx.f("limits.memory", f"service {svc.name!r} has no memory limit", None)
+    if not (_positive(svc.get("cpus")) or _positive(svc.get("cpu_quota")) or svc.get("cpuset") is not None
+            or _positive(limits.get("cpus") if limits else None)):
+        yield ctx.f("limits.cpu", f"service {svc.name!r} has no CPU limit", None)
+    pl = svc.get("pids_limit")
+    if not (_positive(pl) or _positive(limits.get("pids") if limits else None)):
+        yield ctx.f("limits.pids", f"service {svc.name!r} has no PID limit", pl, at_key=True)
+    res = svc.get("deploy", "resources", "reservations")
+    if res is None and not _positive(svc.get("mem_reservation")):
+        yield ctx.f("limits.reservations", f"service {svc.name!r} reserves no resources", None)
+
+
+# ---------------------------------------------------------------------------------------------
+# network
+# ---------------------------------------------------------------------------------------------
+
+
+def _ports(ctx: SvcCtx) -> Iterator[Finding]:
+    svc = ctx.svc
+    mode = svc.get("network_mode")
+    if mode is not None and mode.text in ("host", "none"):
+        return
+    for item in _items(svc.get("ports")):
+        p = parse_port(item)
+        if p is None:
+            continue
+        ip = (p.host_ip or "").strip("[]")
+        if ip in ("", "0.0.0.0", "::"):
+            shown = p.published or "a random port"
+            yield ctx.f("ports.bind-all-interfaces",
+                        f"service {svc.name!r} publishes {shown}->{p.target}/{p.protocol} on all interfaces",
+                        item, evidence={"published": p.published, "target": p.target}, subject=(svc, item))
+        low = [n for n in p.published_ports if 0 < n < 1024]
+        if low:
+            yield ctx.f("ports.privileged", f"service {svc.name!r} publishes privileged host port {low[0]}", item,
+                        evidence={"port": low[0]}, subject=(svc, item))
+
+
+def _service_networks(svc: Service) -> list[str]:
+    mode = svc.get("network_mode")
+    if mode is not None and mode.text:
+        return []
+    nets = svc.get("networks")
+    if nets is None or nets.data is None:
+        return ["default"]
+    if nets.is_seq:
+        return [i.text for i in nets.data if i.text]
+    if nets.is_map:
+        return list(nets.data)
+    return ["default"]
+
+
+def _publishes(svc: Service) -> bool:
+    return any(parse_port(i) is not None for i in _items(svc.get("ports")))
+
+
+def _network_isolation(cp: ComposeProject) -> Iterator[Finding]:
+    if len(cp.services) < 2:
+        return
+    nets = cp.networks
+    members: dict[str, list[Service]] = {}
+    for svc in cp.services.values():
+        for n in _service_networks(svc):
+            members.setdefault(n, []).append(svc)
+    for svc in cp.services.values():
+        if _publishes(svc):
+            continue
+        mode = svc.get("network_mode")
+        if mode is not None and mode.text:
+            continue
+        for n in _service_networks(svc):
+            nv = nets.get(n)
+            if nv is not None and truthy(nv.get("internal")):
+                continue
+            exposed = [o.name for o in members.get(n, []) if o is not svc and _publishes(o)]
+            if exposed:
+                ctx = SvcCtx(svc, cp, None)
+                yield ctx.f(
+                    "network.not-isolated",
+                    f"service {svc.name!r} publishes no port but shares network {n!r} (not internal) "
+                    f"with {', '.join(sorted(exposed))}",
+                    None,
+                    evidence={"network": n, "exposed": sorted(exposed)},
+                )
+                break
+
+
+# ---------------------------------------------------------------------------------------------
+# secrets
+# ---------------------------------------------------------------------------------------------
+
+
+def _secrets(ctx: SvcCtx) -> Iterator[Finding]:
+    svc = ctx.svc
+    env = svc.get("environment")
+    if env is not None and env.is_map:
+        for key, v in env.data.items():
+            raw = v.raw if v.raw is not None else v.text
+            if v.node is None:
+                continue
+            value_span = _value_span(v, key)
+            if is_secret_name(key) and v.data is not None and literal_secret_value(raw):
+                yield ctx.f("secret.value-hardcoded",
+                            f"service {svc.name!r} sets {key} to a literal value (masked)", v,
+                            secrets=(value_span,) if value_span else (), evidence={"name": key},
+                            subject=(svc, key, v))
+                continue
+            tok = token_in(raw or "")
+            if tok is not None and value_span is not None:
+                label, _sp = tok
+                yield ctx.f("secret.value-hardcoded", f"service {svc.name!r} {key} contains a {label} (masked)", v,
+                            secrets=(value_span,), evidence={"name": key}, subject=(svc, key, v))
+    args = svc.get("build", "args")
+    if args is not None and args.is_map:
+        for key, v in args.data.items():
+            if is_secret_name(key):
+                yield ctx.f("secret.arg-env",
+                            f"service {svc.name!r} passes {key} as a build arg; it is recorded in the image history",
+                            v, at_key=True, evidence={"name": key}, subject=(svc, key, v))
+
+
+def _value_span(v: V, key: str) -> Span | None:
+    """Span of the secret value itself in the file (for `KEY=value` list items: after '=')."""
+    if v.node is None or v.file is None:
+        return None
+    sp = v.span
+    if sp is None:
+        return None
+    text = v.file.source.text[sp.start : sp.end]
+    if v.key_node is v.node:  # list form `- KEY=value`: mask after the separator
+        idx = text.find("=")
+        if idx == -1:
+            return sp
+        return Span(sp.start + idx + 1, sp.end)
+    return sp
+
+
+# ---------------------------------------------------------------------------------------------
+# health, images, logging, restart
+# ---------------------------------------------------------------------------------------------
+
+
+def _health(ctx: SvcCtx) -> Iterator[Finding]:
+    svc = ctx.svc
+    hc = svc.get("healthcheck")
+    if hc is not None and hc.is_map:
+        disabled = truthy(hc.get("disable"))
+        test = hc.get("test")
+        if test is not None and test.is_seq and test.data and test.data[0].text.upper() == "NONE":
+            disabled = True
+        if disabled:
+            yield ctx.f("health.missing-compose", f"service {svc.name!r} disables its healthcheck", hc, at_key=True)
+        return
+    if ctx.stage is not None:
+        _df, stage = ctx.stage
+        hcins = stage_healthcheck(stage)
+        if hcins is not None and hcins.args.strip().upper() != "NONE":
+            return
+    elif svc.build is not None and not svc.image:
+        return  # unknown Dockerfile: cannot tell
+    yield ctx.f("health.missing-compose", f"service {svc.name!r} has no healthcheck"
+                + (" and its Dockerfile stage has no HEALTHCHECK" if ctx.stage is not None else ""), None)
+
+
+def _image(ctx: SvcCtx) -> Iterator[Finding]:
+    svc = ctx.svc
+    img = svc.get("image")
+    if img is None or not img.text or svc.build is not None:
+        return
+    if img.missing_vars and not img.text.strip(":"):
+        return
+    ref = ImageRef.parse(img.text)
+    if ref is None:
+        return
+    if ref.digest is None and ref.tag is None:
+        yield ctx.f("image.untagged", f"image {img.text} has no tag (means :latest)", img,
+                    evidence={"image": img.text})
+    elif ref.tag == "latest" and ref.digest is None:
+        yield ctx.f("image.latest", f"image {img.text} uses :latest", img, evidence={"image": img.text})
+    elif ref.digest is None:
+        yield ctx.f("image.not-digest-pinned", f"image {img.text} is not pinned by digest", img,
+                    evidence={"image": img.text})
+    hint = not_minimal_hint(ref)
+    if hint:
+        yield ctx.f("image.not-minimal", f"image {img.text} is a full OS image; consider {hint}", img,
+                    evidence={"image": img.text, "suggestion": hint})
+
+
+def _logging(ctx: SvcCtx) -> Iterator[Finding]:
+    svc = ctx.svc
+    lg = svc.get("logging")
+    driver = lg.get("driver") if lg is not None else None
+    dname = driver.text.lower() if driver is not None and driver.text else "json-file"
+    if dname == "none":
+        yield ctx.f("logging.disabled", f"service {svc.name!r} discards its logs (driver: none)", driver)
+        return
+    if dname in ("json-file", "local"):
+        opts = lg.get("options") if lg is not None else None
+        if opts is None or opts.get("max-size") is None:
+            yield ctx.f("logging.unbounded", f"service {svc.name!r} keeps {dname} logs without max-size", lg,
+                        at_key=True)
+
+
+def _restart(ctx: SvcCtx) -> Iterator[Finding]:
+    svc = ctx.svc
+    r = svc.get("restart")
+    if r is not None and r.text.startswith("on-failure:"):
+        n = r.text.split(":", 1)[1]
+        if n.isdigit() and int(n) > 5:
+            yield ctx.f("restart.policy", f"service {svc.name!r} restarts up to {n} times on failure", r)
+    rp = svc.get("deploy", "restart_policy", "max_attempts")
+    if rp is not None and rp.text.isdigit() and int(rp.text) > 5:
+        yield ctx.f("restart.policy", f"service {svc.name!r} restarts up to {rp.text} times", rp)
+
+
+_CHECKS = (_user, _privileges, _filesystem, _resources, _ports, _secrets, _health, _image, _logging, _restart)

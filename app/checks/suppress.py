@@ -1,0 +1,168 @@
+"""Inline suppressions: batten's own pragmas and those of hadolint, checkov, Trivy and KICS.
+
+- `# batten: ignore=<id>[,<id>] [-- reason]` on the line(s) directly above the finding, on the
+  finding's own line (trailing YAML comment), or above the stage's FROM / the service's key
+  (which is where findings about something missing point).
+- `# batten: ignore-file=<id>[,<id>]` anywhere in the file.
+- `# hadolint ignore=DL3008,...` (line above), `# hadolint global ignore=...` (file).
+- `#checkov:skip=CKV_DOCKER_3:reason` (file, as checkov reads it).
+- `# trivy:ignore:DS-0002` (line above).
+- `# kics-scan ignore-line` / `ignore-block` (next line / block, all rules), `# kics-scan ignore`
+  (file, all rules), `# kics-scan disable=<uuid>,...` (file, mapped rules).
+Ids accept globs (`caps.*`) and `all`.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from dataclasses import dataclass, field
+
+from app.checks.catalogue import TOOL_PRAGMA_INDEX
+from app.sources.text import SourceText
+
+_BATTEN = re.compile(r"#\s*batten\s*:\s*(ignore|ignore-file)\s*=\s*([A-Za-z0-9_.*,\s-]+?)(?:\s+--\s*(.*)|\s*$)")
+_HADOLINT = re.compile(r"#\s*hadolint\s+(global\s+)?ignore\s*=\s*([A-Za-z0-9,\s]+)")
+_CHECKOV = re.compile(r"#\s*(?:checkov|bridgecrew|cortex)\s*:\s*skip\s*=\s*([A-Za-z0-9_]+)(?::\s*(.*))?")
+_TRIVY = re.compile(r"#\s*trivy:ignore:([A-Za-z0-9-]+)")
+_KICS = re.compile(r"#\s*kics-scan\s+(ignore-line|ignore-block|ignore-comment|ignore|disable|enable)\s*(?:=\s*([0-9a-fA-F,\s-]+))?")
+
+
+@dataclass(slots=True)
+class Pragma:
+    rules: list[str]  # batten ids or globs ("*" for all)
+    how: str  # text shown as the reason of the suppression
+
+    def covers(self, rule_id: str) -> bool:
+        return any(r in ("*", "all") or fnmatch.fnmatchcase(rule_id, r) for r in self.rules)
+
+
+@dataclass
+class FilePragmas:
+    file_level: list[Pragma] = field(default_factory=list)
+    by_line: dict[int, list[Pragma]] = field(default_factory=dict)  # line the pragma applies to
+
+    def match(self, rule_id: str, lines: tuple[int, ...]) -> Pragma | None:
+        for p in self.file_level:
+            if p.covers(rule_id):
+                return p
+        for ln in lines:
+            for p in self.by_line.get(ln, ()):
+                if p.covers(rule_id):
+                    return p
+        return None
+
+
+def _map_foreign(tool: str, ids: list[str]) -> list[str]:
+    index = TOOL_PRAGMA_INDEX.get(tool, {})
+    out: list[str] = []
+    for fid in ids:
+        key = fid.strip().upper()
+        if tool == "kics":
+            key = key[:8]
+        out.extend(index.get(key, []))
+        if tool == "trivy" and key.startswith("AVD-"):
+            out.extend(index.get(key[4:], []))
+    return out
+
+
+def _comment_part(line: str) -> str | None:
+    idx = line.find("#")
+    return line[idx:] if idx != -1 else None
+
+
+def parse_pragmas(source: SourceText, kind: str) -> FilePragmas:
+    fp = FilePragmas()
+    text = source.text
+    if "#" not in text:
+        return fp
+    lines = text.split("\n")
+    n = len(lines)
+    pending: list[tuple[int, Pragma, str]] = []  # (line of pragma, pragma, scope: next|block|same)
+
+    def add_next(i: int, pragma: Pragma, scope: str) -> None:
+        pending.append((i, pragma, scope))
+
+    for i, raw in enumerate(lines):
+        line = raw.rstrip("\r")
+        if "#" not in line:
+            continue
+        stripped = line.lstrip()
+        full_line = stripped.startswith("#")
+        if kind == "dockerfile" and not full_line:
+            continue  # Dockerfiles have no trailing comments
+        comment = stripped if full_line else _comment_part(line)
+        if comment is None:
+            continue
+        lineno = i + 1
+        scope = "next" if full_line else "same"
+        m = _BATTEN.search(comment)
+        if m:
+            ids = [x.strip() for x in m.group(2).split(",") if x.strip()]
+            reason = (m.group(3) or "").strip()
+            how = f"inline: batten: {m.group(1)}={','.join(ids)}" + (f" ({reason})" if reason else "")
+            pragma = Pragma(ids, how)
+            if m.group(1) == "ignore-file":
+                fp.file_level.append(pragma)
+            else:
+                add_next(lineno, pragma, scope)
+        m = _HADOLINT.search(comment)
+        if m:
+            ids = [x for x in re.split(r"[,\s]+", m.group(2)) if x]
+            mapped = _map_foreign("hadolint", ids)
+            if mapped:
+                pragma = Pragma(mapped, f"inline: hadolint ignore={','.join(ids)}")
+                if m.group(1):
+                    fp.file_level.append(pragma)
+                else:
+                    add_next(lineno, pragma, scope)
+        m = _CHECKOV.search(comment)
+        if m:
+            mapped = _map_foreign("checkov", [m.group(1)])
+            if mapped:
+                reason = (m.group(2) or "").strip()
+                fp.file_level.append(Pragma(mapped, f"inline: checkov:skip={m.group(1)}" + (f" ({reason})" if reason else "")))
+        for m in _TRIVY.finditer(comment):
+            mapped = _map_foreign("trivy", [m.group(1)])
+            if mapped:
+                add_next(lineno, Pragma(mapped, f"inline: trivy:ignore:{m.group(1)}"), scope)
+        m = _KICS.search(comment)
+        if m:
+            verb = m.group(1)
+            if verb == "ignore":
+                fp.file_level.append(Pragma(["*"], "inline: kics-scan ignore"))
+            elif verb == "disable" and m.group(2):
+                ids = [x.strip() for x in m.group(2).split(",") if x.strip()]
+                mapped = _map_foreign("kics", ids)
+                if mapped:
+                    fp.file_level.append(Pragma(mapped, f"inline: kics-scan disable={','.join(ids)}"))
+            elif verb == "ignore-line":
+                add_next(lineno, Pragma(["*"], "inline: kics-scan ignore-line"), scope)
+            elif verb == "ignore-block":
+                add_next(lineno, Pragma(["*"], "inline: kics-scan ignore-block"), "block")
+
+    is_comment = [ln.lstrip().startswith("#") for ln in lines]
+    is_blank = [not ln.strip() for ln in lines]
+    for lineno, pragma, scope in pending:
+        if scope == "same":
+            fp.by_line.setdefault(lineno, []).append(pragma)
+            continue
+        # the first line below the comment block (comments and, for pragmas, nothing else between)
+        j = lineno  # 0-based index of the next line
+        while j < n and is_comment[j]:
+            j += 1
+        if j >= n or is_blank[j]:
+            continue
+        target = j + 1
+        fp.by_line.setdefault(target, []).append(pragma)
+        if scope == "block":
+            # the whole YAML block under the key (deeper-indented lines)
+            indent = len(lines[j]) - len(lines[j].lstrip())
+            k = j + 1
+            while k < n:
+                ln = lines[k]
+                if ln.strip() and not is_comment[k] and len(ln) - len(ln.lstrip()) <= indent:
+                    break
+                fp.by_line.setdefault(k + 1, []).append(pragma)
+                k += 1
+    return fp

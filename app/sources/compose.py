@@ -1,0 +1,776 @@
+"""Compose model: files as written (node graph with exact spans) and services as Compose runs them.
+
+Resolution follows the Compose Specification: merge keys (`<<: *a`, `<<: [*a, *b]`), `extends`
+(same file or another), override files merged in order (mappings merged, sequences appended,
+`ports`/`volumes`/`secrets`/`configs` merged by target, `command`/`entrypoint`/`healthcheck.test`
+replaced, `!reset` and `!override`), and interpolation from the sibling `.env` (for checking
+only). Every resolved value (`V`) still knows the file, node and key it was written under, so a
+finding can point at the line that causes it, even inside an anchor or an override file.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from app.model import Location, Span
+from app.sources.interpolate import has_interpolation, interpolate
+from app.sources.text import SourceText
+from app.sources.yamlnodes import (
+    MERGE_TAG,
+    MappingNode,
+    Node,
+    ScalarNode,
+    SequenceNode,
+    YamlProblem,
+    compose_document,
+    expanded_size,
+    find_duplicate_keys,
+    node_span,
+    scalar_value,
+)
+
+# keys whose list form is normalised to a mapping before merging
+_MAPPING_LISTS = {"environment", "labels", "annotations", "sysctls", "extra_hosts", "driver_opts"}
+_REPLACED_SEQS = {"command", "entrypoint"}
+_UNIQUE_SEQS = {"ports", "volumes", "secrets", "configs"}
+
+MAX_EXTENDS_DEPTH = 16
+
+
+@dataclass(slots=True)
+class ParseProblem:
+    message: str
+    line: int = 1
+    column: int = 1
+
+
+# ---------------------------------------------------------------------------------------------
+# resolved values with provenance
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(slots=True, eq=False)
+class V:
+    """A resolved value that remembers where it was written.
+
+    `data` is a dict[str, V] for mappings, a list[V] for sequences and a plain Python value
+    (interpolated str, bool, int, float or None) for scalars. `raw` is a scalar's text as written.
+    """
+
+    data: Any
+    node: Node | None = None
+    file: ComposeFile | None = None
+    key_node: Node | None = None
+    raw: str | None = None
+    via: tuple[str, ...] = ()
+    tag: str | None = None
+    missing_vars: tuple[str, ...] = ()
+
+    @property
+    def is_map(self) -> bool:
+        return isinstance(self.data, dict)
+
+    @property
+    def is_seq(self) -> bool:
+        return isinstance(self.data, list)
+
+    @property
+    def is_scalar(self) -> bool:
+        return not isinstance(self.data, dict | list)
+
+    def get(self, *path: str) -> V | None:
+        cur: V | None = self
+        for key in path:
+            if cur is None or not isinstance(cur.data, dict):
+                return None
+            cur = cur.data.get(key)
+        return cur
+
+    def items(self) -> Iterator[tuple[str, V]]:
+        if isinstance(self.data, dict):
+            yield from self.data.items()
+
+    def __iter__(self) -> Iterator[V]:
+        if isinstance(self.data, list):
+            yield from self.data
+        elif isinstance(self.data, dict):
+            yield from self.data.values()
+
+    def plain(self) -> Any:
+        if isinstance(self.data, dict):
+            return {k: v.plain() for k, v in self.data.items()}
+        if isinstance(self.data, list):
+            return [v.plain() for v in self.data]
+        return self.data
+
+    @property
+    def text(self) -> str:
+        """The scalar as a string ('' for None; 'true'/'false' for booleans)."""
+        d = self.data
+        if d is None:
+            return ""
+        if isinstance(d, bool):
+            return "true" if d else "false"
+        if isinstance(d, dict | list):
+            return ""
+        return str(d)
+
+    @property
+    def interpolated(self) -> bool:
+        return self.raw is not None and has_interpolation(self.raw)
+
+    @property
+    def span(self) -> Span | None:
+        return node_span(self.node) if self.node is not None else None
+
+    @property
+    def key_span(self) -> Span | None:
+        return node_span(self.key_node) if self.key_node is not None else None
+
+    def location(self, *, key: bool = False) -> Location | None:
+        """Where the value (or, with key=True, its key) is written."""
+        if self.file is None:
+            return None
+        node = self.key_node if (key and self.key_node is not None) else self.node
+        if node is None:
+            node = self.key_node
+        if node is None:
+            return None
+        return self.file.source.location(_head_span(node, self.file.source.text))
+
+    @property
+    def path(self) -> str | None:
+        return self.file.path if self.file else None
+
+
+def _head_span(node: Node, text: str) -> Span:
+    """The node's span, cut to its first line for block collections (a tidy location)."""
+    sp = node_span(node)
+    if isinstance(node, MappingNode | SequenceNode) and not node.flow_style:
+        nl = text.find("\n", sp.start, sp.end)
+        if nl != -1:
+            end = nl
+            if end > sp.start and text[end - 1] == "\r":
+                end -= 1
+            return Span(sp.start, max(sp.start, end))
+    return sp
+
+
+def truthy(v: V | None) -> bool:
+    if v is None:
+        return False
+    d = v.data
+    if isinstance(d, bool):
+        return d
+    if isinstance(d, str):
+        return d.strip().lower() in ("true", "yes", "on", "1", "y")
+    if isinstance(d, int | float):
+        return d != 0
+    return False
+
+
+# ---------------------------------------------------------------------------------------------
+# files
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(eq=False)
+class ComposeFile:
+    source: SourceText
+    root: MappingNode | None
+    error: ParseProblem | None = None
+    env: dict[str, str] = field(default_factory=dict)
+    warnings: list[ParseProblem] = field(default_factory=list)
+
+    @property
+    def path(self) -> str:
+        return self.source.path
+
+    @property
+    def dir(self) -> str:
+        return posixpath.dirname(self.source.path)
+
+    def top(self, key: str) -> Node | None:
+        if self.root is None:
+            return None
+        for k, v in self.root.value:
+            if isinstance(k, ScalarNode) and k.value == key:
+                return v
+        return None
+
+    def top_key(self, key: str) -> ScalarNode | None:
+        if self.root is None:
+            return None
+        for k, _v in self.root.value:
+            if isinstance(k, ScalarNode) and k.value == key:
+                return k
+        return None
+
+    def service_nodes(self) -> list[tuple[str, ScalarNode, Node]]:
+        svc = self.top("services")
+        if not isinstance(svc, MappingNode):
+            return []
+        return [(k.value, k, v) for k, v in svc.value if isinstance(k, ScalarNode) and k.tag != MERGE_TAG]
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+def load_compose(source: SourceText, env: Mapping[str, str] | None = None) -> ComposeFile:
+    """Parse one compose file; problems become `error` (the scan reports parse.error)."""
+    env = dict(env or {})
+    if not source.text.strip():
+        return ComposeFile(source, None, ParseProblem("empty compose file"), env)
+    if not source.valid_utf8:
+        return ComposeFile(source, None, ParseProblem("not UTF-8 text; YAML must be UTF-8"), env)
+    try:
+        root = compose_document(source.text, source.path)
+    except YamlProblem as exc:
+        return ComposeFile(source, None, ParseProblem(str(exc), exc.line, exc.column), env)
+    if root is None:
+        return ComposeFile(source, None, ParseProblem("empty compose file (no YAML document)"), env)
+    if not isinstance(root, MappingNode):
+        kind = "a list" if isinstance(root, SequenceNode) else "a scalar"
+        line = root.start_mark.line + 1
+        return ComposeFile(
+            source, None, ParseProblem(f"top level is {kind}; a compose file must be a mapping", line), env
+        )
+    try:
+        expanded_size(root)
+    except YamlProblem as exc:
+        return ComposeFile(source, None, ParseProblem(str(exc), exc.line, exc.column), env)
+    dups = find_duplicate_keys(root)
+    if dups:
+        d = dups[0]
+        return ComposeFile(
+            source,
+            None,
+            ParseProblem(f'duplicate key "{d.key}" (first defined on line {d.first_line})', d.line, d.column),
+            env,
+        )
+    for k, _v in root.value:
+        if not isinstance(k, ScalarNode):
+            return ComposeFile(
+                source, None, ParseProblem("top-level keys must be strings", k.start_mark.line + 1), env
+            )
+    return ComposeFile(source, root, None, env)
+
+
+# ---------------------------------------------------------------------------------------------
+# node -> V
+# ---------------------------------------------------------------------------------------------
+
+
+def map_entries(node: MappingNode) -> list[tuple[str, ScalarNode, Node, bool]]:
+    """Entries of a mapping with merge keys applied: (key, key node, value node, from_merge).
+
+    Keys written in the mapping win over merged ones; with `<<: [*a, *b]` earlier maps win."""
+    explicit: list[tuple[str, ScalarNode, Node, bool]] = []
+    merges: list[Node] = []
+    for k, v in node.value:
+        if not isinstance(k, ScalarNode):
+            continue
+        if k.tag == MERGE_TAG or (k.value == "<<" and k.style in (None, "")):
+            merges.append(v)
+        else:
+            explicit.append((k.value, k, v, False))
+    if not merges:
+        return explicit
+    seen = {e[0] for e in explicit}
+    out = list(explicit)
+    for m in merges:
+        sources = [m] if isinstance(m, MappingNode) else list(m.value) if isinstance(m, SequenceNode) else []
+        for src in sources:
+            if not isinstance(src, MappingNode):
+                continue
+            for key, knode, vnode, _ in map_entries(src):
+                if key not in seen:
+                    seen.add(key)
+                    out.append((key, knode, vnode, True))
+    return out
+
+
+class _Builder:
+    def __init__(self, file: ComposeFile, env: Mapping[str, str]) -> None:
+        self.file = file
+        self.env = env
+
+    def build(self, node: Node, key_node: Node | None = None, via: tuple[str, ...] = (), key: str = "") -> V:
+        tag = node.tag if node.tag in ("!reset", "!override") else None
+        if isinstance(node, MappingNode):
+            data: dict[str, V] = {}
+            for k, knode, vnode, merged in map_entries(node):
+                data[k] = self.build(vnode, knode, (*via, "merge") if merged else via, k)
+            v = V(data, node, self.file, key_node, None, via, tag)
+        elif isinstance(node, SequenceNode):
+            items = [self.build(item, None, via, key) for item in node.value]
+            v = V(items, node, self.file, key_node, None, via, tag)
+        else:
+            value = scalar_value(node)  # type: ignore[arg-type]
+            missing: list[str] = []
+            if isinstance(value, str) and "$" in value:
+                value = interpolate(value, self.env, missing)
+            v = V(value, node, self.file, key_node, node.value, via, tag, tuple(missing))
+        if key in _MAPPING_LISTS and v.is_seq:
+            v = _list_to_map(v)
+        return v
+
+
+def _list_to_map(v: V) -> V:
+    data: dict[str, V] = {}
+    for item in v.data:
+        text = item.text
+        sep = "=" if "=" in text else (":" if ":" in text and not text.startswith("[") else None)
+        if sep:
+            k, _, val = text.partition(sep)
+            data[k.strip()] = V(val, item.node, item.file, item.node, item.raw, item.via, None, item.missing_vars)
+        elif text:
+            data[text.strip()] = V(None, item.node, item.file, item.node, item.raw, item.via)
+    return V(data, v.node, v.file, v.key_node, None, v.via, v.tag)
+
+
+# ---------------------------------------------------------------------------------------------
+# merging (override files and extends)
+# ---------------------------------------------------------------------------------------------
+
+
+def _unique_key(kind: str, item: V) -> str:
+    if kind == "ports":
+        p = parse_port(item)
+        if p is not None:
+            return f"{p.host_ip or ''}|{p.published or ''}|{p.target}|{p.protocol}"
+    elif kind == "volumes":
+        vol = parse_volume(item)
+        if vol is not None:
+            return vol.target
+    elif kind in ("secrets", "configs"):
+        if item.is_map:
+            tgt = item.get("target")
+            src = item.get("source")
+            return (tgt.text if tgt else "") or (src.text if src else "")
+        return item.text
+    return repr(item.plain())
+
+
+def merge_v(base: V | None, over: V, path: tuple[str, ...]) -> V | None:
+    """Merge `over` onto `base` as Compose merges override files; None means "remove"."""
+    if over.tag == "!reset":
+        return None
+    if over.tag == "!override" or base is None:
+        return over
+    last = path[-1] if path else ""
+    if base.is_map and over.is_map:
+        data = dict(base.data)
+        for k, ov in over.data.items():
+            merged = merge_v(data.get(k), ov, (*path, k))
+            if merged is None:
+                data.pop(k, None)
+            else:
+                data[k] = merged
+        return V(data, over.node, over.file, over.key_node, None, over.via, None)
+    if base.is_seq and over.is_seq:
+        if last in _REPLACED_SEQS or path[-2:] == ("healthcheck", "test"):
+            return over
+        if last in _UNIQUE_SEQS and len(path) >= 3:
+            merged_items: dict[str, V] = {}
+            for item in base.data:
+                merged_items[_unique_key(last, item)] = item
+            for item in over.data:
+                merged_items[_unique_key(last, item)] = item
+            return V(list(merged_items.values()), over.node, over.file, over.key_node, None, over.via)
+        items = list(base.data)
+        seen = {repr(i.plain()) for i in items}
+        for item in over.data:
+            key = repr(item.plain())
+            if key not in seen:
+                seen.add(key)
+                items.append(item)
+        return V(items, over.node, over.file, over.key_node, None, over.via)
+    return over
+
+
+# ---------------------------------------------------------------------------------------------
+# services and projects
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class BuildSpec:
+    context: str | None  # project-relative posix path ("" for the root); None for remote contexts
+    dockerfile: str | None  # project-relative path of the Dockerfile (None when inline or remote)
+    inline: str | None  # dockerfile_inline text
+    target: str | None
+    v: V  # the `build` value
+    remote: bool = False
+
+
+@dataclass(eq=False)
+class Service:
+    name: str
+    v: V
+    file: ComposeFile  # the file whose `services:` first declares it
+    key_node: ScalarNode
+    defs: list[tuple[ComposeFile, ScalarNode, Node]]  # every file declaring it, in merge order
+    build: BuildSpec | None = None
+
+    def get(self, *path: str) -> V | None:
+        return self.v.get(*path)
+
+    def plain(self) -> dict[str, Any]:
+        p = self.v.plain()
+        return p if isinstance(p, dict) else {}
+
+    @property
+    def image(self) -> str | None:
+        img = self.get("image")
+        return img.text if img is not None and img.text else None
+
+    def location(self) -> Location:
+        return self.file.source.location(node_span(self.key_node))
+
+    @property
+    def key_span(self) -> Span:
+        return node_span(self.key_node)
+
+    @property
+    def node(self) -> Node:
+        """The service's own mapping node in its primary file."""
+        for f, k, n in self.defs:
+            if f is self.file and k is self.key_node:
+                return n
+        return self.defs[0][2]
+
+
+@dataclass(eq=False)
+class ComposeProject:
+    files: list[ComposeFile]
+    env: dict[str, str]
+    services: dict[str, Service] = field(default_factory=dict)
+    top: V | None = None
+    problems: list[tuple[ComposeFile, ParseProblem]] = field(default_factory=list)
+
+    @property
+    def base(self) -> ComposeFile:
+        return self.files[0]
+
+    @property
+    def dir(self) -> str:
+        return self.base.dir
+
+    def section(self, name: str) -> dict[str, V]:
+        if self.top is None:
+            return {}
+        sec = self.top.get(name)
+        return dict(sec.data) if sec is not None and sec.is_map else {}
+
+    @property
+    def networks(self) -> dict[str, V]:
+        return self.section("networks")
+
+    @property
+    def volumes(self) -> dict[str, V]:
+        return self.section("volumes")
+
+    @property
+    def secrets(self) -> dict[str, V]:
+        return self.section("secrets")
+
+    @property
+    def name(self) -> str | None:
+        n = self.top.get("name") if self.top else None
+        return n.text if n is not None and n.text else None
+
+
+FileLoader = Callable[[str], "ComposeFile | None"]
+
+
+def _file_top_v(cf: ComposeFile, env: Mapping[str, str]) -> V:
+    assert cf.root is not None
+    return _Builder(cf, env).build(cf.root)
+
+
+def _resolve_extends(
+    svc_v: V,
+    name: str,
+    cf: ComposeFile,
+    env: Mapping[str, str],
+    loader: FileLoader | None,
+    problems: list[tuple[ComposeFile, ParseProblem]],
+    chain: tuple[tuple[str, str], ...] = (),
+) -> V:
+    ext = svc_v.get("extends")
+    if ext is None:
+        return svc_v
+    if ext.is_map:
+        base_name = ext.get("service").text if ext.get("service") else ""
+        file_v = ext.get("file")
+        other_rel = file_v.text if file_v is not None else ""
+    else:
+        base_name, other_rel = ext.text, ""
+    loc = ext.location() or Location(cf.path)
+    if not base_name:
+        problems.append((cf, ParseProblem("extends without a service name", loc.line, loc.column)))
+        return svc_v
+    key = (other_rel or cf.path, base_name)
+    if key in chain or len(chain) > MAX_EXTENDS_DEPTH:
+        problems.append((cf, ParseProblem(f"extends cycle through service {base_name!r}", loc.line, loc.column)))
+        return svc_v
+    target_cf = cf
+    if other_rel:
+        rel = posixpath.normpath(posixpath.join(cf.dir, other_rel))
+        other = loader(rel) if loader else None
+        if other is None or other.root is None:
+            problems.append((cf, ParseProblem(f"extends: cannot load {other_rel}", loc.line, loc.column)))
+            return svc_v
+        target_cf = other
+    top = _file_top_v(target_cf, env)
+    base_svc = top.get("services", base_name)
+    if base_svc is None:
+        problems.append(
+            (cf, ParseProblem(f"extends: service {base_name!r} not found in {target_cf.path}", loc.line, loc.column))
+        )
+        return svc_v
+    if base_svc.data is None:
+        base_svc = V({}, base_svc.node, base_svc.file, base_svc.key_node)
+    base_resolved = _resolve_extends(
+        base_svc, base_name, target_cf, env, loader, problems, (*chain, (cf.path, name))
+    )
+    if target_cf is not cf:
+        base_resolved = _mark_via(base_resolved, f"extends-file:{target_cf.path}")
+    own = V({k: v for k, v in svc_v.data.items() if k != "extends"}, svc_v.node, svc_v.file, svc_v.key_node)
+    merged = merge_v(base_resolved, own, ("services", name))
+    return merged if merged is not None else own
+
+
+def _mark_via(v: V, note: str) -> V:
+    if v.is_map:
+        data = {k: _mark_via(x, note) for k, x in v.data.items()}
+    elif v.is_seq:
+        data = [_mark_via(x, note) for x in v.data]
+    else:
+        data = v.data
+    return V(data, v.node, v.file, v.key_node, v.raw, (*v.via, note), v.tag, v.missing_vars)
+
+
+def resolve_project(
+    files: list[ComposeFile], env: Mapping[str, str] | None = None, loader: FileLoader | None = None
+) -> ComposeProject:
+    """Merge a base file and its overrides into the project Compose would run."""
+    good = [f for f in files if f.root is not None]
+    project_env = dict(env if env is not None else (good[0].env if good else {}))
+    project = ComposeProject(files=list(files), env=project_env)
+    merged_top: V | None = None
+    declared: dict[str, list[tuple[ComposeFile, ScalarNode, Node]]] = {}
+    for cf in good:
+        top = _file_top_v(cf, project_env)
+        services = top.get("services")
+        if services is not None and services.is_map:
+            resolved: dict[str, V] = {}
+            for name, sv in services.data.items():
+                if sv.data is None:
+                    sv = V({}, sv.node, sv.file, sv.key_node)
+                if not sv.is_map:
+                    loc = sv.location() or Location(cf.path)
+                    project.problems.append((cf, ParseProblem(f"service {name!r} must be a mapping", loc.line)))
+                    continue
+                resolved[name] = _resolve_extends(sv, name, cf, project_env, loader, project.problems)
+            top.data["services"] = V(resolved, services.node, cf, services.key_node)
+        for name, knode, vnode in cf.service_nodes():
+            declared.setdefault(name, []).append((cf, knode, vnode))
+        merged_top = top if merged_top is None else (merge_v(merged_top, top, ()) or top)
+    project.top = merged_top
+    svcs = merged_top.get("services") if merged_top is not None else None
+    if svcs is not None and svcs.is_map:
+        for name, sv in svcs.data.items():
+            defs = declared.get(name) or []
+            if not defs or not sv.is_map:
+                continue
+            primary = defs[0]
+            service = Service(name, sv, primary[0], primary[1], defs)
+            service.build = _build_spec(service, project)
+            project.services[name] = service
+    return project
+
+
+def _rel_dir_for(v: V, project: ComposeProject) -> str:
+    for note in v.via:
+        if note.startswith("extends-file:"):
+            return posixpath.dirname(note.split(":", 1)[1])
+    return project.dir
+
+
+_REMOTE = re.compile(r"^(https?://|git@|git://|ssh://|github\.com/)|\.git(#.*)?$")
+
+
+def _join(base: str, rel: str) -> str:
+    if rel.startswith("/"):
+        return rel
+    out = posixpath.normpath(posixpath.join(base, rel)) if base else posixpath.normpath(rel)
+    return "" if out == "." else out
+
+
+def _build_spec(service: Service, project: ComposeProject) -> BuildSpec | None:
+    b = service.get("build")
+    if b is None:
+        return None
+    if b.is_scalar:
+        ctx_text = b.text or "."
+        if _REMOTE.search(ctx_text):
+            return BuildSpec(None, None, None, None, b, remote=True)
+        ctx = _join(_rel_dir_for(b, project), ctx_text)
+        return BuildSpec(ctx, _join(ctx, "Dockerfile"), None, None, b)
+    if not b.is_map:
+        return None
+    ctx_v = b.get("context")
+    ctx_text = ctx_v.text if ctx_v is not None and ctx_v.text else "."
+    target_v = b.get("target")
+    target = target_v.text if target_v is not None and target_v.text else None
+    inline_v = b.get("dockerfile_inline")
+    if inline_v is not None and inline_v.text:
+        ctx = None if _REMOTE.search(ctx_text) else _join(_rel_dir_for(b, project), ctx_text)
+        return BuildSpec(ctx, None, inline_v.text, target, b)
+    if _REMOTE.search(ctx_text):
+        return BuildSpec(None, None, None, target, b, remote=True)
+    ctx = _join(_rel_dir_for(ctx_v or b, project), ctx_text)
+    df_v = b.get("dockerfile")
+    df_text = df_v.text if df_v is not None and df_v.text else "Dockerfile"
+    return BuildSpec(ctx, _join(ctx, df_text), None, target, b)
+
+
+# ---------------------------------------------------------------------------------------------
+# short/long syntax helpers
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class PortSpec:
+    target: str
+    published: str | None
+    host_ip: str | None
+    protocol: str
+    v: V
+
+    @property
+    def published_ports(self) -> list[int]:
+        return _port_range(self.published) if self.published else []
+
+    @property
+    def target_ports(self) -> list[int]:
+        return _port_range(self.target)
+
+
+def _port_range(text: str) -> list[int]:
+    text = text.strip()
+    if "-" in text:
+        a, _, b = text.partition("-")
+        if a.isdigit() and b.isdigit() and int(b) - int(a) < 65536:
+            return list(range(int(a), int(b) + 1))
+        return []
+    return [int(text)] if text.isdigit() else []
+
+
+def parse_port(v: V) -> PortSpec | None:
+    if v.is_map:
+        tgt = v.get("target")
+        pub = v.get("published")
+        ip = v.get("host_ip")
+        proto = v.get("protocol")
+        return PortSpec(
+            tgt.text if tgt is not None else "",
+            pub.text if pub is not None and pub.text else None,
+            ip.text if ip is not None and ip.text else None,
+            (proto.text if proto is not None and proto.text else "tcp").lower(),
+            v,
+        )
+    if not v.is_scalar or v.data is None:
+        return None
+    text = v.text.strip()
+    proto = "tcp"
+    if "/" in text:
+        text, _, proto = text.rpartition("/")
+    host_ip: str | None = None
+    if text.startswith("["):
+        close = text.find("]")
+        host_ip = text[1:close]
+        rest = text[close + 1 :].lstrip(":")
+        parts = rest.split(":") if rest else []
+    else:
+        parts = text.split(":")
+        if len(parts) > 3:  # unbracketed IPv6 host address
+            host_ip = ":".join(parts[:-2])
+            parts = parts[-2:]
+        elif len(parts) == 3:
+            host_ip = parts[0]
+            parts = parts[1:]
+    if not parts:
+        return None
+    if len(parts) == 1:
+        return PortSpec(parts[0], None, host_ip or None, proto.lower(), v)
+    published = parts[0] or None
+    return PortSpec(parts[1], published, host_ip or None, proto.lower(), v)
+
+
+@dataclass(slots=True)
+class VolumeSpec:
+    type: str  # bind | volume | tmpfs | npipe | cluster | image
+    source: str | None
+    target: str
+    read_only: bool
+    options: list[str]
+    v: V
+
+
+_DRIVE = re.compile(r"^[A-Za-z]:[\\/]")
+
+
+def parse_volume(v: V) -> VolumeSpec | None:
+    if v.is_map:
+        t = v.get("type")
+        src = v.get("source")
+        tgt = v.get("target")
+        ro = v.get("read_only")
+        kind = t.text if t is not None and t.text else "volume"
+        opts: list[str] = []
+        bind = v.get("bind")
+        if bind is not None and bind.get("propagation") is not None:
+            opts.append(bind.get("propagation").text)  # type: ignore[union-attr]
+        return VolumeSpec(
+            kind, src.text if src is not None and src.text else None, tgt.text if tgt is not None else "",
+            truthy(ro), opts, v,
+        )
+    if not v.is_scalar or v.data is None:
+        return None
+    text = v.text
+    drive = ""
+    if _DRIVE.match(text):
+        drive, text = text[:2], text[2:]
+    parts = text.split(":")
+    parts[0] = drive + parts[0]
+    if len(parts) == 1:
+        return VolumeSpec("volume", None, parts[0], False, [], v)
+    src, tgt = parts[0], parts[1]
+    if len(parts) > 2 and _DRIVE.match(parts[1] + ":" + parts[2][:1]) and len(parts[1]) == 1:
+        tgt = parts[1] + ":" + parts[2]
+        parts = [src, tgt, *parts[3:]]
+    opts = parts[2].split(",") if len(parts) > 2 else []
+    kind = "bind" if src.startswith(("/", ".", "~", "$")) or _DRIVE.match(src) or "\\" in src else "volume"
+    return VolumeSpec(kind, src, tgt, "ro" in opts or "readonly" in opts, opts, v)
+
+
+def tmpfs_entries(v: V | None) -> list[tuple[str, list[str], V]]:
+    """`tmpfs:` as (path, options, value) triples (string or list form)."""
+    if v is None:
+        return []
+    items = list(v.data) if v.is_seq else [v]
+    out: list[tuple[str, list[str], V]] = []
+    for item in items:
+        if not item.is_scalar or not item.text:
+            continue
+        path, _, opts = item.text.partition(":")
+        out.append((path, [o.strip() for o in opts.split(",") if o.strip()], item))
+    return out

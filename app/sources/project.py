@@ -1,0 +1,280 @@
+"""A loaded project: every Dockerfile and compose file, compose files grouped the way Compose
+groups them (base + overrides), and each service linked to the Dockerfile stage it builds."""
+
+from __future__ import annotations
+
+import os
+import posixpath
+import re
+from dataclasses import dataclass, field
+
+from app.sources.compose import ComposeFile, ComposeProject, Service, load_compose, resolve_project
+from app.sources.discover import Discovery, classify_explicit, discover
+from app.sources.dockerfile import DockerfileModel, Stage, parse_dockerfile
+from app.sources.interpolate import parse_dotenv
+from app.sources.text import SourceError, SourceText
+
+
+@dataclass(slots=True)
+class FileError:
+    message: str
+    line: int = 1
+    column: int = 1
+
+
+@dataclass(eq=False)
+class ProjectFile:
+    path: str  # relative to the project root, forward slashes
+    abspath: str | None
+    kind: str  # dockerfile | compose
+    source: SourceText | None = None
+    error: FileError | None = None
+    dockerfile: DockerfileModel | None = None
+    compose: ComposeFile | None = None
+
+
+_BASE_NAMES = ("compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml")
+_OVERRIDE = re.compile(r"^(compose|docker-compose)\.override\.ya?ml$", re.IGNORECASE)
+
+
+@dataclass(eq=False)
+class Project:
+    root: str  # absolute
+    files: list[ProjectFile] = field(default_factory=list)
+    compose_projects: list[ComposeProject] = field(default_factory=list)
+    dockerignores: dict[str, str] = field(default_factory=dict)  # rel path -> text
+    ci_files: list[tuple[str, str]] = field(default_factory=list)  # (rel path, text)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    explicit: bool = False  # files were named explicitly (no directory walk)
+    _by_path: dict[str, ProjectFile] = field(default_factory=dict, repr=False)
+
+    def file(self, path: str) -> ProjectFile | None:
+        return self._by_path.get(path)
+
+    @property
+    def dockerfiles(self) -> list[DockerfileModel]:
+        return [f.dockerfile for f in self.files if f.dockerfile is not None]
+
+    @property
+    def compose_files(self) -> list[ComposeFile]:
+        return [f.compose for f in self.files if f.compose is not None]
+
+    def dockerfile(self, path: str | None) -> DockerfileModel | None:
+        if path is None:
+            return None
+        f = self._by_path.get(path)
+        if f is not None:
+            return f.dockerfile
+        return self._load_extra_dockerfile(path)
+
+    def _load_extra_dockerfile(self, path: str) -> DockerfileModel | None:
+        """A Dockerfile a compose file builds but discovery did not list (odd name)."""
+        if path.startswith("/") or path.startswith(".."):
+            return None
+        abspath = os.path.join(self.root, path)
+        real = os.path.realpath(abspath)
+        if not (real == self.root or real.startswith(self.root.rstrip(os.sep) + os.sep)):
+            return None
+        if not os.path.isfile(abspath):
+            return None
+        pf = _load_file(path, abspath, "dockerfile")
+        self._add(pf)
+        return pf.dockerfile
+
+    def _add(self, pf: ProjectFile) -> None:
+        self.files.append(pf)
+        self._by_path[pf.path] = pf
+
+    # -- cross-file links ------------------------------------------------------------------------
+
+    def service_stage(self, service: Service) -> tuple[DockerfileModel, Stage] | None:
+        """The Dockerfile stage a service runs: `build.target`, else the final stage."""
+        b = service.build
+        if b is None:
+            return None
+        if b.inline is not None:
+            df = _inline_dockerfile(service, b.inline)
+        else:
+            df = self.dockerfile(b.dockerfile)
+        if df is None or not df.stages:
+            return None
+        if b.target:
+            stage = df.stage_named(b.target)
+            if stage is None:
+                return None
+            return df, stage
+        final = df.final_stage
+        return (df, final) if final is not None else None
+
+    def services_building(self, df_path: str) -> list[tuple[ComposeProject, Service]]:
+        out: list[tuple[ComposeProject, Service]] = []
+        seen: set[tuple[str, str]] = set()
+        for cp in self.compose_projects:
+            for svc in cp.services.values():
+                if svc.build is not None and svc.build.dockerfile == df_path:
+                    key = (svc.file.path, svc.name)
+                    if key not in seen:
+                        seen.add(key)
+                        out.append((cp, svc))
+        return out
+
+    def runtime_stages(self, df: DockerfileModel) -> list[Stage]:
+        """Stages that run: the final one, plus any compose `build.target` naming this file."""
+        stages: list[Stage] = []
+        final = df.final_stage
+        if final is not None:
+            stages.append(final)
+        for _cp, svc in self.services_building(df.source.path):
+            if svc.build and svc.build.target:
+                st = df.stage_named(svc.build.target)
+                if st is not None and st not in stages:
+                    stages.append(st)
+        return stages
+
+    def dockerignore_for(self, context_dir: str) -> str | None:
+        path = posixpath.join(context_dir, ".dockerignore") if context_dir else ".dockerignore"
+        return self.dockerignores.get(path)
+
+
+_inline_cache: dict[tuple[str, str], DockerfileModel] = {}
+
+
+def _inline_dockerfile(service: Service, text: str) -> DockerfileModel:
+    key = (service.file.path, service.name)
+    cached = _inline_cache.get(key)
+    if cached is not None and cached.source.text == text:
+        return cached
+    model = parse_dockerfile(SourceText.from_text(f"{service.file.path}#services.{service.name}.build", text))
+    _inline_cache[key] = model
+    return model
+
+
+def _load_file(rel: str, abspath: str | None, kind: str, env: dict[str, str] | None = None) -> ProjectFile:
+    pf = ProjectFile(rel, abspath, kind)
+    try:
+        pf.source = SourceText.read(abspath, rel) if abspath else None
+    except SourceError as exc:
+        pf.error = FileError(str(exc), exc.line, exc.column)
+        return pf
+    if pf.source is None:
+        return pf
+    if kind == "dockerfile":
+        pf.dockerfile = parse_dockerfile(pf.source)
+    else:
+        pf.compose = load_compose(pf.source, env)
+        if pf.compose.error is not None:
+            e = pf.compose.error
+            pf.error = FileError(e.message, e.line, e.column)
+    return pf
+
+
+def _read_text(abspath: str, limit: int = 1 << 20) -> str | None:
+    try:
+        with open(abspath, "rb") as fh:
+            return fh.read(limit).decode("utf-8", errors="replace")
+    except OSError:
+        return None
+
+
+def load_project(paths: list[str] | None = None, *, exclude: list[str] | None = None) -> Project:
+    """Load a directory (walked) or explicit files into a Project."""
+    paths = paths or ["."]
+    dirs = [p for p in paths if os.path.isdir(p)]
+    if dirs and len(paths) > 1:
+        from app.model import UsageError
+
+        raise UsageError("give either one directory or a list of files")
+    if dirs:
+        root = os.path.realpath(dirs[0])
+        disc = discover(root)
+        project = Project(root=root, skipped=list(disc.skipped))
+        _fill_from_discovery(project, disc, exclude or [])
+    else:
+        abs_files = [os.path.abspath(p) for p in paths]
+        cwd = os.path.realpath(os.getcwd())
+        common = os.path.commonpath([os.path.dirname(os.path.realpath(p)) for p in abs_files])
+        root = cwd if all(os.path.realpath(p).startswith(cwd + os.sep) for p in abs_files) else common
+        project = Project(root=root, explicit=True)
+        env_cache: dict[str, dict[str, str]] = {}
+        for p in abs_files:
+            rel = os.path.relpath(p, root).replace(os.sep, "/")
+            kind = classify_explicit(os.path.basename(p))
+            env = None
+            if kind == "compose":
+                d = os.path.dirname(p)
+                if d not in env_cache:
+                    dot = os.path.join(d, ".env")
+                    txt = _read_text(dot) if os.path.isfile(dot) else None
+                    env_cache[d] = parse_dotenv(txt) if txt else {}
+                env = env_cache[d]
+            project._add(_load_file(rel, p, kind, env))
+        for d in {os.path.dirname(p) for p in abs_files}:
+            di = os.path.join(d, ".dockerignore")
+            if os.path.isfile(di):
+                text = _read_text(di)
+                if text is not None:
+                    project.dockerignores[os.path.relpath(di, root).replace(os.sep, "/")] = text
+    project.compose_projects = group_compose(project)
+    return project
+
+
+def _fill_from_discovery(project: Project, disc: Discovery, exclude: list[str]) -> None:
+    from app.config import _match_path
+
+    envs: dict[str, dict[str, str]] = {}
+    for d, abspath in disc.dotenvs.items():
+        text = _read_text(abspath)
+        envs[d] = parse_dotenv(text) if text else {}
+    for f in disc.files:
+        if exclude and any(_match_path(f.path, p) for p in exclude):
+            continue
+        env = envs.get(posixpath.dirname(f.path), {}) if f.kind == "compose" else None
+        project._add(_load_file(f.path, f.abspath, f.kind, env))
+    for rel, abspath in disc.dockerignores.items():
+        text = _read_text(abspath)
+        if text is not None:
+            project.dockerignores[rel] = text
+    for rel, abspath in disc.ci_files:
+        text = _read_text(abspath)
+        if text is not None:
+            project.ci_files.append((rel, text))
+
+
+def group_compose(project: Project) -> list[ComposeProject]:
+    """Group compose files as Compose would: per directory, the base file plus its
+    `*.override.*`; every other `compose.*`/`docker-compose.*` file is checked as base + that file."""
+    by_dir: dict[str, list[ComposeFile]] = {}
+    for f in project.files:
+        if f.compose is not None and f.compose.root is not None:
+            by_dir.setdefault(posixpath.dirname(f.path), []).append(f.compose)
+
+    def loader(rel: str) -> ComposeFile | None:
+        pf = project.file(rel)
+        if pf is not None:
+            return pf.compose
+        abspath = os.path.join(project.root, rel)
+        if not os.path.isfile(abspath):
+            return None
+        real = os.path.realpath(abspath)
+        if not real.startswith(project.root.rstrip(os.sep) + os.sep):
+            return None
+        return _load_file(rel, abspath, "compose").compose
+
+    out: list[ComposeProject] = []
+    for _d, files in sorted(by_dir.items()):
+        names = {posixpath.basename(f.path).lower(): f for f in files}
+        base = next((names[n] for n in _BASE_NAMES if n in names), None)
+        if base is None or (project.explicit and len(files) == 1):
+            for f in files:
+                out.append(resolve_project([f], f.env, loader))
+            continue
+        overrides = [f for f in files if _OVERRIDE.match(posixpath.basename(f.path))]
+        out.append(resolve_project([base, *overrides], base.env, loader))
+        for f in files:
+            if f is base or f in overrides:
+                continue
+            if posixpath.basename(f.path).lower() in _BASE_NAMES:
+                out.append(resolve_project([f], f.env, loader))  # a second base file: its own project
+            else:
+                out.append(resolve_project([base, f], base.env, loader))
+    return out
