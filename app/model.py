@@ -161,6 +161,7 @@ class Fix:
     params: tuple[Param, ...] = ()
     values: Mapping[str, str] = field(default_factory=dict)  # the values the edits were built with
     rule_id: str = ""
+    secrets: tuple[str, ...] = ()  # values the edits carry that must be masked when shown
 
     @property
     def paths(self) -> tuple[str, ...]:

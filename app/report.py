@@ -19,7 +19,7 @@ from app.model import Finding, Rule, Severity
 TOOL_NAME = "batten"
 INFO_URI = "https://github.com/batten-dev/batten"
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]|\r(?!\n)")
 
 
 def safe_text(text: str) -> str:

@@ -47,6 +47,33 @@ class Project:
     skipped: list[tuple[str, str]] = field(default_factory=list)
     explicit: bool = False  # files were named explicitly (no directory walk)
     _by_path: dict[str, ProjectFile] = field(default_factory=dict, repr=False)
+    # other files a fix may create or extend (.dockerignore, .gitignore, .env, secret files):
+    # path -> original bytes on disk (None: did not exist) and current text
+    aux_raw: dict[str, bytes | None] = field(default_factory=dict, repr=False)
+    aux: dict[str, str] = field(default_factory=dict, repr=False)
+
+    def aux_text(self, path: str) -> str | None:
+        """Text of an auxiliary file (not a Dockerfile/compose file), read once from disk."""
+        if path in self.aux:
+            return self.aux[path]
+        if path not in self.aux_raw:
+            raw: bytes | None = None
+            if not (path.startswith("/") or path.split("/")[0] == ".."):
+                abspath = os.path.join(self.root, path)
+                real = os.path.realpath(abspath)
+                if real.startswith(self.root.rstrip(os.sep) + os.sep) and os.path.isfile(real):
+                    try:
+                        with open(real, "rb") as fh:
+                            raw = fh.read(1 << 20)
+                    except OSError:
+                        raw = None
+            self.aux_raw[path] = raw
+        raw = self.aux_raw[path]
+        if raw is None:
+            return None
+        text = raw.decode("utf-8", errors="surrogateescape")
+        self.aux[path] = text
+        return text
 
     def file(self, path: str) -> ProjectFile | None:
         return self._by_path.get(path)
@@ -278,3 +305,46 @@ def group_compose(project: Project) -> list[ComposeProject]:
             else:
                 out.append(resolve_project([base, f], base.env, loader))
     return out
+
+
+def with_texts(project: Project, texts: dict[str, str]) -> Project:
+    """A copy of `project` where the files in `texts` have new content (parsed again);
+    unchanged files share their models. Used to re-scan a fix before it is written."""
+    new = Project(
+        root=project.root,
+        dockerignores=dict(project.dockerignores),
+        ci_files=list(project.ci_files),
+        skipped=list(project.skipped),
+        explicit=project.explicit,
+        aux_raw=project.aux_raw,
+        aux=dict(project.aux),
+    )
+    for pf in project.files:
+        if pf.path in texts and pf.source is not None:
+            raw = pf.source.encode(texts[pf.path])
+            clone = ProjectFile(pf.path, pf.abspath, pf.kind)
+            try:
+                clone.source = SourceText.from_bytes(pf.path, raw, abspath=pf.abspath)
+            except SourceError as exc:
+                clone.error = FileError(str(exc), exc.line, exc.column)
+                new._add(clone)
+                continue
+            if pf.kind == "dockerfile":
+                clone.dockerfile = parse_dockerfile(clone.source)
+            else:
+                env = pf.compose.env if pf.compose is not None else {}
+                clone.compose = load_compose(clone.source, env)
+                if clone.compose.error is not None:
+                    e = clone.compose.error
+                    clone.error = FileError(e.message, e.line, e.column)
+            new._add(clone)
+        else:
+            new._add(pf)
+    for path, text in texts.items():
+        if new.file(path) is None:
+            project.aux_text(path)  # remember the original bytes before recording the new text
+            new.aux[path] = text
+            if path.endswith(".dockerignore"):
+                new.dockerignores[path] = text
+    new.compose_projects = group_compose(new)
+    return new

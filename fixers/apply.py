@@ -1,0 +1,219 @@
+"""Apply fixes in memory: one fix, a chosen set, or everything selected, with a fixpoint loop
+and built-in verification (the result must parse and the fixed findings must be gone)."""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+
+from app.checks.engine import run_checks
+from app.config import Config
+from app.model import Applicability, Edit, Finding, Fix
+from app.sources.project import Project, with_texts
+from fixers.edits import EditConflict, apply_edits, group_by_path, overlaps, unified_diff
+from fixers.plan import plan_fix
+
+MAX_ROUNDS = 12
+
+
+class FixFailed(Exception):
+    """A fix could not be applied or did not verify; the message says why."""
+
+
+def current_text(project: Project, path: str) -> str:
+    pf = project.file(path)
+    if pf is not None and pf.source is not None:
+        return pf.source.text
+    aux = project.aux_text(path)
+    return aux if aux is not None else ""
+
+
+def _created(project: Project, path: str) -> bool:
+    if project.file(path) is not None:
+        return False
+    project.aux_text(path)
+    return project.aux_raw.get(path) is None
+
+
+@dataclass
+class Change:
+    """One file's content before and after the fixes."""
+
+    path: str
+    before: str
+    after: str
+    created: bool = False
+
+    def diff(self, mask: Iterable[str] = ()) -> str:
+        d = unified_diff(self.path, self.before, self.after)
+        return mask_text(d, mask)
+
+
+def mask_text(text: str, secrets: Iterable[str]) -> str:
+    for s in sorted({s for s in secrets if s}, key=len, reverse=True):
+        text = text.replace(s, "••••••")
+    return text
+
+
+@dataclass
+class Outcome:
+    changes: dict[str, Change] = field(default_factory=dict)
+    applied: list[tuple[Finding, Fix]] = field(default_factory=list)
+    failed: list[tuple[Finding, str]] = field(default_factory=list)
+    project: Project | None = None  # the project as it will be after writing
+    findings_after: list[Finding] = field(default_factory=list)
+
+    @property
+    def secrets(self) -> set[str]:
+        return {s for _f, fx in self.applied for s in fx.secrets}
+
+    def diff(self) -> str:
+        return "".join(c.diff(self.secrets) for c in self.changes.values() if c.before != c.after)
+
+
+def _key(f: Finding) -> tuple[str, str, str, str]:
+    return (f.rule.id, f.path or "", f.target or "", f.message)
+
+
+def apply_one(project: Project, fix: Fix) -> dict[str, str]:
+    """New texts of the files `fix` touches (no verification)."""
+    out: dict[str, str] = {}
+    for path, edits in group_by_path(fix.edits).items():
+        out[path] = apply_edits(current_text(project, path), edits)
+    return out
+
+
+def verify(project: Project, texts: Mapping[str, str], fixed: Iterable[Finding], config: Config) -> tuple[Project, list[Finding]]:
+    """Re-parse and re-check; raise FixFailed if a file no longer parses or a finding stays."""
+    new = with_texts(project, dict(texts))
+    for path in texts:
+        pf = new.file(path)
+        old = project.file(path)
+        if pf is None:
+            continue
+        if pf.error is not None and (old is None or old.error is None):
+            raise FixFailed(f"{path}: the fixed file does not parse ({pf.error.message}); nothing written")
+        if pf.dockerfile is not None and old is not None and old.dockerfile is not None and \
+                len(pf.dockerfile.problems) > len(old.dockerfile.problems):
+            raise FixFailed(f"{path}: the fixed Dockerfile has a problem ({pf.dockerfile.problems[0].message})")
+    findings = run_checks(new, config)
+    remaining = {_key(f) for f in findings if not f.suppressed}
+    for f in fixed:
+        if _key(f) in remaining:
+            raise FixFailed(f"{f.rule.id} on {f.target or f.path} is still reported after its fix; nothing written")
+    return new, findings
+
+
+def check_one(project: Project, finding: Finding, fix: Fix, config: Config) -> Outcome:
+    """Apply a single fix and verify it (what the TUI's confirm dialog writes)."""
+    texts = apply_one(project, fix)
+    new, findings = verify(project, texts, [finding], config)
+    out = Outcome(project=new, findings_after=findings)
+    for path, after in texts.items():
+        before = current_text(project, path)
+        out.changes[path] = Change(path, before, after, created=_created(project, path))
+    out.applied.append((finding, fix))
+    return out
+
+
+Selector = Callable[[Finding], bool]
+
+
+def selector(rules: list[str] | None = None, *, unsafe: bool = False, paths: list[str] | None = None) -> Selector:
+    allowed = {Applicability.SAFE, Applicability.NEEDS_INPUT} | ({Applicability.UNSAFE} if unsafe else set())
+
+    def pick(f: Finding) -> bool:
+        if f.suppressed or f.fix is None or f.fix.applicability not in allowed:
+            return False
+        if rules and not any(fnmatch.fnmatchcase(f.rule.id, r) or f.fix.id == r for r in rules):
+            return False
+        return not (paths and f.path not in paths)
+
+    return pick
+
+
+def fix_all(
+    project: Project,
+    config: Config,
+    pick: Selector,
+    values: Mapping[str, str] | None = None,
+    evidence: Mapping[str, str] | None = None,
+    findings: list[Finding] | None = None,
+) -> Outcome:
+    """Apply every selected fix until nothing selectable is left (at most MAX_ROUNDS rounds).
+
+    Each round plans fixes on the current texts, applies the largest non-overlapping set, and
+    re-checks; fixes whose edits collided are planned again on the new text next round."""
+    original = project
+    texts: dict[str, str] = {}
+    outcome = Outcome()
+    attempted: set[tuple[str, str, str, str]] = set()
+    current = project
+    if findings is None:
+        findings = run_checks(current, config)
+    for _round in range(MAX_ROUNDS):
+        batch: list[tuple[Finding, Fix]] = []
+        taken: list[Edit] = []
+        for f in findings:
+            if _key(f) in attempted:
+                continue
+            f.fix = plan_fix(f, current, config, values, evidence)
+            if not pick(f):
+                continue
+            assert f.fix is not None
+            if any(fx.edits == f.fix.edits for _f, fx in batch):
+                batch.append((f, f.fix))  # the same remedy fixes several findings (limits block)
+                continue
+            if any(overlaps(e, t) for e in f.fix.edits for t in taken):
+                continue  # re-planned next round on the new text
+            batch.append((f, f.fix))
+            taken.extend(f.fix.edits)
+        if not batch:
+            break
+        round_texts: dict[str, str] = {}
+        try:
+            for path, edits in group_by_path(taken).items():
+                round_texts[path] = apply_edits(texts.get(path, current_text(current, path)), edits)
+        except EditConflict:
+            # fall back to one fix at a time this round
+            f, fx = batch[0]
+            batch = [(f, fx)]
+            round_texts = {p: apply_edits(texts.get(p, current_text(current, p)), es)
+                           for p, es in group_by_path(fx.edits).items()}
+        for f, _fx in batch:
+            attempted.add(_key(f))
+        try:
+            new_project, new_findings = verify(current, round_texts, [f for f, _ in batch], config)
+        except FixFailed:
+            # find the culprit by applying the batch one fix at a time
+            new_project, new_findings = current, findings
+            good_texts: dict[str, str] = {}
+            seen_edits: set[tuple[Edit, ...]] = set()
+            for f, fx in batch:
+                if fx.edits in seen_edits:
+                    outcome.applied.append((f, fx))
+                    continue
+                try:
+                    t = {p: apply_edits(good_texts.get(p, texts.get(p, current_text(current, p))), es)
+                         for p, es in group_by_path(fx.edits).items()}
+                    trial = {**good_texts, **t}
+                    new_project, new_findings = verify(current, trial, [f], config)
+                    good_texts = trial
+                    seen_edits.add(fx.edits)
+                    outcome.applied.append((f, fx))
+                except (FixFailed, EditConflict) as exc:
+                    outcome.failed.append((f, str(exc)))
+            texts.update(good_texts)
+            current = with_texts(original, texts) if good_texts else current
+            findings = run_checks(current, config) if good_texts else findings
+            continue
+        texts.update(round_texts)
+        outcome.applied.extend(batch)
+        current, findings = new_project, new_findings
+    for path, after in texts.items():
+        before = current_text(original, path)
+        outcome.changes[path] = Change(path, before, after, _created(original, path))
+    outcome.project = current
+    outcome.findings_after = findings
+    return outcome

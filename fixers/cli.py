@@ -1,0 +1,94 @@
+"""`batten fix`: print the diff of the selected fixes; with --write apply them atomically."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from app.model import Applicability, UsageError
+from app.scan import scan
+from fixers.apply import fix_all, selector
+from fixers.write import WriteRefused, undo_last, write_files
+
+_DIFF_COLORS = {"+": "\x1b[32m", "-": "\x1b[31m", "@": "\x1b[36m"}
+
+
+def _parse_sets(items: list[str]) -> dict[str, str]:
+    values: dict[str, str] = {}
+    for item in items:
+        if "=" not in item:
+            raise UsageError(f"--set {item!r}: expected NAME=VALUE")
+        k, _, v = item.partition("=")
+        values[k.strip().replace("-", "_")] = v
+    return values
+
+
+def _colorize(diff: str, color: bool) -> str:
+    if not color:
+        return diff
+    out = []
+    for line in diff.splitlines(keepends=True):
+        head = line[:1]
+        if line.startswith(("+++", "---")):
+            out.append(f"\x1b[1m{line.rstrip(chr(10))}\x1b[0m\n")
+        elif head in _DIFF_COLORS:
+            out.append(f"{_DIFF_COLORS[head]}{line.rstrip(chr(10))}\x1b[0m\n")
+        else:
+            out.append(line)
+    return "".join(out)
+
+
+def run_fix(args: argparse.Namespace) -> int:
+    from app.report import safe_text
+
+    paths = args.paths or ["."]
+    color = args.color == "always" or (args.color == "auto" and sys.stdout.isatty())
+    if args.undo:
+        from app.scan import resolve_root
+
+        root = resolve_root(paths)
+        try:
+            restored = undo_last(root)
+        except WriteRefused as exc:
+            print(f"batten: {exc}", file=sys.stderr)
+            return 1
+        print(f"restored {len(restored)} file(s): {', '.join(restored)}")
+        return 0
+    values = _parse_sets(args.set)
+    result = scan(paths)
+    from fixers.plan import _load
+    from fixers.registry import REGISTRY
+
+    _load()
+    known = {p.name for spec in REGISTRY.values() for p in spec.params}
+    unknown = [k for k in values if k not in known]
+    if unknown:
+        raise UsageError(f"--set: unknown parameter(s) {', '.join(unknown)} (known: {', '.join(sorted(known))})")
+    pick = selector(args.rule or None, unsafe=args.unsafe)
+    outcome = fix_all(result.project, result.config, pick, values, findings=result.findings)
+    skipped_unsafe = [f for f in result.findings if f.fix is not None and not f.suppressed
+                      and f.fix.applicability == Applicability.UNSAFE and not args.unsafe
+                      and (not args.rule or selector(args.rule, unsafe=True)(f))]
+    diff = outcome.diff()
+    out = sys.stdout
+    if diff:
+        out.write(_colorize(safe_text(diff), color))
+    for finding, reason in outcome.failed:
+        print(f"batten: could not apply {finding.fix.id if finding.fix else finding.rule.id} "
+              f"for {finding.rule.id} [{finding.target or finding.path}]: {reason}", file=sys.stderr)
+    n = len({id(fx) for _f, fx in outcome.applied})
+    summary = f"{n} fix(es) for {len(outcome.applied)} finding(s) in {len(outcome.changes)} file(s)"
+    if skipped_unsafe:
+        summary += f"; {len(skipped_unsafe)} behaviour-changing fix(es) need --unsafe"
+    if not args.write:
+        print(("\n" if diff else "") + f"{summary} (preview; nothing written: add --write)", file=sys.stderr)
+        return 1 if outcome.failed else 0
+    texts = {p: c.after for p, c in outcome.changes.items() if c.before != c.after or c.created}
+    try:
+        written = write_files(result.project, texts)
+    except WriteRefused as exc:
+        print(f"batten: {exc}", file=sys.stderr)
+        return 1
+    print(f"\n{summary}; wrote {', '.join(written) if written else 'nothing'} (undo: batten fix --undo)",
+          file=sys.stderr)
+    return 1 if outcome.failed else 0

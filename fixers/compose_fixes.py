@@ -1,0 +1,1030 @@
+"""Compose fixers: format-preserving edits to the service (or the anchor / override file where a
+value is written). A value written in an anchor shared by several services is edited in place
+only because every service resolving to that very node has the same value, hence the same
+finding; new keys go on the service itself, never into a merged anchor."""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from typing import Any
+
+from app.model import Applicability, Edit
+from app.sources.compose import ComposeFile, ComposeProject, Service, V, parse_port, parse_volume
+from app.sources.yamlnodes import MappingNode, Node, ScalarNode, SequenceNode
+from fixers.registry import FixContext, FixResult, ParamSpec, fixer
+from fixers.yamledit import (
+    Doc,
+    Raw,
+    YamlEditError,
+    append_items,
+    insert_entries,
+    insert_under_key,
+    merged_only,
+    own,
+    remove_entry,
+    remove_item,
+    replace_scalar,
+    scalar,
+)
+
+U, S, N = Applicability.UNSAFE, Applicability.SAFE, Applicability.NEEDS_INPUT
+
+
+# ---------------------------------------------------------------------------------------------
+# helpers
+# ---------------------------------------------------------------------------------------------
+
+
+def _svc(ctx: FixContext) -> tuple[Service, ComposeProject]:
+    f = ctx.finding
+    subject = f.subject[0] if isinstance(f.subject, tuple) else f.subject
+    if not isinstance(subject, Service) or not isinstance(f.scope, ComposeProject):
+        raise ValueError("not a compose finding")
+    # re-resolve against the project the fix is planned on (texts may have changed)
+    return subject, f.scope
+
+
+def _doc(cf: ComposeFile) -> Doc:
+    return Doc(cf)
+
+
+def _service_mapping(svc: Service) -> tuple[Doc, ScalarNode, Node]:
+    return _doc(svc.file), svc.key_node, svc.node
+
+
+def add_to_service(svc: Service, entries: dict[str, Any]) -> Edit:
+    """Insert keys on the service's own mapping (block or flow, in the file's style)."""
+    doc, key, node = _service_mapping(svc)
+    if isinstance(node, MappingNode) and node.value:
+        for k in entries:
+            if merged_only(node, k) is not None:
+                raise YamlEditError(f"{k} comes from a merge key; adding it here would drop the merged value")
+        return insert_entries(doc, node, entries, near=node)
+    if isinstance(node, MappingNode) and node.flow_style:
+        return insert_entries(doc, node, entries, near=node)
+    return insert_under_key(doc, key, node if isinstance(node, ScalarNode | MappingNode) else None, entries,
+                            near=doc.cf.top("services"))
+
+
+def _own_value(svc: Service, key: str) -> V | None:
+    v = svc.get(key)
+    return v if v is not None and v.node is not None and v.file is not None else None
+
+
+def _seq_node(v: V) -> SequenceNode | None:
+    return v.node if isinstance(v.node, SequenceNode) else None
+
+
+def _set_or_add(svc: Service, key: str, value: Any) -> Edit:
+    """Replace the scalar where `key` is written, or add it to the service."""
+    v = _own_value(svc, key)
+    if v is not None and isinstance(v.node, ScalarNode):
+        return replace_scalar(_doc(v.file), v.node, value)
+    if v is not None:
+        raise YamlEditError(f"{key} is not a scalar")
+    return add_to_service(svc, {key: value})
+
+
+def _append_or_add(svc: Service, key: str, items: list[Any]) -> list[Edit]:
+    v = _own_value(svc, key)
+    if v is None:
+        return [add_to_service(svc, {key: items})]
+    seq = _seq_node(v)
+    if seq is None:
+        if isinstance(v.node, ScalarNode) and v.data is not None:  # `key: single` -> not a list form
+            raise YamlEditError(f"{key} is a scalar")
+        if isinstance(v.node, ScalarNode) and v.file is not None:  # `key:` (null) -> `key: [items]`
+            return [Edit(v.file.path, v.node.start_mark.index, v.node.end_mark.index, " " + _flow(items))]
+        raise YamlEditError(f"{key} is not a sequence")
+    existing = {str(i.text).upper() for i in v.data}
+    new = [i for i in items if str(i).upper() not in existing]
+    if not new:
+        return []
+    if not seq.value:  # `key: []`
+        return [Edit(v.file.path, seq.start_mark.index, seq.end_mark.index, _flow(new))]
+    return [append_items(_doc(v.file), seq, new)]
+
+
+def _flow(items: list[Any]) -> str:
+    return "[" + ", ".join(scalar(i) for i in items) + "]"
+
+
+def _remove_value(v: V) -> Edit:
+    """Delete the entry holding `v` from the mapping it is written in."""
+    if v.file is None or v.key_node is None:
+        raise YamlEditError("value without a key")
+    mapping = _parent_mapping(v.file, v.key_node)
+    return remove_entry(_doc(v.file), mapping, v.key_node.value)
+
+
+def _parent_mapping(cf: ComposeFile, key_node: Node) -> MappingNode:
+    assert cf.root is not None
+    stack: list[Node] = [cf.root]
+    seen: set[int] = set()
+    while stack:
+        n = stack.pop()
+        if id(n) in seen:
+            continue
+        seen.add(id(n))
+        if isinstance(n, MappingNode):
+            for k, v in n.value:
+                if k is key_node:
+                    return n
+                stack.append(v)
+        elif isinstance(n, SequenceNode):
+            stack.extend(n.value)
+    raise YamlEditError("key not found in its file")
+
+
+def _parent_seq(cf: ComposeFile, item: Node) -> tuple[SequenceNode, int]:
+    assert cf.root is not None
+    stack: list[Node] = [cf.root]
+    seen: set[int] = set()
+    while stack:
+        n = stack.pop()
+        if id(n) in seen:
+            continue
+        seen.add(id(n))
+        if isinstance(n, SequenceNode):
+            for i, v in enumerate(n.value):
+                if v is item:
+                    return n, i
+                stack.append(v)
+        elif isinstance(n, MappingNode):
+            stack.extend(v for _k, v in n.value)
+    raise YamlEditError("item not found in its file")
+
+
+def _remove_seq_item(item: V) -> Edit:
+    """Remove a sequence item; when it is the only one, remove the whole key."""
+    if item.file is None or item.node is None:
+        raise YamlEditError("item without a node")
+    seq, idx = _parent_seq(item.file, item.node)
+    if len(seq.value) == 1:
+        # find the key holding this sequence and drop the entry
+        assert item.file.root is not None
+        stack: list[Node] = [item.file.root]
+        while stack:
+            n = stack.pop()
+            if isinstance(n, MappingNode):
+                for k, v in n.value:
+                    if v is seq:
+                        return remove_entry(_doc(item.file), n, k.value)
+                    stack.append(v)
+            elif isinstance(n, SequenceNode):
+                stack.extend(n.value)
+        raise YamlEditError("sequence without key")
+    return remove_item(_doc(item.file), seq, idx)
+
+
+def sharers(cp: ComposeProject, key: str, node: Node | None) -> list[str]:
+    if node is None:
+        return []
+    return sorted(s.name for s in cp.services.values() if (v := s.get(key)) is not None and v.node is node)
+
+
+def _shared_note(cp: ComposeProject, key: str, v: V | None) -> str:
+    names = sharers(cp, key, v.node if v is not None else None)
+    if len(names) > 1:
+        return f" The value is written once and shared by services {', '.join(names)}: the edit applies to all of them."
+    return ""
+
+
+# ---------------------------------------------------------------------------------------------
+# image knowledge for better defaults
+# ---------------------------------------------------------------------------------------------
+
+_IMAGE_BASE = re.compile(r"^(?:docker\.io/)?(?:library/)?([a-z0-9._/-]+?)(?::[^@]*)?(?:@.*)?$")
+
+
+def image_name(svc: Service) -> str:
+    img = svc.image or ""
+    m = _IMAGE_BASE.match(img.lower())
+    return m.group(1).rsplit("/", 1)[-1] if m else ""
+
+
+# official images whose entrypoint starts as root, chowns its data and drops to a user
+_PRIV_DROP = {
+    "postgres": ["CHOWN", "DAC_OVERRIDE", "FOWNER", "SETGID", "SETUID"],
+    "mysql": ["CHOWN", "DAC_OVERRIDE", "FOWNER", "SETGID", "SETUID"],
+    "mariadb": ["CHOWN", "DAC_OVERRIDE", "FOWNER", "SETGID", "SETUID"],
+    "redis": ["SETGID", "SETUID"],
+    "valkey": ["SETGID", "SETUID"],
+    "mongo": ["CHOWN", "SETGID", "SETUID"],
+    "rabbitmq": ["CHOWN", "SETGID", "SETUID"],
+    "nginx": ["CHOWN", "NET_BIND_SERVICE", "SETGID", "SETUID"],
+    "httpd": ["NET_BIND_SERVICE", "SETGID", "SETUID"],
+    "wordpress": ["CHOWN", "NET_BIND_SERVICE", "SETGID", "SETUID"],
+    "elasticsearch": ["SETGID", "SETUID"],
+}
+_FILE_ENV = {  # images that read <VAR>_FILE for these variables
+    "postgres": {"POSTGRES_PASSWORD", "POSTGRES_USER", "POSTGRES_DB", "POSTGRES_INITDB_ARGS"},
+    "mysql": {"MYSQL_ROOT_PASSWORD", "MYSQL_PASSWORD", "MYSQL_USER", "MYSQL_DATABASE"},
+    "mariadb": {"MARIADB_ROOT_PASSWORD", "MARIADB_PASSWORD", "MYSQL_ROOT_PASSWORD", "MYSQL_PASSWORD",
+                "MARIADB_USER", "MYSQL_USER"},
+    "mongo": {"MONGO_INITDB_ROOT_PASSWORD", "MONGO_INITDB_ROOT_USERNAME"},
+    "wordpress": {"WORDPRESS_DB_PASSWORD", "WORDPRESS_DB_USER", "WORDPRESS_AUTH_KEY", "WORDPRESS_SECURE_AUTH_KEY",
+                  "WORDPRESS_LOGGED_IN_KEY", "WORDPRESS_NONCE_KEY", "WORDPRESS_AUTH_SALT",
+                  "WORDPRESS_SECURE_AUTH_SALT", "WORDPRESS_LOGGED_IN_SALT", "WORDPRESS_NONCE_SALT"},
+    "nextcloud": {"MYSQL_PASSWORD", "POSTGRES_PASSWORD", "NEXTCLOUD_ADMIN_PASSWORD", "REDIS_HOST_PASSWORD"},
+    "minio": {"MINIO_ROOT_PASSWORD", "MINIO_ROOT_USER"},
+    "rabbitmq": set(),
+}
+_HEALTH = {
+    "postgres": ["CMD-SHELL", "pg_isready -U $${POSTGRES_USER:-postgres}"],
+    "mysql": ["CMD", "mysqladmin", "ping", "-h", "127.0.0.1"],
+    "mariadb": ["CMD", "healthcheck.sh", "--connect", "--innodb_initialized"],
+    "redis": ["CMD", "redis-cli", "ping"],
+    "valkey": ["CMD", "valkey-cli", "ping"],
+    "mongo": ["CMD", "mongosh", "--quiet", "--eval", "db.adminCommand('ping')"],
+    "rabbitmq": ["CMD", "rabbitmq-diagnostics", "-q", "ping"],
+    "memcached": ["CMD-SHELL", "echo stats | nc 127.0.0.1 11211"],
+    "nginx": ["CMD", "curl", "-fsS", "http://127.0.0.1/"],
+    "httpd": ["CMD-SHELL", "wget -q -O /dev/null http://127.0.0.1/ || exit 1"],
+    "elasticsearch": ["CMD-SHELL", "curl -fsS http://127.0.0.1:9200/_cluster/health || exit 1"],
+}
+_EXTRA_TMPFS = {
+    "postgres": ["/var/run/postgresql"],
+    "nginx": ["/var/cache/nginx", "/var/run"],
+    "httpd": ["/usr/local/apache2/logs"],
+    "redis": [],
+    "mysql": ["/var/run/mysqld"],
+    "mariadb": ["/run/mysqld"],
+}
+_IMAGE_USER = {"postgres": "999:999", "redis": "999:999", "mysql": "999:999", "mariadb": "999:999",
+               "mongo": "999:999", "node": "1000:1000", "nginx": "101:101", "memcached": "11211:11211",
+               "rabbitmq": "999:999"}
+
+
+def _container_ports(svc: Service) -> list[int]:
+    out: list[int] = []
+    ports = svc.get("ports")
+    for item in (ports.data if ports is not None and ports.is_seq else []):
+        p = parse_port(item)
+        if p is not None:
+            out.extend(p.target_ports)
+    expose = svc.get("expose")
+    for item in (expose.data if expose is not None and expose.is_seq else []):
+        t = item.text.split("/")[0]
+        if t.isdigit():
+            out.append(int(t))
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# capabilities and privileges
+# ---------------------------------------------------------------------------------------------
+
+
+@fixer(
+    "co.cap-drop",
+    title="Drop all capabilities (cap_drop: [ALL])",
+    applicability=U,
+    explanation="""Adds cap_drop: [ALL] and, in cap_add, only the capabilities the service needs
+    (NET_BIND_SERVICE when it listens below 1024; CHOWN/SETUID/SETGID... for official images whose
+    entrypoint drops from root to a user). Behaviour-changing: a process that relied on another
+    default capability (chown, binding a low port, setuid helpers) fails until it is added back.""",
+    params=(ParamSpec("cap_add", "capabilities to keep, comma-separated (empty for none)"),),
+)
+def fix_cap_drop(ctx: FixContext) -> FixResult | None:
+    svc, _cp = _svc(ctx)
+    if ctx.sources.get("cap_add") in ("user", "live", "config"):
+        keep = [c.strip().upper() for c in ctx.value("cap_add").split(",") if c.strip()]
+    else:
+        keep = list(_PRIV_DROP.get(image_name(svc), []))
+        if any(0 < p < 1024 for p in _container_ports(svc)) and "NET_BIND_SERVICE" not in keep:
+            keep.append("NET_BIND_SERVICE")
+    edits = _append_or_add(svc, "cap_drop", ["ALL"])
+    if keep:
+        edits += _append_or_add(svc, "cap_add", sorted(keep))
+    note = f" Keeps {', '.join(sorted(keep))}." if keep else ""
+    return FixResult(edits, explanation=_spec("co.cap-drop").explanation + note)
+
+
+def _spec(fid: str):
+    from fixers.registry import REGISTRY
+
+    return REGISTRY[fid]
+
+
+@fixer(
+    "co.remove-cap",
+    title="Remove the dangerous capability",
+    applicability=U,
+    explanation="""Removes the capability from cap_add. Behaviour-changing if the service really
+    uses it (then document why and isolate the service instead).""",
+)
+def fix_remove_cap(ctx: FixContext) -> list[Edit] | None:
+    subj = ctx.finding.subject
+    if not (isinstance(subj, tuple) and isinstance(subj[1], V)):
+        return None
+    return [_remove_seq_item(subj[1])]
+
+
+@fixer(
+    "co.no-new-privileges",
+    title='Set security_opt: ["no-new-privileges:true"]',
+    applicability=S,
+    explanation="""Adds no-new-privileges:true to security_opt (merged into an existing list), so
+    setuid binaries can no longer raise privileges. Safe for almost every service; images that
+    switch users with su/sudo after start (rare) need their entrypoint to use setpriv/gosu first.""",
+)
+def fix_nnp(ctx: FixContext) -> list[Edit] | None:
+    svc, _cp = _svc(ctx)
+    v = _own_value(svc, "security_opt")
+    if v is not None and v.is_seq:
+        for item in v.data:
+            t = item.text.replace(" ", "").lower()
+            if t.startswith("no-new-privileges") and isinstance(item.node, ScalarNode):
+                return [replace_scalar(_doc(item.file), item.node, "no-new-privileges:true")]  # type: ignore[arg-type]
+    return _append_or_add(svc, "security_opt", [Raw_q("no-new-privileges:true", svc)])
+
+
+def Raw_q(text: str, svc: Service) -> str:
+    """A scalar quoted in the file's quote style (security_opt items are customarily quoted)."""
+    from fixers.yamledit import detect_style
+
+    st = detect_style(_doc(svc.file), svc.node)
+    return Raw(f"{st.quote}{text}{st.quote}")
+
+
+@fixer(
+    "co.remove-privileged",
+    title="Remove privileged: true",
+    applicability=U,
+    explanation="""Removes privileged, which gives the container every capability and every host
+    device and turns off seccomp/AppArmor. Behaviour-changing: grant the specific capabilities
+    (cap_add) or devices the service needs instead.""",
+)
+def fix_remove_privileged(ctx: FixContext) -> FixResult | None:
+    svc, cp = _svc(ctx)
+    v = _own_value(svc, "privileged")
+    if v is None:
+        return None
+    return FixResult([_remove_value(v)], explanation=_spec("co.remove-privileged").explanation
+                     + _shared_note(cp, "privileged", v))
+
+
+@fixer(
+    "co.remove-security-opt",
+    title="Remove the entry that disables confinement",
+    applicability=U,
+    explanation="""Removes seccomp:unconfined / apparmor:unconfined / label:disable so the default
+    profile applies again. Behaviour-changing if the service makes syscalls the default seccomp
+    profile blocks (then ship a custom profile instead of none).""",
+)
+def fix_remove_secopt(ctx: FixContext) -> list[Edit] | None:
+    subj = ctx.finding.subject
+    if not (isinstance(subj, tuple) and isinstance(subj[1], V)):
+        return None
+    return [_remove_seq_item(subj[1])]
+
+
+@fixer(
+    "co.remove-host-ns",
+    title="Stop sharing the host namespace",
+    applicability=U,
+    explanation="""Removes pid/ipc/uts/userns_mode: host. Behaviour-changing for monitoring agents
+    that inspect host processes; everything else runs unchanged.""",
+)
+def fix_remove_host_ns(ctx: FixContext) -> list[Edit] | None:
+    svc, _cp = _svc(ctx)
+    key = {"ns.host-pid": "pid", "ns.host-ipc": "ipc", "ns.host-uts": "uts", "ns.host-userns": "userns_mode"}.get(
+        ctx.finding.rule.id)
+    if key is None:
+        return None
+    v = _own_value(svc, key)
+    return [_remove_value(v)] if v is not None else None
+
+
+# ---------------------------------------------------------------------------------------------
+# filesystem
+# ---------------------------------------------------------------------------------------------
+
+
+@fixer(
+    "co.read-only",
+    title="Read-only root filesystem with tmpfs",
+    applicability=U,
+    explanation="""Sets read_only: true and mounts tmpfs (noexec,nosuid) for the paths the service
+    writes: /tmp and /run by default, more from live evidence (docker diff) or the image's known
+    needs. Behaviour-changing: a write anywhere else now fails; add those paths to tmpfs or a
+    volume.""",
+    params=(ParamSpec("tmpfs_paths", "comma-separated paths to mount as tmpfs"),
+            ParamSpec("tmpfs_options", "tmpfs mount options")),
+)
+def fix_read_only(ctx: FixContext) -> FixResult | None:
+    svc, _cp = _svc(ctx)
+    paths = [p.strip() for p in ctx.value("tmpfs_paths").split(",") if p.strip()]
+    if ctx.sources.get("tmpfs_paths") == "checklist":
+        for extra in _EXTRA_TMPFS.get(image_name(svc), []):
+            if extra not in paths:
+                paths.append(extra)
+    opts = ctx.value("tmpfs_options")
+    edits: list[Edit] = []
+    ro = _own_value(svc, "read_only")
+    tmpfs_v = _own_value(svc, "tmpfs")
+    existing = set()
+    if tmpfs_v is not None:
+        items = tmpfs_v.data if tmpfs_v.is_seq else [tmpfs_v]
+        existing = {i.text.split(":", 1)[0] for i in items}
+    vols = svc.get("volumes")
+    mounted = set()
+    for item in (vols.data if vols is not None and vols.is_seq else []):
+        vol = parse_volume(item)
+        if vol is not None:
+            mounted.add(vol.target)
+    want = [f"{p}:{opts}" if opts else p for p in paths if p not in existing and p not in mounted]
+    new_entries: dict[str, Any] = {}
+    if ro is not None and isinstance(ro.node, ScalarNode):
+        edits.append(replace_scalar(_doc(ro.file), ro.node, True))
+    else:
+        new_entries["read_only"] = True
+    if want:
+        if tmpfs_v is not None and tmpfs_v.is_seq:
+            edits.extend(_append_or_add(svc, "tmpfs", want))
+        elif tmpfs_v is not None:  # single string form: turn into a list on the same key
+            node = tmpfs_v.node
+            assert isinstance(node, ScalarNode) and tmpfs_v.file is not None
+            edits.append(Edit(tmpfs_v.file.path, node.start_mark.index, node.end_mark.index,
+                              _flow([node.value, *want])))
+        else:
+            new_entries["tmpfs"] = want
+    if new_entries:
+        edits.append(add_to_service(svc, new_entries))
+    return FixResult(edits)
+
+
+@fixer(
+    "co.tmpfs-noexec",
+    title="Mount tmpfs with noexec,nosuid",
+    applicability=U,
+    explanation="""Adds noexec,nosuid,nodev to the tmpfs options (and drops exec/suid/dev).
+    Behaviour-changing if the service executes files from that tmpfs.""",
+)
+def fix_tmpfs_noexec(ctx: FixContext) -> list[Edit] | None:
+    subj = ctx.finding.subject
+    if not (isinstance(subj, tuple) and isinstance(subj[1], V)):
+        return None
+    item: V = subj[1]
+    if not isinstance(item.node, ScalarNode) or item.file is None:
+        return None
+    path, _, opts = item.text.partition(":")
+    kept = [o for o in opts.split(",") if o.strip() and o.strip().lower() not in ("exec", "suid", "dev")]
+    for o in ("noexec", "nosuid", "nodev"):
+        if o not in [k.lower() for k in kept]:
+            kept.append(o)
+    return [replace_scalar(_doc(item.file), item.node, f"{path}:{','.join(kept)}")]
+
+
+@fixer(
+    "co.mount-read-only",
+    title="Mount the host path read-only",
+    applicability=U,
+    explanation="""Makes the bind mount read-only (:ro, or read_only: true in long syntax).
+    Behaviour-changing if the service writes there; better still, mount only the files it needs.""",
+)
+def fix_mount_ro(ctx: FixContext) -> list[Edit] | None:
+    subj = ctx.finding.subject
+    if not (isinstance(subj, tuple) and isinstance(subj[1], V)):
+        return None
+    item: V = subj[1]
+    if item.file is None or item.node is None:
+        return None
+    if isinstance(item.node, MappingNode):
+        ro = own(item.node, "read_only")
+        if ro is not None:
+            return [replace_scalar(_doc(item.file), ro[1], True)]  # type: ignore[arg-type]
+        return [insert_entries(_doc(item.file), item.node, {"read_only": True})]
+    if not isinstance(item.node, ScalarNode):
+        return None
+    vol = parse_volume(item)
+    if vol is None or vol.read_only:
+        return None
+    text = item.node.value
+    if vol.options:  # src:dst:opts -> src:dst:ro,opts (rw dropped)
+        head = text[: text.rfind(":")]
+        opts = [o for o in vol.options if o and o != "rw"]
+        new = f"{head}:{','.join(['ro', *opts])}"
+    else:
+        new = f"{text}:ro"
+    return [replace_scalar(_doc(item.file), item.node, new)]
+
+
+# ---------------------------------------------------------------------------------------------
+# resources
+# ---------------------------------------------------------------------------------------------
+
+
+def _file_uses_short_limits(cf: ComposeFile) -> bool:
+    text = cf.source.text
+    return bool(re.search(r"(?m)^\s+(mem_limit|cpus|mem_reservation|memswap_limit)\s*:", text)) and \
+        not re.search(r"(?m)^\s+resources\s*:", text)
+
+
+@fixer(
+    "co.limits",
+    title="Set memory and CPU limits and reservations",
+    applicability=N,
+    explanation="""Adds deploy.resources.limits (cpus, memory) and reservations, or mem_limit /
+    cpus / mem_reservation when the file already uses that style. Values come from live usage
+    with headroom when a container is running, else the checklist defaults (1.0 CPU / 512M,
+    reserving 0.5 / 256M). A limit too low gets the service OOM-killed or throttled: check the
+    numbers.""",
+    params=(ParamSpec("memory", "memory limit (e.g. 512M)"), ParamSpec("cpus", "CPU limit (e.g. 1.0)"),
+            ParamSpec("memory_reservation", "memory reservation"), ParamSpec("cpus_reservation", "CPU reservation")),
+)
+def fix_limits(ctx: FixContext) -> list[Edit] | None:
+    svc, _cp = _svc(ctx)
+    mem, cpus = ctx.value("memory"), ctx.value("cpus")
+    rmem, rcpus = ctx.value("memory_reservation"), ctx.value("cpus_reservation")
+    has_mem = svc.get("mem_limit") is not None or svc.get("deploy", "resources", "limits", "memory") is not None
+    has_cpu = any(svc.get(k) is not None for k in ("cpus", "cpu_quota", "cpuset")) or \
+        svc.get("deploy", "resources", "limits", "cpus") is not None
+    has_res = svc.get("deploy", "resources", "reservations") is not None or svc.get("mem_reservation") is not None
+    if _file_uses_short_limits(svc.file) and svc.get("deploy", "resources") is None:
+        entries: dict[str, Any] = {}
+        if not has_mem:
+            entries["mem_limit"] = mem.lower() if mem[-1:].isalpha() else mem
+        if not has_cpu:
+            entries["cpus"] = _num(cpus)
+        if not has_res:
+            entries["mem_reservation"] = rmem.lower() if rmem[-1:].isalpha() else rmem
+        return [add_to_service(svc, entries)] if entries else None
+    limits: dict[str, Any] = {}
+    if not has_cpu:
+        limits["cpus"] = Raw(f'"{cpus}"') if _quote_numbers(svc) else _num(cpus)
+    if not has_mem:
+        limits["memory"] = mem
+    res: dict[str, Any] = {}
+    if not has_res:
+        res = {"cpus": Raw(f'"{rcpus}"') if _quote_numbers(svc) else _num(rcpus), "memory": rmem}
+    want: dict[str, Any] = {}
+    if limits:
+        want["limits"] = limits
+    if res:
+        want["reservations"] = res
+    if not want:
+        return None
+    return [_ensure_path(svc, ["deploy", "resources"], want)]
+
+
+def _num(text: str) -> Any:
+    try:
+        return float(text) if "." in text else int(text)
+    except ValueError:
+        return text
+
+
+def _quote_numbers(svc: Service) -> bool:
+    return '"' in svc.file.source.text or "'" not in svc.file.source.text
+
+
+def _ensure_path(svc: Service, path: list[str], leaf: dict[str, Any]) -> Edit:
+    """Insert `leaf` under `path` of the service, creating the missing levels."""
+    doc, _key, node = _service_mapping(svc)
+    if not isinstance(node, MappingNode):
+        value: Any = leaf
+        for p in reversed(path):
+            value = {p: value}
+        return add_to_service(svc, value)
+    cur: MappingNode = node
+    for i, p in enumerate(path):
+        found = own(cur, p)
+        if found is None:
+            if merged_only(cur, p) is not None:
+                raise YamlEditError(f"{p} comes from a merge key")
+            value = leaf
+            for q in reversed(path[i + 1 :]):
+                value = {q: value}
+            return insert_entries(doc, cur, {p: value}, near=node)
+        _kn, vn = found
+        if not isinstance(vn, MappingNode):
+            raise YamlEditError(f"{p} is not a mapping")
+        cur = vn
+    # all levels exist: add the leaf keys that are missing; nested dicts merge one level deeper
+    entries: dict[str, Any] = {}
+    for k, v in leaf.items():
+        sub = own(cur, k)
+        if sub is None:
+            entries[k] = v
+        elif isinstance(v, dict) and isinstance(sub[1], MappingNode):
+            missing = {kk: vv for kk, vv in v.items() if own(sub[1], kk) is None}
+            if missing:
+                return insert_entries(doc, sub[1], missing, near=node)
+    if not entries:
+        raise YamlEditError("nothing to add")
+    return insert_entries(doc, cur, entries, near=node)
+
+
+@fixer(
+    "co.pids-limit",
+    title="Set pids_limit",
+    applicability=N,
+    explanation="""Adds pids_limit so a fork bomb cannot exhaust the host's process table. 200 suits
+    most services; raise it for workers that spawn many processes or threads.""",
+    params=(ParamSpec("pids_limit", "maximum number of processes"),),
+)
+def fix_pids(ctx: FixContext) -> list[Edit] | None:
+    svc, _cp = _svc(ctx)
+    return [_set_or_add(svc, "pids_limit", _num(ctx.value("pids_limit")))]
+
+
+# ---------------------------------------------------------------------------------------------
+# identity
+# ---------------------------------------------------------------------------------------------
+
+
+@fixer(
+    "co.user",
+    title="Run the service as a non-root user",
+    applicability=U,
+    explanation="""Sets user: "<uid>:<gid>". Behaviour-changing: files and volumes the service
+    writes must be writable by that UID (a fresh named volume is created root-owned), and ports
+    below 1024 need NET_BIND_SERVICE. For official images the default is the image's own
+    service account (postgres and redis: 999).""",
+    params=(ParamSpec("user", "uid:gid to run as"),),
+)
+def fix_user(ctx: FixContext) -> list[Edit] | None:
+    svc, _cp = _svc(ctx)
+    value = ctx.value("user")
+    if ctx.sources.get("user") == "checklist" or not value:
+        value = _IMAGE_USER.get(image_name(svc)) or f"{ctx.config.fix_value('uid')}:{ctx.config.fix_value('gid')}"
+    return [_set_or_add(svc, "user", Raw(f'"{value}"'))] if _own_value(svc, "user") is None else \
+        [_set_or_add(svc, "user", value)]
+
+
+# ---------------------------------------------------------------------------------------------
+# network
+# ---------------------------------------------------------------------------------------------
+
+
+@fixer(
+    "co.bind-localhost",
+    title="Publish the port on 127.0.0.1 only",
+    applicability=U,
+    explanation="""Binds the published port to one interface (127.0.0.1 by default), so the service
+    is reachable from this host (or a reverse proxy on it) but not from the network.
+    Behaviour-changing for clients on other machines.""",
+    params=(ParamSpec("bind_ip", "host interface to bind"),),
+)
+def fix_bind(ctx: FixContext) -> list[Edit] | None:
+    subj = ctx.finding.subject
+    if not (isinstance(subj, tuple) and isinstance(subj[1], V)):
+        return None
+    item: V = subj[1]
+    ip = ctx.value("bind_ip") or "127.0.0.1"
+    if item.file is None or item.node is None:
+        return None
+    doc = _doc(item.file)
+    if isinstance(item.node, MappingNode):
+        hv = own(item.node, "host_ip")
+        if hv is not None:
+            return [replace_scalar(doc, hv[1], ip)]  # type: ignore[arg-type]
+        return [insert_entries(doc, item.node, {"host_ip": ip})]
+    if not isinstance(item.node, ScalarNode):
+        return None
+    p = parse_port(item)
+    if p is None:
+        return None
+    host = f"[{ip}]" if ":" in ip else ip
+    proto = f"/{p.protocol}" if "/" in item.node.value else ""
+    new = f"{host}:{p.published or ''}:{p.target}{proto}"
+    if item.node.style in ('"', "'"):
+        return [replace_scalar(doc, item.node, new)]
+    return [Edit(doc.path, item.node.start_mark.index, item.node.end_mark.index, f'"{new}"')]
+
+
+@fixer(
+    "co.internal-network",
+    title="Move the service to an internal network",
+    applicability=U,
+    explanation="""Adds an internal: true network (no route to the outside), moves the service onto
+    it and adds it to the services that talk to this one (depends_on or a URL naming it), keeping
+    them on their current networks. Behaviour-changing: the service can no longer reach the
+    internet or services not on that network.""",
+    params=(ParamSpec("network", "name of the internal network"),),
+)
+def fix_internal_network(ctx: FixContext) -> list[Edit] | None:
+    svc, cp = _svc(ctx)
+    net = ctx.value("network") or "backend"
+    current = ctx.finding.evidence.get("network", "default")
+    edits: list[Edit] = []
+    consumers = [o for o in cp.services.values() if o is not svc and _talks_to(o, svc.name)]
+    if not consumers:
+        consumers = [o for o in cp.services.values() if o is not svc and
+                     current in _nets(o)]
+    # top-level network
+    nets_v = cp.top.get("networks") if cp.top is not None else None
+    base = cp.base
+    if nets_v is not None and nets_v.is_map and net in nets_v.data:
+        existing = nets_v.data[net]
+        if not (existing.is_map and existing.get("internal") is not None):
+            return None  # a network of that name exists and is not ours to change
+    elif nets_v is not None and nets_v.file is base and isinstance(nets_v.node, MappingNode):
+        edits.append(insert_entries(_doc(base), nets_v.node, {net: {"internal": True}}))
+    elif nets_v is None and base.root is not None:
+        edits.append(insert_entries(_doc(base), base.root, {"networks": {net: {"internal": True}}}))
+    else:
+        return None
+    edits.append(_join_network(svc, net, keep_current=False))
+    for o in consumers:
+        edits.append(_join_network(o, net, keep_current=True))
+    return edits
+
+
+def _nets(svc: Service) -> list[str]:
+    nets = svc.get("networks")
+    if nets is None or nets.data is None:
+        return ["default"]
+    return [i.text for i in nets.data] if nets.is_seq else list(nets.data) if nets.is_map else ["default"]
+
+
+def _talks_to(other: Service, name: str) -> bool:
+    dep = other.get("depends_on")
+    if dep is not None and ((dep.is_seq and any(i.text == name for i in dep.data)) or (dep.is_map and name in dep.data)):
+        return True
+    env = other.get("environment")
+    pattern = re.compile(rf"(?:^|[/@:=\s]){re.escape(name)}(?::\d+|/|$)")
+    return env is not None and env.is_map and any(pattern.search(v.text) for v in env.data.values())
+
+
+def _join_network(svc: Service, net: str, keep_current: bool) -> Edit:
+    v = _own_value(svc, "networks")
+    if v is None:
+        items = ["default", net] if keep_current else [net]
+        return add_to_service(svc, {"networks": items})
+    if v.is_seq and isinstance(v.node, SequenceNode):
+        if not keep_current:
+            raise YamlEditError("service already lists networks")
+        return append_items(_doc(v.file), v.node, [net])  # type: ignore[arg-type]
+    if v.is_map and isinstance(v.node, MappingNode):
+        if not keep_current:
+            raise YamlEditError("service already lists networks")
+        return insert_entries(_doc(v.file), v.node, {net: Raw("{}")})  # type: ignore[arg-type]
+    raise YamlEditError("networks in an unexpected form")
+
+
+# ---------------------------------------------------------------------------------------------
+# secrets
+# ---------------------------------------------------------------------------------------------
+
+
+def _secret_id(name: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")
+
+
+@fixer(
+    "co.env-secret",
+    title="Move the credential out of the compose file",
+    applicability=U,
+    explanation="""Moves the literal value into a file-based secret (secrets/<name>.txt, mode 0600,
+    git-ignored) mounted at /run/secrets/<name>, and switches the variable to the image's *_FILE
+    convention (postgres, mysql, mariadb, mongo, wordpress, minio...). For other images the value
+    moves to the git-ignored .env file and the compose file refers to it as ${NAME}.
+    Behaviour-changing only in where the value lives; rotate the credential, it was committed.""",
+)
+def fix_env_secret(ctx: FixContext) -> FixResult | None:
+    subj = ctx.finding.subject
+    if not (isinstance(subj, tuple) and len(subj) == 3 and isinstance(subj[2], V)):
+        return None
+    svc, key, v = subj
+    svc, cp = _svc(ctx)
+    if v.file is None or not isinstance(v.node, ScalarNode):
+        return None
+    value = v.text
+    if not value or "\n" in value:
+        return None
+    listed = v.key_node is v.node  # `- KEY=value` list form
+    doc = _doc(v.file)
+    img = image_name(svc)
+    base_dir = cp.dir
+    edits: list[Edit] = []
+    if key in _FILE_ENV.get(img, set()):
+        sid = _secret_id(key)
+        rel_file = posixpath.join("secrets", f"{sid}.txt")
+        path = posixpath.join(base_dir, rel_file) if base_dir else rel_file
+        if ctx.project.aux_text(path) is not None or ctx.project.file(path) is not None:
+            return None  # never overwrite an existing file
+        edits.append(Edit(path, 0, 0, value))
+        # the env entry -> KEY_FILE=/run/secrets/<sid>
+        if listed:
+            edits.append(replace_scalar(doc, v.node, f"{key}_FILE=/run/secrets/{sid}"))
+        else:
+            mapping = _parent_mapping(v.file, v.key_node)  # type: ignore[arg-type]
+            own_key = own(mapping, key)
+            if own_key is None:
+                return None
+            kn, vn = own_key
+            edits.append(Edit(doc.path, kn.start_mark.index, kn.end_mark.index, f"{key}_FILE"))
+            edits.append(replace_scalar(doc, vn, f"/run/secrets/{sid}"))  # type: ignore[arg-type]
+        edits.extend(_append_or_add(svc, "secrets", [sid]))
+        top = cp.top.get("secrets") if cp.top is not None else None
+        if top is not None and top.is_map and sid in top.data:
+            return None
+        entry = {sid: {"file": f"./{rel_file}"}}
+        if top is not None and top.file is cp.base and isinstance(top.node, MappingNode):
+            edits.append(insert_entries(_doc(cp.base), top.node, entry))
+        elif top is None and cp.base.root is not None:
+            edits.append(insert_entries(_doc(cp.base), cp.base.root, {"secrets": entry}))
+        else:
+            return None
+        edits.extend(_gitignore(ctx, base_dir, "secrets/"))
+    else:
+        # .env interpolation: the compose file refers to ${KEY}; the value lives in .env
+        env_path = posixpath.join(base_dir, ".env") if base_dir else ".env"
+        env_text = ctx.project.aux_text(env_path)
+        if env_text is not None and re.search(rf"(?m)^\s*(export\s+)?{re.escape(key)}\s*=", env_text):
+            return None  # .env already defines it: leave the decision to the user
+        line = f"{key}={_dotenv_quote(value)}"
+        if env_text:
+            sep = "" if env_text.endswith("\n") else "\n"
+            edits.append(Edit(env_path, len(env_text), len(env_text), f"{sep}{line}\n"))
+        else:
+            edits.append(Edit(env_path, 0, 0, line + "\n"))
+        ref = "${" + key + "}"
+        if listed:
+            edits.append(replace_scalar(doc, v.node, f"{key}={ref}"))
+        elif v.node.style in ('"', "'"):
+            edits.append(replace_scalar(doc, v.node, ref))
+        else:
+            edits.append(Edit(doc.path, v.node.start_mark.index, v.node.end_mark.index, f'"{ref}"'))
+        edits.extend(_gitignore(ctx, base_dir, ".env"))
+    return FixResult(edits, secrets=(value,))
+
+
+def _dotenv_quote(value: str) -> str:
+    if re.fullmatch(r"[A-Za-z0-9_./:@+-]+", value):
+        return value
+    return "'" + value.replace("'", "") + "'" if "'" not in value else '"' + value.replace('"', '\\"') + '"'
+
+
+def _gitignore(ctx: FixContext, base_dir: str, entry: str) -> list[Edit]:
+    """Add `entry` to the .gitignore next to the compose file unless it is already ignored."""
+    from app.sources.discover import GitIgnore
+
+    path = posixpath.join(base_dir, ".gitignore") if base_dir else ".gitignore"
+    text = ctx.project.aux_text(path)
+    root_text = ctx.project.aux_text(".gitignore") if base_dir else None
+    probe = entry.rstrip("/") + ("/x" if entry.endswith("/") else "")
+    for gi_text, gi_base in ((text, base_dir), (root_text, "")):
+        if gi_text:
+            gi = GitIgnore()
+            import tempfile
+
+            with tempfile.NamedTemporaryFile("w", suffix=".gitignore", delete=False) as fh:
+                fh.write(gi_text)
+            from pathlib import Path
+
+            gi.add_file(Path(fh.name), gi_base)
+            Path(fh.name).unlink()
+            rel = posixpath.join(base_dir, probe) if base_dir else probe
+            if gi.ignored(rel, False) or gi.ignored(posixpath.dirname(rel), True):
+                return []
+    if text:
+        sep = "" if text.endswith("\n") else "\n"
+        return [Edit(path, len(text), len(text), f"{sep}{entry}\n")]
+    return [Edit(path, 0, 0, f"{entry}\n")]
+
+
+# ---------------------------------------------------------------------------------------------
+# health and logging
+# ---------------------------------------------------------------------------------------------
+
+
+@fixer(
+    "co.healthcheck",
+    title="Add a healthcheck",
+    applicability=N,
+    explanation="""Adds a healthcheck block. The default probe is the image's own tool for known
+    images (pg_isready, redis-cli ping, mysqladmin ping...) or an HTTP probe of the service's
+    port; check that the command exists in the image.""",
+    params=(ParamSpec("healthcheck_cmd", "probe command (CMD-SHELL)"),
+            ParamSpec("healthcheck_interval", "interval"), ParamSpec("healthcheck_timeout", "timeout"),
+            ParamSpec("healthcheck_retries", "retries"), ParamSpec("healthcheck_start_period", "start period")),
+)
+def fix_healthcheck(ctx: FixContext) -> list[Edit] | None:
+    svc, _cp = _svc(ctx)
+    if _own_value(svc, "healthcheck") is not None or svc.get("healthcheck") is not None:
+        return None  # a disabled healthcheck is an explicit choice: leave it
+    cmd = ctx.value("healthcheck_cmd")
+    test: Any
+    if cmd:
+        test = ["CMD-SHELL", cmd]
+    else:
+        known = _HEALTH.get(image_name(svc))
+        if known is not None:
+            test = known
+        else:
+            ports = [p for p in _container_ports(svc)] or [8080]
+            test = ["CMD-SHELL", f"wget -q -O /dev/null http://127.0.0.1:{ports[0]}/ || exit 1"]
+    block = {
+        "test": Raw(_flow_quoted(test)),
+        "interval": ctx.value("healthcheck_interval"),
+        "timeout": ctx.value("healthcheck_timeout"),
+        "retries": _num(ctx.value("healthcheck_retries")),
+        "start_period": ctx.value("healthcheck_start_period"),
+    }
+    return [add_to_service(svc, {"healthcheck": block})]
+
+
+def _flow_quoted(items: list[str]) -> str:
+    import json
+
+    return "[" + ", ".join(json.dumps(i) for i in items) + "]"
+
+
+@fixer(
+    "co.log-rotation",
+    title="Rotate container logs",
+    applicability=S,
+    explanation="""Sets logging options max-size and max-file for the json-file/local driver, so
+    logs cannot fill the host's disk. Only the oldest log lines are dropped.""",
+    params=(ParamSpec("log_max_size", "largest log file"), ParamSpec("log_max_file", "log files kept")),
+)
+def fix_log_rotation(ctx: FixContext) -> FixResult | None:
+    svc, cp = _svc(ctx)
+    size, count = ctx.value("log_max_size"), ctx.value("log_max_file")
+    opts = {"max-size": Raw(f'"{size}"'), "max-file": Raw(f'"{count}"')}
+    lg = svc.get("logging")
+    if lg is None:
+        return FixResult([add_to_service(svc, {"logging": {"driver": "json-file", "options": opts}})])
+    if lg.file is None or not isinstance(lg.node, MappingNode):
+        return None
+    doc = _doc(lg.file)
+    note = _shared_note(cp, "logging", lg)
+    o = own(lg.node, "options")
+    if o is None:
+        if merged_only(lg.node, "options") is not None:
+            return None
+        return FixResult([insert_entries(doc, lg.node, {"options": opts})],
+                         explanation=_spec("co.log-rotation").explanation + note)
+    _kn, onode = o
+    if not isinstance(onode, MappingNode):
+        return None
+    missing = {k: v for k, v in opts.items() if own(onode, k) is None}
+    if not missing:
+        return None
+    return FixResult([insert_entries(doc, onode, missing)], explanation=_spec("co.log-rotation").explanation + note)
+
+
+@fixer(
+    "co.logging-default",
+    title="Stop discarding logs",
+    applicability=S,
+    explanation="Removes logging driver none, so the engine's default driver keeps the logs again.",
+)
+def fix_logging_default(ctx: FixContext) -> list[Edit] | None:
+    svc, _cp = _svc(ctx)
+    lg = _own_value(svc, "logging")
+    if lg is None or not isinstance(lg.node, MappingNode):
+        return None
+    if len(lg.node.value) == 1:
+        return [_remove_value(lg)]
+    drv = own(lg.node, "driver")
+    if drv is None:
+        return None
+    return [remove_entry(_doc(lg.file), lg.node, "driver")]  # type: ignore[arg-type]
+
+
+# ---------------------------------------------------------------------------------------------
+# cross-file: Dockerfile secret mounts need build.secrets in compose
+# ---------------------------------------------------------------------------------------------
+
+
+def build_secret_edits(project_services: list[tuple[ComposeProject, Service]], secret_id: str, env_name: str) -> list[Edit]:
+    """For each service building a Dockerfile: build.secrets += [id], and a top-level secret
+    sourced from the environment variable `env_name`."""
+    edits: list[Edit] = []
+    done_tops: set[str] = set()
+    for cp, svc in project_services:
+        b = _own_value(svc, "build")
+        if b is None:
+            continue
+        if isinstance(b.node, ScalarNode):
+            # `build: .` -> `build: {context: ., secrets: [id]}`
+            edits.append(Edit(b.file.path, b.node.start_mark.index, b.node.end_mark.index,  # type: ignore[union-attr]
+                              "{context: " + scalar(b.node.value) + ", secrets: [" + secret_id + "]}"))
+        elif isinstance(b.node, MappingNode):
+            sec = own(b.node, "secrets")
+            if sec is None:
+                edits.append(insert_entries(_doc(b.file), b.node, {"secrets": [secret_id]}))  # type: ignore[arg-type]
+            elif isinstance(sec[1], SequenceNode) and not any(
+                isinstance(i, ScalarNode) and i.value == secret_id for i in sec[1].value
+            ):
+                edits.append(append_items(_doc(b.file), sec[1], [secret_id]))  # type: ignore[arg-type]
+        key = cp.base.path
+        if key in done_tops:
+            continue
+        done_tops.add(key)
+        top = cp.top.get("secrets") if cp.top is not None else None
+        entry = {secret_id: {"environment": env_name}}
+        if top is not None and top.is_map and secret_id in top.data:
+            continue
+        if top is not None and top.file is cp.base and isinstance(top.node, MappingNode):
+            edits.append(insert_entries(_doc(cp.base), top.node, entry))
+        elif top is None and cp.base.root is not None:
+            edits.append(insert_entries(_doc(cp.base), cp.base.root, {"secrets": entry}))
+    return edits
+

@@ -1,0 +1,1 @@
+"""Dockerfile fixers (being written)."""

@@ -1,0 +1,79 @@
+"""Applying edits to text and showing them as unified diffs."""
+
+from __future__ import annotations
+
+import difflib
+import itertools
+from collections.abc import Iterable
+
+from app.model import Edit
+
+
+class EditConflict(Exception):
+    """Two edits overlap; the caller re-plans one of them on the new text."""
+
+
+def group_by_path(edits: Iterable[Edit]) -> dict[str, list[Edit]]:
+    out: dict[str, list[Edit]] = {}
+    for e in edits:
+        out.setdefault(e.path, []).append(e)
+    return out
+
+
+def overlaps(a: Edit, b: Edit) -> bool:
+    if a.path != b.path:
+        return False
+    if a.start == a.end and b.start == b.end:
+        return False  # two insertions at one point: both apply, in order
+    if a.start == a.end:
+        return b.start < a.start < b.end
+    if b.start == b.end:
+        return a.start < b.start < a.end
+    return a.start < b.end and b.start < a.end
+
+
+def apply_edits(text: str, edits: Iterable[Edit]) -> str:
+    """Apply edits (all on one file) in reverse offset order. Insertions at the same point keep
+    their given order. Overlapping edits raise EditConflict."""
+    indexed = list(enumerate(edits))
+    ordered = sorted(indexed, key=lambda ie: (ie[1].start, ie[1].end, ie[0]))
+    for (_, a), (_, b) in itertools.pairwise(ordered):
+        if overlaps(a, b) or (a.end > b.start and not (a.start == a.end == b.start)):
+            raise EditConflict(f"edits overlap at {a.start}..{a.end} and {b.start}..{b.end}")
+    n = len(text)
+    for _, e in ordered:
+        if e.end > n:
+            raise EditConflict(f"edit {e.start}..{e.end} beyond end of text ({n})")
+    out = text
+    # reverse order, and for equal positions reverse insertion order so the first stays first
+    for _, e in sorted(indexed, key=lambda ie: (ie[1].start, ie[1].end, ie[0]), reverse=True):
+        out = out[: e.start] + e.text + out[e.end :]
+    return out
+
+
+def unified_diff(path: str, before: str, after: str, context: int = 3) -> str:
+    """A unified diff that keeps line endings visible (a CRLF file stays CRLF in the diff body)."""
+    a = before.splitlines(keepends=True)
+    b = after.splitlines(keepends=True)
+    lines = list(difflib.unified_diff(a, b, f"a/{path}", f"b/{path}", n=context))
+    out: list[str] = []
+    for line in lines:
+        if line.endswith("\n"):
+            out.append(line)
+        else:
+            out.append(line + "\n\\ No newline at end of file\n")
+    return "".join(out)
+
+
+def changed_lines(before: str, after: str) -> tuple[set[int], set[int]]:
+    """1-based line numbers removed from `before` and added in `after`."""
+    a = before.splitlines(keepends=True)
+    b = after.splitlines(keepends=True)
+    removed: set[int] = set()
+    added: set[int] = set()
+    sm = difflib.SequenceMatcher(a=a, b=b, autojunk=False)
+    for tag, i1, i2, j1, j2 in sm.get_opcodes():
+        if tag != "equal":
+            removed.update(range(i1 + 1, i2 + 1))
+            added.update(range(j1 + 1, j2 + 1))
+    return removed, added
