@@ -122,7 +122,7 @@ def _emit(text: str, output: str | None) -> None:
 
 
 def cmd_fix(args: argparse.Namespace) -> int:
-    from fixers.cli import run_fix
+    from app.fix_cli import run_fix
 
     return run_fix(args)
 

@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from app.model import Severity, UsageError
+from app.sources.discover import match_path as _match_path
 
 # checklist defaults for fix parameters (RULES.md / the hardening checklist)
 FIX_DEFAULTS: dict[str, str] = {
@@ -69,17 +70,6 @@ class PathIgnore:
         return any(_match_path(path, p) for p in self.paths) and any(
             fnmatch.fnmatchcase(rule_id, r) for r in self.rules
         )
-
-
-def _match_path(path: str, pattern: str) -> bool:
-    if fnmatch.fnmatchcase(path, pattern):
-        return True
-    if pattern.endswith("/**"):
-        base = pattern[:-3]
-        return path == base or path.startswith(base + "/")
-    if "/" not in pattern:
-        return fnmatch.fnmatchcase(path.rsplit("/", 1)[-1], pattern)
-    return False
 
 
 @dataclass

@@ -6,6 +6,7 @@ that leaves the root, never descends into symlinked directories (so loops cannot
 
 from __future__ import annotations
 
+import fnmatch
 import os
 import re
 import stat
@@ -26,6 +27,18 @@ _CI_FILES = re.compile(
     r"Jenkinsfile|\.drone\.ya?ml|bitbucket-pipelines\.ya?ml|\.buildkite/[^/]+\.ya?ml|\.woodpecker\.ya?ml|"
     r"\.woodpecker/[^/]+\.ya?ml|cloudbuild\.ya?ml|\.travis\.ya?ml)$"
 )
+
+
+def match_path(path: str, pattern: str) -> bool:
+    """Glob match of a project-relative path (`dir/**`, bare names match any basename)."""
+    if fnmatch.fnmatchcase(path, pattern):
+        return True
+    if pattern.endswith("/**"):
+        base = pattern[:-3]
+        return path == base or path.startswith(base + "/")
+    if "/" not in pattern:
+        return fnmatch.fnmatchcase(path.rsplit("/", 1)[-1], pattern)
+    return False
 
 
 def classify(name: str) -> str | None:

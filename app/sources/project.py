@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass, field
 
 from app.sources.compose import ComposeFile, ComposeProject, Service, load_compose, resolve_project
-from app.sources.discover import Discovery, classify_explicit, discover
+from app.sources.discover import Discovery, classify_explicit, discover, match_path
 from app.sources.dockerfile import DockerfileModel, Stage, parse_dockerfile
 from app.sources.interpolate import parse_dotenv
 from app.sources.text import SourceError, SourceText
@@ -246,14 +246,12 @@ def load_project(paths: list[str] | None = None, *, exclude: list[str] | None = 
 
 
 def _fill_from_discovery(project: Project, disc: Discovery, exclude: list[str]) -> None:
-    from app.config import _match_path
-
     envs: dict[str, dict[str, str]] = {}
     for d, abspath in disc.dotenvs.items():
         text = _read_text(abspath)
         envs[d] = parse_dotenv(text) if text else {}
     for f in disc.files:
-        if exclude and any(_match_path(f.path, p) for p in exclude):
+        if exclude and any(match_path(f.path, p) for p in exclude):
             continue
         env = envs.get(posixpath.dirname(f.path), {}) if f.kind == "compose" else None
         project._add(_load_file(f.path, f.abspath, f.kind, env))

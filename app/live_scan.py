@@ -1,0 +1,242 @@
+"""Live containers beside the project: one snapshot of an engine (list, inspect in parallel,
+judge), each container tied back to its compose service, with drift. Shared by
+`batten containers`, `batten scan --live` and the TUI. The docker SDK is imported only when a
+real gateway is made."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from app.model import BattenError, Finding, Location, UsageError
+from app.sources.compose import Service
+from app.sources.project import Project
+
+
+@dataclass
+class ContainerView:
+    id: str
+    name: str
+    image: str
+    state: str  # running, exited, created...
+    status: str  # "Up 3 minutes (healthy)"
+    inspect: dict[str, Any]
+    image_inspect: dict[str, Any] | None
+    findings: list[Finding] = field(default_factory=list)
+    drift: list[Any] = field(default_factory=list)  # app.live.drift.DriftItem
+    drift_findings: list[Finding] = field(default_factory=list)
+    compose_project: str | None = None
+    service: str | None = None
+    source: Service | None = None  # the compose service in the loaded project, if tied
+
+    @property
+    def short_id(self) -> str:
+        return self.id[:12]
+
+    @property
+    def worst(self) -> Any:
+        sev = [f.severity for f in self.findings if f.severity is not None]
+        return max(sev) if sev else None
+
+
+@dataclass
+class LiveSnapshot:
+    endpoint: str
+    containers: list[ContainerView] = field(default_factory=list)
+    error: str | None = None
+    info: dict[str, Any] = field(default_factory=dict)
+    elapsed: float = 0.0
+
+    @property
+    def findings(self) -> list[Finding]:
+        out: list[Finding] = []
+        for c in self.containers:
+            out.extend(c.findings)
+            out.extend(c.drift_findings)
+        return out
+
+
+def make_gateway(host: str | None = None, context: str | None = None, timeout: float = 5.0) -> Any:
+    """A read-only gateway to the engine the docker CLI would use (resolution order in
+    app.live.endpoint). Raises BattenError subclasses with one-line messages."""
+    from app.live.endpoint import resolve_endpoint
+    from app.live.gateway import DockerGateway
+
+    endpoint = resolve_endpoint(host, context)
+    return DockerGateway(endpoint, timeout=timeout)
+
+
+def endpoint_display(gateway: Any) -> str:
+    ep = getattr(gateway, "endpoint", None)
+    return getattr(ep, "display", None) or str(ep or "engine")
+
+
+def _service_for(project: Project | None, ident: Any) -> Service | None:
+    if project is None or ident is None:
+        return None
+    wanted_files = {os.path.realpath(p) for p in getattr(ident, "config_files", ()) or ()}
+    candidates: list[Service] = []
+    for cp in project.compose_projects:
+        svc = cp.services.get(ident.service)
+        if svc is None:
+            continue
+        files = {os.path.realpath(os.path.join(project.root, cf.path)) for cf in cp.files}
+        if wanted_files and files & wanted_files:
+            return svc
+        name = cp.name or os.path.basename(os.path.join(project.root, cp.dir).rstrip("/"))
+        if name == ident.project or (cp.dir == "" and os.path.basename(project.root) == ident.project):
+            candidates.append(svc)
+    return candidates[0] if candidates else None
+
+
+def snapshot(gateway: Any, project: Project | None = None, *, include_all: bool = False,
+             with_images: bool = True) -> LiveSnapshot:
+    """List and inspect containers, judge them, tie them to the project's services."""
+    from app.live.drift import compose_identity, drift, drift_findings
+    from app.live.facts import judge_container
+    from app.live.gateway import inspect_all
+
+    started = time.perf_counter()
+    snap = LiveSnapshot(endpoint_display(gateway))
+    try:
+        info = gateway.info()
+        summaries = gateway.list_containers(all=include_all)
+        ids = [s.get("Id") or s.get("ID") or "" for s in summaries]
+        inspected = inspect_all(gateway, [i for i in ids if i])
+    except BattenError as exc:
+        snap.error = str(exc)
+        snap.elapsed = time.perf_counter() - started
+        return snap
+    snap.info = dict(info or {})
+    status_by_id = {s.get("Id"): s.get("Status", "") for s in summaries}
+    for item in inspected:
+        data = item.container
+        cid = str(data.get("Id", ""))
+        state = (data.get("State") or {}).get("Status", "")
+        view = ContainerView(
+            id=cid,
+            name=item.name,
+            image=str((data.get("Config") or {}).get("Image", "")),
+            state=str(state),
+            status=str(status_by_id.get(cid, state)),
+            inspect=data,
+            image_inspect=item.image if with_images else None,
+        )
+        view.findings = judge_container(data, item.image if with_images else None, snap.info)
+        ident = compose_identity(data)
+        if ident is not None:
+            view.compose_project, view.service = ident.project, ident.service
+            svc = _service_for(project, ident)
+            if svc is not None:
+                view.source = svc
+                declared = svc.plain()
+                view.drift = drift(data, declared, item.image)
+                view.drift_findings = drift_findings(data, declared, item.image, location=svc.location(),
+                                                     service=svc.name)
+        snap.containers.append(view)
+    snap.containers.sort(key=lambda c: (c.compose_project or "~", c.service or "", c.name))
+    snap.elapsed = time.perf_counter() - started
+    return snap
+
+
+def add_live(result: Any, *, host: str | None, context: str | None, include_all: bool = False) -> None:
+    """`batten scan --live`: append live findings and drift to a ScanResult."""
+    try:
+        gw = make_gateway(host, context)
+    except BattenError as exc:
+        print(f"batten: live view unavailable: {exc}", file=sys.stderr)
+        return
+    try:
+        snap = snapshot(gw, result.project, include_all=include_all)
+    finally:
+        gw.close()
+    if snap.error:
+        print(f"batten: live view unavailable: {snap.error} (static findings below)", file=sys.stderr)
+        return
+    live = snap.findings
+    for f in live:
+        f.severity = result.config.severity_for(f.rule.id, f.rule.severity)
+    result.live = [f for f in live if result.config.enabled(f.rule.id)]
+
+
+def run_containers(args: argparse.Namespace) -> int:
+    """`batten containers`."""
+    from app.report import safe_text, to_json, to_sarif
+
+    project = None
+    if args.project:
+        from app.sources.project import load_project
+
+        project = load_project([args.project])
+    try:
+        gw = make_gateway(args.host, args.context, timeout=args.timeout)
+    except UsageError:
+        raise
+    except BattenError as exc:
+        print(f"batten: {exc}", file=sys.stderr)
+        return 2
+    try:
+        snap = snapshot(gw, project, include_all=args.all)
+    finally:
+        gw.close()
+    if snap.error:
+        print(f"batten: {snap.error}", file=sys.stderr)
+        return 2
+    findings = snap.findings
+    if args.format == "json":
+        import json
+
+        doc = json.loads(to_json(findings, []))
+        doc.pop("files", None)
+        doc["engine"] = snap.endpoint
+        doc["containers"] = [
+            {"id": c.short_id, "name": c.name, "image": c.image, "state": c.state, "status": c.status,
+             "compose_project": c.compose_project, "service": c.service,
+             "source": c.source.location().path if c.source else None,
+             "findings": len(c.findings), "drift": [
+                 {"field": d.field, "declared": _jsonable(d.declared), "running": _jsonable(d.running),
+                  "direction": d.direction} for d in c.drift]}
+            for c in snap.containers
+        ]
+        sys.stdout.write(json.dumps(doc, indent=2) + "\n")
+        return 0
+    if args.format == "sarif":
+        sys.stdout.write(to_sarif(findings))
+        return 0
+    color = args.color == "always" or (args.color == "auto" and sys.stdout.isatty() and not os.environ.get("NO_COLOR"))
+    bold, dim, reset = ("\x1b[1m", "\x1b[2m", "\x1b[0m") if color else ("", "", "")
+    print(f"{bold}{safe_text(snap.endpoint)}{reset}: {len(snap.containers)} container(s)")
+    for c in snap.containers:
+        tie = f" [{c.compose_project}/{c.service}]" if c.service else ""
+        src = f" <- {c.source.location()}" if c.source else ""
+        print(f"\n{bold}{safe_text(c.name)}{reset} {dim}{c.short_id} {safe_text(c.image)} {c.status}{reset}{tie}{src}")
+        for f in sorted(c.findings, key=lambda f: -int(f.severity or 0)):
+            sev = (f.severity or f.rule.severity).label
+            print(f"  {sev:<8} {f.rule.id:<26} {safe_text(f.message)}")
+        for d in c.drift:
+            print(f"  drift    {d.field:<26} file: {_fmt(d.declared)}  running: {_fmt(d.running)}  ({d.advice})")
+    print(f"\n{len(findings)} finding(s) in {snap.elapsed:.2f}s")
+    return 0
+
+
+def _fmt(value: Any) -> str:
+    from app.report import safe_text
+
+    return safe_text(str(value)) if value not in (None, "") else "-"
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value
+    if isinstance(value, list | tuple | set):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    return str(value)
+
+
+__all__ = ["ContainerView", "LiveSnapshot", "Location", "make_gateway", "snapshot"]
