@@ -4,6 +4,7 @@ and built-in verification (the result must parse and the fixed findings must be 
 from __future__ import annotations
 
 import fnmatch
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
@@ -84,7 +85,13 @@ def apply_one(project: Project, fix: Fix) -> dict[str, str]:
     return out
 
 
-def verify(project: Project, texts: Mapping[str, str], fixed: Iterable[Finding], config: Config) -> tuple[Project, list[Finding]]:
+def verify(
+    project: Project,
+    texts: Mapping[str, str],
+    fixed: Iterable[Finding],
+    config: Config,
+    before_findings: list[Finding] | None = None,
+) -> tuple[Project, list[Finding]]:
     """Re-parse and re-check; raise FixFailed if a file no longer parses or a finding stays."""
     new = with_texts(project, dict(texts))
     for path in texts:
@@ -98,11 +105,21 @@ def verify(project: Project, texts: Mapping[str, str], fixed: Iterable[Finding],
                 len(pf.dockerfile.problems) > len(old.dockerfile.problems):
             raise FixFailed(f"{path}: the fixed Dockerfile has a problem ({pf.dockerfile.problems[0].message})")
     findings = run_checks(new, config)
-    remaining = {_key(f) for f in findings if not f.suppressed}
-    for f in fixed:
-        if _key(f) in remaining:
-            raise FixFailed(f"{f.rule.id} on {f.target or f.path} is still reported after its fix; nothing written")
+    if before_findings is None:
+        before_findings = run_checks(project, config)
+    before = Counter(_loose(f) for f in before_findings if not f.suppressed)
+    after = Counter(_loose(f) for f in findings if not f.suppressed)
+    wanted = Counter(_loose(f) for f in {id(f): f for f in fixed}.values())
+    for key, n in wanted.items():
+        if after[key] > max(0, before[key] - n):
+            rid, path, target = key
+            raise FixFailed(f"{rid} on {target or path} is still reported after its fix; nothing written")
     return new, findings
+
+
+def _loose(f: Finding) -> tuple[str, str, str]:
+    """Identity of a finding that survives edits elsewhere (messages and lines may change)."""
+    return (f.rule.id, f.path or "", f.target or "")
 
 
 def check_one(project: Project, finding: Finding, fix: Fix, config: Config) -> Outcome:
@@ -184,7 +201,7 @@ def fix_all(
         for f, _fx in batch:
             attempted.add(_key(f))
         try:
-            new_project, new_findings = verify(current, round_texts, [f for f, _ in batch], config)
+            new_project, new_findings = verify(current, round_texts, [f for f, _ in batch], config, findings)
         except FixFailed:
             # find the culprit by applying the batch one fix at a time
             new_project, new_findings = current, findings
@@ -198,12 +215,17 @@ def fix_all(
                     t = {p: apply_edits(good_texts.get(p, texts.get(p, current_text(current, p))), es)
                          for p, es in group_by_path(fx.edits).items()}
                     trial = {**good_texts, **t}
-                    new_project, new_findings = verify(current, trial, [f], config)
+                    new_project, new_findings = verify(current, trial, [f], config, findings)
                     good_texts = trial
                     seen_edits.add(fx.edits)
                     outcome.applied.append((f, fx))
                 except (FixFailed, EditConflict) as exc:
-                    outcome.failed.append((f, str(exc)))
+                    if good_texts:
+                        # it clashed with a fix applied before it this round: plan it again
+                        # on the new text next round
+                        attempted.discard(_key(f))
+                    else:
+                        outcome.failed.append((f, str(exc)))
             texts.update(good_texts)
             current = with_texts(original, texts) if good_texts else current
             findings = run_checks(current, config) if good_texts else findings

@@ -567,7 +567,7 @@ def fix_limits(ctx: FixContext) -> list[Edit] | None:
         want["reservations"] = res
     if not want:
         return None
-    return [_ensure_path(svc, ["deploy", "resources"], want)]
+    return _ensure_path(svc, ["deploy", "resources"], want)
 
 
 def _num(text: str) -> Any:
@@ -581,14 +581,15 @@ def _quote_numbers(svc: Service) -> bool:
     return '"' in svc.file.source.text or "'" not in svc.file.source.text
 
 
-def _ensure_path(svc: Service, path: list[str], leaf: dict[str, Any]) -> Edit:
-    """Insert `leaf` under `path` of the service, creating the missing levels."""
+def _ensure_path(svc: Service, path: list[str], leaf: dict[str, Any]) -> list[Edit]:
+    """Insert `leaf` under `path` of the service, creating the missing levels; where a leaf
+    mapping already exists, only its missing keys are added."""
     doc, _key, node = _service_mapping(svc)
     if not isinstance(node, MappingNode):
         value: Any = leaf
         for p in reversed(path):
             value = {p: value}
-        return add_to_service(svc, value)
+        return [add_to_service(svc, value)]
     cur: MappingNode = node
     for i, p in enumerate(path):
         found = own(cur, p)
@@ -598,24 +599,28 @@ def _ensure_path(svc: Service, path: list[str], leaf: dict[str, Any]) -> Edit:
             value = leaf
             for q in reversed(path[i + 1 :]):
                 value = {q: value}
-            return insert_entries(doc, cur, {p: value}, near=node)
+            return [insert_entries(doc, cur, {p: value}, near=node)]
         _kn, vn = found
-        if not isinstance(vn, MappingNode):
-            raise YamlEditError(f"{p} is not a mapping")
+        if not isinstance(vn, MappingNode) or vn.flow_style:
+            raise YamlEditError(f"{p} is not a block mapping")
         cur = vn
-    # all levels exist: add the leaf keys that are missing; nested dicts merge one level deeper
+    edits: list[Edit] = []
     entries: dict[str, Any] = {}
     for k, v in leaf.items():
         sub = own(cur, k)
         if sub is None:
             entries[k] = v
-        elif isinstance(v, dict) and isinstance(sub[1], MappingNode):
+        elif isinstance(v, dict) and isinstance(sub[1], MappingNode) and not sub[1].flow_style:
             missing = {kk: vv for kk, vv in v.items() if own(sub[1], kk) is None}
             if missing:
-                return insert_entries(doc, sub[1], missing, near=node)
-    if not entries:
+                edits.append(insert_entries(doc, sub[1], missing, near=node))
+        else:
+            raise YamlEditError(f"{k} is written in a form batten does not extend")
+    if entries:
+        edits.append(insert_entries(doc, cur, entries, near=node))
+    if not edits:
         raise YamlEditError("nothing to add")
-    return insert_entries(doc, cur, entries, near=node)
+    return edits
 
 
 @fixer(
@@ -691,9 +696,7 @@ def fix_bind(ctx: FixContext) -> list[Edit] | None:
     host = f"[{ip}]" if ":" in ip else ip
     proto = f"/{p.protocol}" if "/" in item.node.value else ""
     new = f"{host}:{p.published or ''}:{p.target}{proto}"
-    if item.node.style in ('"', "'"):
-        return [replace_scalar(doc, item.node, new)]
-    return [Edit(doc.path, item.node.start_mark.index, item.node.end_mark.index, f'"{new}"')]
+    return [replace_scalar(doc, item.node, new)]
 
 
 @fixer(
@@ -708,6 +711,8 @@ def fix_bind(ctx: FixContext) -> list[Edit] | None:
 )
 def fix_internal_network(ctx: FixContext) -> list[Edit] | None:
     svc, cp = _svc(ctx)
+    if any(k.value == "extends" for k, _v in getattr(svc.node, "value", []) if isinstance(k, ScalarNode)):
+        raise YamlEditError("service extends another: its networks merge with the base service's")
     net = ctx.value("network") or "backend"
     current = ctx.finding.evidence.get("network", "default")
     edits: list[Edit] = []
@@ -728,9 +733,9 @@ def fix_internal_network(ctx: FixContext) -> list[Edit] | None:
         edits.append(insert_entries(_doc(base), base.root, {"networks": {net: {"internal": True}}}))
     else:
         return None
-    edits.append(_join_network(svc, net, keep_current=False))
-    for o in consumers:
-        edits.append(_join_network(o, net, keep_current=True))
+    joins = [_join_network(svc, net, keep_current=False)]
+    joins += [_join_network(o, net, keep_current=True) for o in consumers]
+    edits.extend(e for e in joins if e is not None)
     return edits
 
 
@@ -750,7 +755,9 @@ def _talks_to(other: Service, name: str) -> bool:
     return env is not None and env.is_map and any(pattern.search(v.text) for v in env.data.values())
 
 
-def _join_network(svc: Service, net: str, keep_current: bool) -> Edit:
+def _join_network(svc: Service, net: str, keep_current: bool) -> Edit | None:
+    if net in _nets(svc):
+        return None
     v = _own_value(svc, "networks")
     if v is None:
         items = ["default", net] if keep_current else [net]

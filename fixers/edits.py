@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import itertools
+import re
 from collections.abc import Iterable
 
 from app.model import Edit
@@ -24,12 +25,28 @@ def overlaps(a: Edit, b: Edit) -> bool:
     if a.path != b.path:
         return False
     if a.start == a.end and b.start == b.end:
-        return False  # two insertions at one point: both apply, in order
+        # two insertions at one point apply in order, unless both add the same key there
+        if a.start != b.start:
+            return False
+        ka, kb = _first_key(a.text), _first_key(b.text)
+        return ka is not None and ka == kb and a.text != b.text
     if a.start == a.end:
         return b.start < a.start < b.end
     if b.start == b.end:
         return a.start < b.start < a.end
     return a.start < b.end and b.start < a.end
+
+
+_KEY = re.compile(r"^(\s*(?:- )?)([^\s:#][^:#]*?)\s*:(?:\s|$)")
+
+
+def _first_key(text: str) -> str | None:
+    """`    networks:` -> "    networks" (indentation kept: keys at other depths differ)."""
+    for line in text.replace("\r", "").split("\n"):
+        if line.strip():
+            m = _KEY.match(line)
+            return (m.group(1) + m.group(2)) if m else None
+    return None
 
 
 def apply_edits(text: str, edits: Iterable[Edit]) -> str:
@@ -44,11 +61,27 @@ def apply_edits(text: str, edits: Iterable[Edit]) -> str:
     for _, e in ordered:
         if e.end > n:
             raise EditConflict(f"edit {e.start}..{e.end} beyond end of text ({n})")
+    # insertions at one point: deeper-indented lines first (they close the block that ends
+    # there), then in the order given
+    def key(ie: tuple[int, Edit]) -> tuple[int, int, int, int]:
+        i, e = ie
+        return (e.start, e.end, -_indent(e.text) if e.start == e.end else 0, i)
+
     out = text
-    # reverse order, and for equal positions reverse insertion order so the first stays first
-    for _, e in sorted(indexed, key=lambda ie: (ie[1].start, ie[1].end, ie[0]), reverse=True):
+    for _, e in sorted(indexed, key=key, reverse=True):
         out = out[: e.start] + e.text + out[e.end :]
     return out
+
+
+def _indent(text: str) -> int:
+    """Nesting depth of inserted lines: their indentation, a sequence item (`- x`) counting one
+    deeper than a key at the same column (an indentless sequence belongs to the key above)."""
+    for line in text.split("\n"):
+        if line.strip():
+            stripped = line.lstrip(" ")
+            depth = len(line) - len(stripped)
+            return depth + 1 if stripped.startswith("- ") or stripped.rstrip("\r") == "-" else depth
+    return 0
 
 
 def unified_diff(path: str, before: str, after: str, context: int = 3) -> str:

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from app.config import Config
 from app.model import Finding, Fix
 from app.sources.project import Project
-from fixers.registry import REGISTRY, FixerSpec, build_fix
+from fixers.registry import REGISTRY, FixerSpec, NoFix, build_fix
 
 _LOADED = False
 
@@ -50,6 +50,8 @@ def plan_fix(
         return None
     try:
         return build_fix(spec, finding, project, config, values, evidence)
+    except NoFix:
+        return None  # the fixer declined this instance on purpose
     except (ValueError, KeyError, IndexError, AttributeError, TypeError):
         # a fixer that cannot handle an odd input offers no fix rather than a wrong one;
         # the test suite sets BATTEN_STRICT_FIXERS so such inputs surface as failures

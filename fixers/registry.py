@@ -11,6 +11,10 @@ from app.model import Applicability, Edit, Finding, Fix, Param
 from app.sources.project import Project
 
 
+class NoFix(ValueError):
+    """A fixer declines: this instance cannot be fixed without touching more than it should."""
+
+
 @dataclass(frozen=True, slots=True)
 class ParamSpec:
     name: str

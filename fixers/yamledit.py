@@ -19,9 +19,10 @@ from typing import Any
 from app.model import Edit
 from app.sources.compose import ComposeFile, map_entries
 from app.sources.yamlnodes import MERGE_TAG, MappingNode, Node, ScalarNode, SequenceNode
+from fixers.registry import NoFix
 
 
-class YamlEditError(ValueError):
+class YamlEditError(NoFix):
     """The edit cannot be made without touching more than it should."""
 
 
@@ -400,8 +401,30 @@ def replace_scalar(doc: Doc, node: ScalarNode, value: Any) -> Edit:
         return Edit(doc.path, start + 1, end - 1, inner)
     if node.style in ("|", ">"):
         raise YamlEditError("block scalar")
+    if isinstance(value, str) and not isinstance(value, Raw) and plain_ok(value, in_flow=_in_flow(doc, start)):
+        return Edit(doc.path, start, end, value)  # a plain scalar stays plain
     st = detect_style(doc, None)
     return Edit(doc.path, start, end, scalar(value, st.quote))
+
+
+_INDICATOR_START = set("-?:,[]{}#&*!|>'\"%@`")
+
+
+def plain_ok(s: str, *, in_flow: bool) -> bool:
+    """Can `s` be written as a plain scalar (and read back as the same string)?"""
+    if not s or s != s.strip() or s[0] in _INDICATOR_START or "\n" in s:
+        return False
+    if ": " in s or " #" in s or s.endswith(":") or s.lower() in _RESERVED:
+        return False
+    if re.fullmatch(r"[-+]?(\.?[0-9][0-9_.:eE+-]*|\.inf|\.nan)", s, re.IGNORECASE):
+        return False
+    return not (in_flow and any(c in s for c in ",[]{}"))
+
+
+def _in_flow(doc: Doc, offset: int) -> bool:
+    """Whether the scalar at `offset` sits inside a flow collection on its line."""
+    before = doc.text[doc.line_start(offset):offset]
+    return before.count("[") + before.count("{") > before.count("]") + before.count("}")
 
 
 def _entry_lines(doc: Doc, start: int, end: int) -> tuple[int, int]:

@@ -70,6 +70,7 @@ try:  # the C composer (ruamel.yaml.clib); fall back to pure Python when it is m
 except Exception:  # pragma: no cover - depends on the platform
     _LOADER = _make_loader(pure=True)
     FAST = False
+_PURE = _make_loader(pure=True) if FAST else _LOADER
 
 _QUOTED = re.compile(r"\"(?:[^\"\\\n]|\\.)*\"|'(?:[^'\n]|'')*'|#[^\n]*")
 
@@ -93,6 +94,15 @@ def _nesting_depth(text: str) -> tuple[int, int]:
     return best, indent
 
 
+def _first_document(loader: YAML, text: str) -> Node | None:
+    first: Node | None = None
+    for i, doc in enumerate(loader.compose_all(text)):
+        if i == 0:
+            first = doc
+        # later documents are parsed (so syntax errors surface) but ignored, as compose does
+    return first
+
+
 def compose_document(text: str, name: str = "<compose>") -> Node | None:
     """Compose the first YAML document of `text` into a node graph (no construction)."""
     flow, indent = _nesting_depth(text)
@@ -100,14 +110,15 @@ def compose_document(text: str, name: str = "<compose>") -> Node | None:
         levels = flow if flow > MAX_DEPTH else indent // 2
         raise YamlProblem(f"nesting deeper than {MAX_DEPTH} levels (about {levels}); not parsed")
     try:
-        docs = _LOADER.compose_all(text)
-        first: Node | None = None
-        for i, doc in enumerate(docs):
-            if i == 0:
-                first = doc
-            # later documents are parsed (so syntax errors surface) but ignored, as compose does
-        return first
+        return _first_document(_LOADER, text)
     except MarkedYAMLError as exc:
+        if FAST:
+            # libyaml implements YAML 1.1 and rejects a few things YAML 1.2 (and Compose) accept,
+            # such as `{image: example/web:1.2}` (a colon inside a flow plain scalar)
+            try:
+                return _first_document(_PURE, text)
+            except (MarkedYAMLError, YAMLError, RecursionError):
+                pass
         mark = exc.problem_mark or exc.context_mark
         line = (mark.line + 1) if mark is not None else 1
         col = (mark.column + 1) if mark is not None else 1

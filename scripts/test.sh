@@ -1,0 +1,11 @@
+#!/bin/sh
+# Install what the tests need on a fresh Debian 12 machine (run as root), then run the whole
+# suite: lint, import contracts and pytest (live-engine and SSH tests included).
+set -eu
+cd "$(dirname "$0")/.."
+sh scripts/setup-test-engine.sh
+[ -x .venv/bin/python ] || python3 -m venv .venv
+.venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'
+.venv/bin/ruff check .
+.venv/bin/lint-imports
+exec .venv/bin/python -m pytest "$@"

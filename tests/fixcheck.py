@@ -1,0 +1,146 @@
+"""The fix property over a set of projects (used by tests/test_fix_corpus.py and
+bench/bench_fixes.py): every offered fix, applied alone, verifies (the result parses and the
+finding is gone), changes nothing outside its edited lines, and is not offered again; all fixes
+of a project applied together verify, and a second run changes nothing."""
+
+from __future__ import annotations
+
+import bisect
+import difflib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from app.checks.engine import run_checks
+from app.config import Config
+from app.model import Edit
+from app.sources.project import Project, load_project
+from fixers.apply import FixFailed, check_one, fix_all, selector
+from fixers.edits import EditConflict
+from fixers.plan import plan_fix
+
+
+@dataclass
+class Stats:
+    projects: int = 0
+    files: int = 0
+    findings: int = 0
+    offered: int = 0
+    verified: int = 0
+    together_projects: int = 0
+    together_applied: int = 0
+    by_fix: dict[str, int] = field(default_factory=dict)
+    failures: list[str] = field(default_factory=list)
+
+
+def touched_lines(before: str, edits: Iterable[Edit]) -> set[int]:
+    starts = [0] + [i + 1 for i, ch in enumerate(before) if ch == "\n"]
+    out: set[int] = set()
+    for e in edits:
+        if e.start == e.end:
+            at_line_start = e.start == 0 or before[e.start - 1] == "\n"
+            if not (at_line_start and e.text.endswith("\n")):
+                out.add(bisect.bisect_right(starts, e.start))
+            continue
+        first = bisect.bisect_right(starts, e.start) - 1
+        last = bisect.bisect_right(starts, e.end - 1) - 1
+        out.update(range(first + 1, last + 2))
+    return out
+
+
+def preserved(before: str, after: str, edits: Iterable[Edit]) -> str | None:
+    """None if only the edited lines changed, else a description of the damage."""
+    allowed = touched_lines(before, list(edits))
+    a = before.splitlines(keepends=True)
+    b = after.splitlines(keepends=True)
+    sm = difflib.SequenceMatcher(a=a, b=b, autojunk=False)
+    for tag, i1, i2, _j1, _j2 in sm.get_opcodes():
+        if tag in ("replace", "delete"):
+            bad = set(range(i1 + 1, i2 + 1)) - allowed - {len(a)}
+            if bad:
+                return f"untouched line(s) {sorted(bad)[:5]} changed"
+    if before.endswith("\n") != after.endswith("\n"):
+        return "final-newline state changed"
+    if "\r\n" in before and before.count("\n") == before.count("\r\n") and after.count("\n") != after.count("\r\n"):
+        return "CRLF file got LF line endings"
+    return None
+
+
+def check_project(project: Project, stats: Stats, config: Config | None = None) -> None:
+    config = config or Config()
+    stats.projects += 1
+    stats.files += len(project.files)
+    findings = run_checks(project, config)
+    stats.findings += len(findings)
+    for f in findings:
+        if f.suppressed:
+            continue
+        try:
+            fix = plan_fix(f, project, config)
+        except Exception as exc:  # a crash in a fixer is a failure, not a skip
+            stats.failures.append(f"{f.path}: {f.rule.id} [{f.target}]: fixer crashed: {exc!r}")
+            continue
+        if fix is None:
+            continue
+        stats.offered += 1
+        stats.by_fix[fix.id] = stats.by_fix.get(fix.id, 0) + 1
+        where = f"{f.path}:{f.line} {f.rule.id} [{f.target}] {fix.id}"
+        try:
+            outcome = check_one(project, f, fix, config)
+        except (FixFailed, EditConflict) as exc:
+            stats.failures.append(f"{where}: {exc}")
+            continue
+        bad = None
+        for change in outcome.changes.values():
+            if change.created or not change.before:
+                continue  # a new file (secret, .gitignore): nothing to preserve
+            bad = preserved(change.before, change.after, [e for e in fix.edits if e.path == change.path])
+            if bad:
+                break
+        if bad:
+            stats.failures.append(f"{where}: {bad}")
+            continue
+        again = outcome.project
+        assert again is not None
+        if any(
+            (g.rule.id, g.path, g.target, g.message) == (f.rule.id, f.path, f.target, f.message)
+            and plan_fix(g, again, config) is not None
+            for g in outcome.findings_after
+        ):
+            stats.failures.append(f"{where}: offered again after it was applied")
+            continue
+        stats.verified += 1
+    # everything together
+    outcome = fix_all(project, config, selector(None, unsafe=True), findings=findings)
+    if outcome.applied:
+        stats.together_projects += 1
+        stats.together_applied += len(outcome.applied)
+    for f, why in outcome.failed:
+        stats.failures.append(f"together: {f.path} {f.rule.id} [{f.target}]: {why}")
+    if outcome.project is not None and outcome.changes:
+        second = fix_all(outcome.project, config, selector(None, unsafe=True))
+        changed = [p for p, c in second.changes.items() if c.before != c.after]
+        if changed or second.failed:
+            stats.failures.append(f"together: second run changed {changed} / failed {len(second.failed)}")
+
+
+def corpus_projects(corpus: Path) -> list[Project]:
+    """One project per awesome-compose sample folder (kept whole, build contexts resolve);
+    every other corpus file is its own project."""
+    rows = [line.split("\t") for line in (corpus / "manifest.tsv").read_text().splitlines()[1:]]
+    samples: set[Path] = set()
+    singles: list[Path] = []
+    for cols in rows:
+        if len(cols) < 2 or cols[1] not in ("dockerfile", "compose"):
+            continue
+        rel = Path(cols[0])
+        parts = rel.parts
+        if parts[0] == "docker__awesome-compose" and (corpus / parts[0] / parts[1] / "compose.yaml").exists() or (
+            parts[0] == "docker__awesome-compose" and (corpus / parts[0] / parts[1] / "docker-compose.yml").exists()
+        ):
+            samples.add(corpus / parts[0] / parts[1])
+        else:
+            singles.append(corpus / rel)
+    out = [load_project([str(d)]) for d in sorted(samples)]
+    out += [load_project([str(p)]) for p in sorted(singles)]
+    return out
