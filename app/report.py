@@ -47,12 +47,16 @@ def finding_dict(f: Finding) -> dict[str, Any]:
 
 
 def to_json(findings: list[Finding], files: Iterable[dict[str, Any]]) -> str:
-    doc = {
-        "tool": {"name": TOOL_NAME, "version": __version__},
-        "files": list(files),
-        "findings": [finding_dict(f) for f in findings],
-    }
-    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+    """The JSON report, one file or finding per line (readable, diffable, and written by
+    json's C encoder, which pretty-printing with indent= would bypass)."""
+    def block(items: list[str]) -> str:
+        return "[]" if not items else "[\n    " + ",\n    ".join(items) + "\n  ]"
+
+    dumps = json.JSONEncoder(ensure_ascii=False).encode
+    tool = dumps({"name": TOOL_NAME, "version": __version__})
+    files_part = block([dumps(f) for f in files])
+    findings_part = block([dumps(finding_dict(f)) for f in findings])
+    return f'{{\n  "tool": {tool},\n  "files": {files_part},\n  "findings": {findings_part}\n}}\n'
 
 
 # ---------------------------------------------------------------------------------------------

@@ -214,23 +214,40 @@ def _scan_style(scope: Node) -> tuple[int | None, int | None, int, int]:
 
 
 def detect_style(doc: Doc, near: Node | None) -> Style:
-    """The conventions of the block around `near`, falling back to the whole file."""
-    st = Style()
+    """The conventions of the block around `near`, falling back to the whole file.
+
+    Scans are memoised per file (nodes are immutable once composed), so planning many fixes on
+    one file walks it once."""
+    cache = doc.cf.cache
     root = doc.cf.root
-    near_scan = _scan_style(near) if near is not None else (None, None, 0, 0)
-    root_scan = _scan_style(root) if root is not None else (None, None, 0, 0)
+
+    def scan(node: Node | None) -> tuple[int | None, int | None, int, int]:
+        if node is None:
+            return (None, None, 0, 0)
+        key = ("style", id(node))
+        got = cache.get(key)
+        if got is None:
+            got = cache[key] = _scan_style(node)
+        return got
+
+    st = Style()
+    near_scan = scan(near)
+    root_scan = scan(root)
     st.map_indent = near_scan[0] or root_scan[0] or 2
     st.seq_offset = near_scan[1] if near_scan[1] is not None else (root_scan[1] if root_scan[1] is not None else 2)
     flow, block = (near_scan[2], near_scan[3]) if (near_scan[2] or near_scan[3]) else (root_scan[2], root_scan[3])
     st.flow_seqs = flow > block
-    dq = sq = 0
-    for _k, n in walk(root) if root is not None else ():
-        if isinstance(n, ScalarNode):
-            if n.style == '"':
-                dq += 1
-            elif n.style == "'":
-                sq += 1
-    st.quote = "'" if sq > dq else '"'
+    quote = cache.get("quote")
+    if quote is None:
+        dq = sq = 0
+        for _k, n in walk(root) if root is not None else ():
+            if isinstance(n, ScalarNode):
+                if n.style == '"':
+                    dq += 1
+                elif n.style == "'":
+                    sq += 1
+        quote = cache["quote"] = "'" if sq > dq else '"'
+    st.quote = quote
     return st
 
 

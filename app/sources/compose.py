@@ -185,6 +185,7 @@ class ComposeFile:
     error: ParseProblem | None = None
     env: dict[str, str] = field(default_factory=dict)
     warnings: list[ParseProblem] = field(default_factory=list)
+    cache: dict[object, object] = field(default_factory=dict, repr=False)  # derived facts (fixers)
 
     @property
     def path(self) -> str:

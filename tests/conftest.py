@@ -1,0 +1,69 @@
+"""Shared pytest fixtures, one section per area. Add new fixtures in a section of their own."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+TESTS_DIR = Path(__file__).resolve().parent
+
+
+# ---------------------------------------------------------------------------------------------
+# Live containers (app.live): a private network-less dockerd, a loopback sshd, recorded JSON.
+# Tests using them are marked `engine` / `ssh`. Missing root/apt/docker skips them, except
+# under CI=true, where it fails them (tests/support/__init__.py: unavailable()).
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def docker_engine() -> Iterator[Any]:
+    """A private dockerd (no bridge, no iptables) with batten-test/busybox:{1,latest}."""
+    from tests.support import engine as engine_support
+    from tests.support import unavailable
+
+    reason = engine_support.prerequisites(install=True)
+    if reason:
+        unavailable(reason)
+    try:
+        engine = engine_support.start_engine()
+    except engine_support.EngineStartError as exc:
+        unavailable(f"the test engine did not start: {exc}")
+    try:
+        yield engine
+    finally:
+        engine.stop()
+
+
+@pytest.fixture
+def engine(docker_engine: Any) -> Iterator[Any]:
+    """The session engine; containers created through it are removed after each test."""
+    yield docker_engine
+    docker_engine.cleanup()
+
+
+@pytest.fixture(scope="session")
+def sshd(docker_engine: Any) -> Iterator[Any]:
+    """sshd on 127.0.0.1 whose `docker system dial-stdio` reaches the test engine."""
+    from tests.support import sshd as sshd_support
+    from tests.support import unavailable
+
+    reason = sshd_support.prerequisites()
+    if reason:
+        unavailable(reason)
+    try:
+        server = sshd_support.start_sshd(docker_engine.socket)
+    except sshd_support.SSHDStartError as exc:
+        unavailable(f"the test sshd did not start: {exc}")
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def live_fixtures_dir() -> Path:
+    """Recorded engine JSON (scripts/record_live_fixtures.py)."""
+    return TESTS_DIR / "fixtures" / "live"
