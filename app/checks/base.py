@@ -148,14 +148,20 @@ _NONROOT_IMAGES = re.compile(
     r"|(?:docker\.io/)?nginxinc/nginx-unprivileged(?::.*)?"
     r"|(?:docker\.io/)?bitnami/.+"
     r"|(?:docker\.io/)?(?:grafana/grafana(?:-oss|-enterprise)?|prom/.+|quay\.io/prometheus/.+)(?::.*)?"
-    r"|(?:docker\.io/)?(?:jenkins/jenkins|sonarqube|elasticsearch|docker\.elastic\.co/.+)(?::.*)?"
+    r"|(?:docker\.io/)?(?:library/)?(?:jenkins/jenkins|sonarqube|elasticsearch|kibana|logstash|docker\.elastic\.co/.+)(?::.*)?"
     r"|mcr\.microsoft\.com/mssql/server:(?:20(?:19|22|25)).*"
-    r"|mcr\.microsoft\.com/(?:windows/)?nanoserver(?::.*)?"
+    r"|mcr\.microsoft\.com/azure-sql-edge(?::.*)?"
+    r"|mcr\.microsoft\.com/(?:windows/)?nanoserver(?:-insider)?(?::.*)?"
     r"|(?:docker\.io/)?(?:minio/minio|hashicorp/vault|mailhog/mailhog|portainer/agent)(?::.*)?"
     r"|.+/static-debian\d+:nonroot.*"
     r")$"
 )
-_WINDOWS = re.compile(r"(?i)(mcr\.microsoft\.com/(windows|dotnet/framework|powershell)|servercore|nanoserver|windowsservercore)")
+_WINDOWS = re.compile(
+    r"(?i)(mcr\.microsoft\.com/(windows|dotnet/framework|powershell)|servercore|nanoserver|windowsservercore"
+    r"|^(?:docker\.io/)?microsoft/(?:iis|aspnet|dotnet-framework|mssql-server-windows)"  # pre-mcr Windows images
+    r"|[-/]windows(?=[:@-]|$))"  # stefanscherer/node-windows, ...-windows:tag
+)
+_WINDOWS_SHELLS = {"powershell", "powershell.exe", "cmd", "cmd.exe"}
 
 
 def image_default_nonroot(image: str | None) -> bool:
@@ -166,6 +172,26 @@ def image_default_nonroot(image: str | None) -> bool:
 
 def is_windows_image(image: str | None) -> bool:
     return bool(image and _WINDOWS.search(image))
+
+
+def is_windows_stage(stage: Stage) -> bool:
+    """A Windows stage: a Windows base image, or a `SHELL ["powershell"|"cmd", ...]` in its chain."""
+    if is_windows_image(stage.root_stage().base_resolved):
+        return True
+    for st in stage_chain(stage):
+        for ins in st.instructions_named("SHELL"):
+            if ins.json and ins.json[0].replace("\\", "/").rsplit("/", 1)[-1].lower() in _WINDOWS_SHELLS:
+                return True
+    return False
+
+
+def artifact_only(stage: Stage) -> bool:
+    """A `FROM scratch` stage with no CMD/ENTRYPOINT: an export of files (`--output`), not
+    something a container can run."""
+    chain = stage_chain(stage)
+    if not chain[-1].is_scratch:
+        return False
+    return not any(st.instructions_named("CMD") or st.instructions_named("ENTRYPOINT") for st in chain)
 
 
 def stage_chain(stage: Stage) -> list[Stage]:
@@ -261,6 +287,8 @@ _MINIMAL_HINT = re.compile(r"(?i)(slim|alpine|distroless|minimal|busybox|jre|chi
 
 
 def not_minimal_hint(ref: ImageRef) -> str | None:
+    if is_windows_image(ref.raw):
+        return None  # Windows variants (windowsservercore, nanoserver) have no slim/alpine/distroless twin
     key = ref.repository.removeprefix("library/")
     if ref.registry and ref.registry not in ("docker.io", "index.docker.io"):
         key = f"{ref.registry}/{ref.repository}"
@@ -365,8 +393,25 @@ def _strip_markers(text: str) -> str:
     return _MARKER.sub(lambda m: " " * len(m.group()), text)
 
 
-def run_commands(ins: Instruction) -> Iterator[RunCommand]:
-    """Every simple command a RUN executes, `sh -c '...'` scripts included (one level)."""
+_RUN_CACHE: dict[int, tuple[Instruction, list[RunCommand]]] = {}
+
+
+def run_commands(ins: Instruction) -> list[RunCommand]:
+    """Every simple command a RUN executes, `sh -c '...'` scripts included (one level).
+
+    Memoised per instruction object (rules and fixers both walk RUN bodies); the entry keeps
+    the instruction alive so its id cannot be reused while cached."""
+    hit = _RUN_CACHE.get(id(ins))
+    if hit is not None and hit[0] is ins:
+        return hit[1]
+    if len(_RUN_CACHE) > 50_000:
+        _RUN_CACHE.clear()
+    cmds = list(_run_commands(ins))
+    _RUN_CACHE[id(ins)] = (ins, cmds)
+    return cmds
+
+
+def _run_commands(ins: Instruction) -> Iterator[RunCommand]:
     for script, to_src in run_scripts(ins):
         text = _strip_markers(script) if ins.heredocs and script is ins.args else script
         for cmd in split_commands(text):

@@ -13,10 +13,11 @@ from collections.abc import Iterator
 
 from app.checks.base import (
     RunCommand,
+    artifact_only,
     effective_user,
     is_root_user,
     is_secret_name,
-    is_windows_image,
+    is_windows_stage,
     literal_secret_value,
     make,
     not_minimal_hint,
@@ -47,7 +48,7 @@ class DfCtx:
         """The commands a RUN executes (computed once per instruction)."""
         got = self._cmds.get(id(ins))
         if got is None:
-            got = self._cmds[id(ins)] = list(run_commands(ins))
+            got = self._cmds[id(ins)] = run_commands(ins)
         return got
 
     def loc(self, span: Span):
@@ -107,11 +108,11 @@ def _user(ctx: DfCtx) -> Iterator[Finding]:
         eu = effective_user(stage)
         base = stage.root_stage().base_resolved
         if eu.user is None:
-            if eu.base_nonroot:
+            if eu.base_nonroot or artifact_only(stage):
                 continue
             if stage.is_scratch or stage.root_stage().is_scratch:
                 why = "FROM scratch runs as UID 0 unless USER is set"
-            elif is_windows_image(base):
+            elif is_windows_stage(stage):
                 why = f"the base image {base} runs as ContainerAdministrator"
             else:
                 why = f"the base image {base} runs as root"
@@ -133,7 +134,8 @@ def _user(ctx: DfCtx) -> Iterator[Finding]:
                 evidence={"user": ins.args.strip(), "stage": stage.index},
                 subject=stage,
             )
-        elif eu.instruction is not None and eu.stage is stage:
+        elif eu.instruction is not None and eu.stage is stage and not is_windows_stage(stage):
+            # Windows accounts (ContainerUser) have no numeric id to switch to
             name = ins_user_name(eu.instruction)
             if name and not re.fullmatch(r"\d+(:\d+)?", name) and "$" not in name:
                 yield ctx.f(
@@ -150,6 +152,36 @@ def ins_user_name(ins: Instruction) -> str:
 
 
 _USERADD = {"useradd", "adduser", "groupadd", "addgroup"}
+# options of useradd/adduser/groupadd/addgroup (shadow, Debian, busybox) that take a value
+_USERADD_VALUE_SHORT = set("ugGhsdckKefpbZRP")
+_USERADD_VALUE_LONG = {
+    "--uid", "--gid", "--home", "--home-dir", "--shell", "--ingroup", "--gecos", "--comment", "--groups",
+    "--base-dir", "--skel", "--key", "--expiredate", "--inactive", "--password", "--firstuid", "--lastuid",
+    "--firstgid", "--lastgid", "--conf", "--root", "--prefix", "--selinux-user", "--extrausers",
+}
+
+
+def _user_operands(cmd) -> list[str]:
+    """The non-option arguments of a user/group command, option values skipped
+    (`addgroup --gid 666 app` has one operand, `app`; `adduser app staff` has two)."""
+    out: list[str] = []
+    args = cmd.args
+    k = 0
+    while k < len(args):
+        t = args[k].text
+        k += 1
+        if t == "--":
+            out.extend(w.text for w in args[k:])
+            break
+        if t.startswith("--"):
+            if "=" not in t and t in _USERADD_VALUE_LONG:
+                k += 1
+        elif t.startswith("-") and len(t) > 1:
+            if t[-1] in _USERADD_VALUE_SHORT and t[1:].isalpha():
+                k += 1  # `-u 1000`, `-DHu 1000` (a value attached, `-u1000`, is not alpha)
+        else:
+            out.append(t)
+    return out
 
 
 def _user_ids(ctx: DfCtx) -> Iterator[Finding]:
@@ -160,11 +192,10 @@ def _user_ids(ctx: DfCtx) -> Iterator[Finding]:
                 if name not in _USERADD:
                     continue
                 cmd = rc.cmd
-                is_group = name in ("groupadd", "addgroup") and not (
-                    name == "addgroup" and len(cmd.positional()) >= 2  # `addgroup user group` adds a member
-                )
-                if name == "adduser" and len(cmd.positional()) >= 2 and not cmd.has_option("--uid", "u"):
-                    continue  # Debian `adduser user group`: adds an existing user to a group
+                operands = _user_operands(cmd)
+                if name in ("adduser", "addgroup") and len(operands) >= 2:
+                    continue  # `adduser user group` / `addgroup user group`: adds a member to a group
+                is_group = name in ("groupadd", "addgroup")
                 if is_group:
                     fixed = cmd.has_option("--gid", "g")
                 else:
@@ -217,8 +248,7 @@ def _healthcheck(ctx: DfCtx) -> Iterator[Finding]:
             continue
         if ctx.services and all(svc.get("healthcheck") is not None for _cp, svc in ctx.services):
             continue  # every compose service running this image defines its own probe
-        base = stage.root_stage().base_resolved
-        if is_windows_image(base):
+        if is_windows_stage(stage) or artifact_only(stage):
             continue
         yield ctx.f(
             "health.missing-dockerfile",
@@ -361,11 +391,13 @@ def _leaked_files(ctx: DfCtx, ctx_dir: str, src: str, ignore: DockerIgnore, limi
     top = os.path.join(base, sub) if sub else base
     found: list[str] = []
     seen = 0
+    has_exceptions = any(negate for _regex, negate in ignore.rules)
     for dirpath, dirnames, filenames in os.walk(top):
         rel_dir = os.path.relpath(dirpath, base).replace(os.sep, "/")
         rel_dir = "" if rel_dir == "." else rel_dir
+        # an excluded directory is skipped, unless a `!` exception may bring files under it back
         dirnames[:] = [d for d in dirnames if d not in (".git", "node_modules", ".venv", "__pycache__")
-                       and not ignore.excluded(f"{rel_dir}/{d}" if rel_dir else d, is_dir=True)]
+                       and (has_exceptions or not ignore.excluded(f"{rel_dir}/{d}" if rel_dir else d, is_dir=True))]
         for fn in filenames:
             seen += 1
             if seen > limit:
@@ -459,11 +491,14 @@ def _packages(ctx: DfCtx) -> Iterator[Finding]:
         for ins in stage.instructions_named("RUN"):
             cmds = ctx.cmds(ins)
             all_text = " ".join(rc.script for rc in cmds)
-            lists_cleaned = "/var/lib/apt/lists" in all_text and "rm " in all_text
+            lists_cleaned = ("/var/lib/apt/lists" in all_text and "rm " in all_text) or any(
+                rc.name in ("apt-get", "apt") and [w.text for w in rc.cmd.positional()[:1]] == ["dist-clean"]
+                for rc in cmds
+            )  # `apt-get dist-clean` (apt >= 2.7) empties /var/lib/apt/lists too
             for rc in cmds:
                 name, cmd = rc.name, rc.cmd
                 sub = cmd.positional()[0].text if cmd.positional() else ""
-                if name in ("apt-get", "apt") and sub == "install":
+                if name in ("apt-get", "apt") and sub == "install" and not _apt_simulated(cmd):
                     if not recommends_off and not cmd.has_option("--no-install-recommends") and \
                             "Install-Recommends=false" not in rc.script and "Install-Recommends=0" not in rc.script:
                         yield ctx.f("pkg.apt-no-recommends", f"{name} install without --no-install-recommends",
@@ -485,6 +520,18 @@ def _packages(ctx: DfCtx) -> Iterator[Finding]:
                 ):
                     yield ctx.f("pkg.pip-no-cache", "pip install without --no-cache-dir", rc.span(), stage,
                                 subject=(stage, ins, rc))
+
+
+def _apt_simulated(cmd) -> bool:
+    """`apt-get install -s` (--simulate, --dry-run, --just-print, --no-act, --recon) installs nothing."""
+    for w in cmd.args:
+        t = w.text
+        if t == "--":
+            break
+        if t in ("--simulate", "--dry-run", "--just-print", "--no-act", "--recon") or \
+                re.fullmatch(r"-[qydfmbuVh]*s[qydfmbuVh]*", t):
+            return True
+    return False
 
 
 def _is_pip_install(rc: RunCommand) -> bool:
@@ -533,7 +580,7 @@ def _verification(ctx: DfCtx) -> Iterator[Finding]:
                                         rc.word_span(k), stage, evidence={"flag": flag}, subject=(stage, ins, rc, k))
                 yield from _tls_in_command(ctx, stage, ins, rc)
             text = ins.args
-            for m in re.finditer(r"(?i)sslverify\s*=\s*(0|false|no)\b|gpgcheck\s*=\s*0\b", text):
+            for m in re.finditer(r"(?i)(?<!http\.)sslverify\s*=\s*(0|false|no)\b|gpgcheck\s*=\s*0\b", text):
                 rid = "tls.disabled" if "ssl" in m.group().lower() else "pkg.unverified"
                 yield ctx.f(rid, f"repository config sets {m.group()}", ins.args_subspan(m.start(), m.end()),
                             stage, subject=(stage, ins, None))
@@ -618,7 +665,7 @@ def _cmd_form(ctx: DfCtx) -> Iterator[Finding]:
             for ins in st.instructions:
                 if ins.keyword not in ("CMD", "ENTRYPOINT") or ins.json is not None or not ins.args.strip():
                     continue
-                if is_windows_image(stage.root_stage().base_resolved):
+                if is_windows_stage(stage):
                     continue
                 yield ctx.f("cmd.json-form", f"{ins.keyword} in shell form: signals do not reach the process",
                             ins, stage, subject=(stage, ins))
