@@ -40,6 +40,7 @@ def build_parser(command: str | None) -> argparse.ArgumentParser:
         p.add_argument("--live", action="store_true", help="add live container findings and drift")
         p.add_argument("--all", action="store_true", help="with --live: include stopped containers")
         p.add_argument("--color", choices=("auto", "always", "never"), default="auto")
+        p.add_argument("--no-cache", action="store_true", help="do not read or write the scan cache")
         _engine_args(p)
         return p
     if command == "fix":
@@ -88,7 +89,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
     from app.scan import scan, threshold_hit
 
     paths = args.paths or ["."]
-    result = scan(paths)
+    result = scan(paths, detached=True, use_cache=not args.no_cache)
     if args.live:
         from app.live_scan import add_live
 

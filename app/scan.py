@@ -10,6 +10,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from app import cache
 from app.checks.engine import run_checks
 from app.config import Config, load_config
 from app.model import Finding, Severity, UsageError
@@ -22,12 +23,14 @@ class ScanResult:
     config: Config
     findings: list[Finding]
     elapsed: float = 0.0
+    cached: bool = False
     live: list[Finding] = field(default_factory=list)
 
     def files(self) -> list[dict[str, Any]]:
         return [
             {"path": f.path, "kind": f.kind, "error": f.error.message if f.error else None}
             for f in self.project.files
+            if not f.implicit
         ]
 
     def active(self) -> list[Finding]:
@@ -48,16 +51,141 @@ def resolve_root(paths: list[str]) -> str:
     return first if os.path.isdir(first) else (os.path.dirname(os.path.abspath(first)) or ".")
 
 
-def scan(paths: list[str] | None = None, *, config: Config | None = None, with_fixes: bool = True) -> ScanResult:
+def scan(
+    paths: list[str] | None = None,
+    *,
+    config: Config | None = None,
+    with_fixes: bool = True,
+    detached: bool = False,
+    use_cache: bool = True,
+) -> ScanResult:
+    """Load and check a project. With `detached=True` (headless reports) findings may come back
+    without their model objects (`subject`/`scope`), which lets the checks of a large project run
+    on both cores and lets an unchanged project come from the content-hash cache."""
     started = time.perf_counter()
     paths = paths or ["."]
     root = resolve_root(paths)
     cfg = config if config is not None else load_config(root)
     project = load_project(paths, exclude=cfg.exclude)
-    findings = run_checks(project, cfg)
-    if with_fixes:
-        attach_fixes(findings, project, cfg)
+    key = None
+    if detached and with_fixes and use_cache and cache.enabled():
+        key = cache.scan_key(project, repr(cfg))
+        hit = cache.load(key)
+        if hit is not None:
+            return ScanResult(project, cfg, hit, time.perf_counter() - started, cached=True)
+    if detached and _parallel_ok(project):
+        findings = _parallel_findings(project, cfg, with_fixes)
+    else:
+        findings = run_checks(project, cfg)
+        if with_fixes:
+            attach_fixes(findings, project, cfg)
+    if key is not None:
+        cache.store(key, findings)
     return ScanResult(project, cfg, findings, time.perf_counter() - started)
+
+
+# ---------------------------------------------------------------------------------------------
+# both cores: the checks (and fix planning) of half the files run in a forked child
+# ---------------------------------------------------------------------------------------------
+
+PARALLEL_MIN_UNITS = 40
+
+
+def _units(project: Project) -> list[tuple[int, str, int]]:
+    """(weight, kind, index) work units: one per Dockerfile, one per compose project."""
+    units: list[tuple[int, str, int]] = []
+    for i, pf in enumerate(project.files):
+        if pf.dockerfile is not None and pf.error is None and not pf.implicit:
+            units.append((len(pf.dockerfile.instructions) + 4, "df", i))
+    for i, cp in enumerate(project.compose_projects):
+        units.append((12 * len(cp.services) + 4, "cp", i))
+    return units
+
+
+def _parallel_ok(project: Project) -> bool:
+    if os.environ.get("BATTEN_NO_PARALLEL") or not hasattr(os, "fork") or (os.cpu_count() or 1) < 2:
+        return False
+    return len(_units(project)) >= PARALLEL_MIN_UNITS
+
+
+def _run_units(project: Project, config: Config, units: list[tuple[int, str, int]], with_fixes: bool) -> list[Finding]:
+    from app.checks.compose_rules import check_compose
+    from app.checks.dockerfile_rules import check_dockerfile
+
+    out: list[Finding] = []
+    for _w, kind, i in units:
+        if kind == "df":
+            df = project.files[i].dockerfile
+            assert df is not None
+            out.extend(check_dockerfile(df, project))
+        else:
+            out.extend(check_compose(project.compose_projects[i], project))
+    out = [f for f in out if config.enabled(f.rule.id)]
+    if with_fixes:
+        attach_fixes(out, project, config)
+    return out
+
+
+def _detach(f: Finding) -> tuple[Any, ...]:
+    fix = (f.fix.id, f.fix.title, str(f.fix.applicability)) if f.fix is not None else None
+    return (f.rule.id, f.message, f.location, f.target, f.target_kind, f.evidence, f.anchors, f.secrets, fix)
+
+
+def _attach(t: tuple[Any, ...]) -> Finding:
+    from app.checks.catalogue import rule
+    from app.model import Applicability, Fix
+
+    rid, message, location, target, kind, evidence, anchors, secrets, fix = t
+    summary = Fix(fix[0], fix[1], Applicability(fix[2]), "", ()) if fix is not None else None
+    return Finding(rule=rule(rid), message=message, location=location, target=target, target_kind=kind,
+                   evidence=evidence, anchors=anchors, secrets=secrets, fix=summary)
+
+
+def _parallel_findings(project: Project, config: Config, with_fixes: bool) -> list[Finding]:
+    import pickle
+
+    from app.checks.engine import apply_config, dedupe, parse_error_findings
+    from app.checks.project_rules import check_project
+
+    units = sorted(_units(project), reverse=True)
+    mine: list[tuple[int, str, int]] = []
+    theirs: list[tuple[int, str, int]] = []
+    load_mine = load_theirs = 0
+    for u in units:  # greedy balance by weight
+        if load_mine <= load_theirs:
+            mine.append(u)
+            load_mine += u[0]
+        else:
+            theirs.append(u)
+            load_theirs += u[0]
+    rfd, wfd = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # child: check its half, send detached findings, exit without cleanup
+        code = 1
+        try:
+            os.close(rfd)
+            data = pickle.dumps([_detach(f) for f in _run_units(project, config, theirs, with_fixes)],
+                                protocol=pickle.HIGHEST_PROTOCOL)
+            with os.fdopen(wfd, "wb") as fh:
+                fh.write(data)
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(wfd)
+    out = parse_error_findings(project)
+    out.extend(_run_units(project, config, mine, with_fixes))
+    project_findings = [f for f in check_project(project) if config.enabled(f.rule.id)]
+    if with_fixes:
+        attach_fixes(project_findings, project, config)
+    out.extend(project_findings)
+    with os.fdopen(rfd, "rb") as fh:
+        data = fh.read()
+    _pid, status = os.waitpid(pid, 0)
+    if status == 0 and data:
+        out.extend(_attach(t) for t in pickle.loads(data))
+    else:  # the child failed: do its share here
+        out.extend(_run_units(project, config, theirs, with_fixes))
+    return apply_config(dedupe(out), project, config)
 
 
 def attach_fixes(findings: list[Finding], project: Project, config: Config) -> None:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import atexit
+import os
+import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -9,6 +13,15 @@ from typing import Any
 import pytest
 
 TESTS_DIR = Path(__file__).resolve().parent
+
+# ---------------------------------------------------------------------------------------------
+# Isolation: the suite never touches the user's scan cache or undo journal. Set at import time
+# so subprocesses started by tests inherit it too.
+# ---------------------------------------------------------------------------------------------
+_STATE = tempfile.mkdtemp(prefix="batten-tests-")
+os.environ.setdefault("BATTEN_CACHE_DIR", os.path.join(_STATE, "cache"))
+os.environ.setdefault("BATTEN_STATE_DIR", os.path.join(_STATE, "state"))
+atexit.register(shutil.rmtree, _STATE, True)
 
 
 # ---------------------------------------------------------------------------------------------

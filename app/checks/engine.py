@@ -16,7 +16,7 @@ from app.sources.project import Project
 def parse_error_findings(project: Project) -> list[Finding]:
     out: list[Finding] = []
     for pf in project.files:
-        if pf.error is not None:
+        if pf.error is not None and not pf.implicit:
             out.append(
                 make(
                     "parse.error",
@@ -36,14 +36,19 @@ def raw_findings(project: Project) -> list[Finding]:
     """All findings before config and suppressions, deduplicated."""
     out = parse_error_findings(project)
     for pf in project.files:
-        if pf.dockerfile is not None and pf.error is None:
+        if pf.dockerfile is not None and pf.error is None and not pf.implicit:
             out.extend(check_dockerfile(pf.dockerfile, project))
     for cp in project.compose_projects:
         out.extend(check_compose(cp, project))
     out.extend(check_project(project))
+    return dedupe(out)
+
+
+def dedupe(findings: list[Finding]) -> list[Finding]:
+    """Drop repeats (compose variants of one directory report shared findings once)."""
     seen: set[tuple] = set()
     unique: list[Finding] = []
-    for f in out:
+    for f in findings:
         loc = f.location
         key = (f.rule.id, loc.path if loc else "", loc.line if loc else 0, loc.column if loc else 0, f.target,
                f.message)

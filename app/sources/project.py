@@ -31,6 +31,7 @@ class ProjectFile:
     error: FileError | None = None
     dockerfile: DockerfileModel | None = None
     compose: ComposeFile | None = None
+    implicit: bool = False  # loaded only because a compose file builds it (not scanned itself)
 
 
 _BASE_NAMES = ("compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml")
@@ -105,6 +106,7 @@ class Project:
         if not os.path.isfile(abspath):
             return None
         pf = _load_file(path, abspath, "dockerfile")
+        pf.implicit = True
         self._add(pf)
         return pf.dockerfile
 
@@ -242,6 +244,10 @@ def load_project(paths: list[str] | None = None, *, exclude: list[str] | None = 
                 if text is not None:
                     project.dockerignores[os.path.relpath(di, root).replace(os.sep, "/")] = text
     project.compose_projects = group_compose(project)
+    for cp in project.compose_projects:  # cross-file facts need every Dockerfile a service builds
+        for svc in cp.services.values():
+            if svc.build is not None and svc.build.dockerfile and project.file(svc.build.dockerfile) is None:
+                project.dockerfile(svc.build.dockerfile)
     return project
 
 
@@ -320,7 +326,7 @@ def with_texts(project: Project, texts: dict[str, str]) -> Project:
     for pf in project.files:
         if pf.path in texts and pf.source is not None:
             raw = pf.source.encode(texts[pf.path])
-            clone = ProjectFile(pf.path, pf.abspath, pf.kind)
+            clone = ProjectFile(pf.path, pf.abspath, pf.kind, implicit=pf.implicit)
             try:
                 clone.source = SourceText.from_bytes(pf.path, raw, abspath=pf.abspath)
             except SourceError as exc:
