@@ -1,1 +1,918 @@
-"""Dockerfile fixers (being written)."""
+"""Dockerfile fixers: each turns one finding into edits on the original Dockerfile text.
+
+Registered with `@fixer` at import time (fixers.plan imports this module). Every fixer
+returns None rather than a risky edit: exec form where a shell is needed, `sh -c '...'`
+scripts whose offsets do not map onto the file, unresolvable ids, Windows images.
+Helpers that know about lines, continuations and image families are in dockerfile_util.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+from app.checks.base import RunCommand, effective_user, stage_chain
+from app.checks.dockerfile_rules import ins_user_name
+from app.model import Applicability, Edit, Span
+from app.sources.dockerfile import Instruction, Pair, Stage
+from app.sources.shell import Word, has_shell_syntax, split_commands
+from fixers.dockerfile_util import (
+    Creation,
+    Doc,
+    account_style,
+    add_lines_to_stage,
+    append_command,
+    chain_commands,
+    command_site,
+    creations,
+    delete_instruction,
+    doc_for,
+    group_gid,
+    heredoc_append,
+    id_option,
+    image_family,
+    image_key,
+    insert_after_word,
+    insert_before,
+    kebab,
+    remove_pair,
+    remove_token,
+    resolve_id,
+    root_at,
+    stage_env,
+    user_family,
+    word_source,
+)
+from fixers.registry import FixContext, FixResult, ParamSpec, fixer
+
+SAFE = Applicability.SAFE
+UNSAFE = Applicability.UNSAFE
+NEEDS_INPUT = Applicability.NEEDS_INPUT
+
+_ID = re.compile(r"\d{1,10}")
+_NAME = re.compile(r"[a-z_][a-z0-9_-]{0,31}")
+_DURATION = re.compile(r"(?:\d+(?:\.\d+)?(?:ns|us|µs|ms|s|m|h))+")
+
+
+def _subject(ctx: FixContext, size: int) -> tuple | None:
+    subj = ctx.finding.subject
+    if isinstance(subj, tuple) and len(subj) == size:
+        return subj
+    return None
+
+
+def _ids(ctx: FixContext) -> tuple[str, str]:
+    uid, gid = ctx.value("uid").strip(), ctx.value("gid").strip()
+    if not _ID.fullmatch(uid) or not _ID.fullmatch(gid):
+        raise ValueError(f"uid/gid must be numbers (got {uid!r}, {gid!r})")
+    if uid == "0" or gid == "0":
+        raise ValueError("uid/gid 0 is root")
+    return uid, gid
+
+
+def _id_edit(doc: Doc, c: Creation, value: str) -> Edit | None:
+    """` --uid 10001` (or the command's option style) right after the command's name."""
+    name_word = c.rc.cmd.name_word
+    if name_word is None:
+        return None
+    opt = id_option(c.kind, c.style, c.long_opts, c.short_opts)
+    return insert_after_word(doc, c.rc, name_word, f" {opt} {value}")
+
+
+# ---------------------------------------------------------------------------------------------
+# df.add-user
+# ---------------------------------------------------------------------------------------------
+
+_USER_PARAMS = (
+    ParamSpec("uid", "numeric UID of the non-root user"),
+    ParamSpec("gid", "numeric GID of its primary group"),
+    ParamSpec("user_name", "name of the user (and group) to create"),
+)
+
+_CREATE = {
+    "debian": "groupadd --system --gid {gid} {name} && "
+              "useradd --system --uid {uid} --gid {name} --no-log-init --create-home {name}",
+    "alpine": "addgroup -S -g {gid} {name} && adduser -S -D -u {uid} -G {name} {name}",
+    "rhel": "groupadd -r -g {gid} {name} && useradd -r -u {uid} -g {name} {name}",
+}
+_FAMILY_LABEL = {
+    "debian": "a Debian/Ubuntu base (groupadd/useradd)",
+    "alpine": "an Alpine/BusyBox base (addgroup/adduser)",
+    "rhel": "a RHEL-family base (groupadd/useradd)",
+}
+
+_ADD_USER_EXPLANATION = """Creates a non-root user with a fixed UID/GID in the stage that runs and
+switches to it with USER before CMD/ENTRYPOINT. This changes behaviour: the process can no longer
+write to root-owned paths (application directories, /var/run, volumes created as root), bind ports
+below 1024, or install packages at run time. Check ownership (COPY --chown, chown in a RUN) and
+ports before applying."""
+
+
+class _Decline(Exception):
+    """This instance is better left to a human: the fixer offers nothing."""
+
+
+def _reuse_user(doc: Doc, stage: Stage, made: list[Creation], uid: str, gid: str,
+                edits: list[Edit]) -> str | None:
+    """USER value for the last user the chain already creates (adding ids it lacks), else None
+    when there is no such user; raises _Decline when its ids cannot be made fixed."""
+    users = [c for c in made if c.kind == "user"]
+    if not users:
+        return None
+    c = users[-1]
+    u = resolve_id(c.id, c.stage)
+    if c.id is not None and u is None:
+        raise _Decline(f"the uid of {c.name!r} ({c.id}) cannot be resolved")
+    if u is None:
+        e = _id_edit(doc, c, uid)
+        if e is None:
+            raise _Decline("the user's creation command cannot be edited")
+        edits.append(e)
+        u = uid
+    g: str | None = None
+    if c.group is not None:
+        g = group_gid(c.group, c.stage, made)
+        if g is None:
+            grp = next((x for x in reversed(made) if x.kind == "group" and x.name == c.group), None)
+            if grp is not None and grp.id is None:
+                e = _id_edit(doc, grp, gid)
+                if e is None:
+                    raise _Decline("the group's creation command cannot be edited")
+                edits.append(e)
+                g = gid
+    return f"{u}:{g}" if g is not None else u
+
+
+@fixer(
+    "df.add-user",
+    title="Run as a non-root user with a fixed UID/GID",
+    applicability=UNSAFE,
+    explanation=_ADD_USER_EXPLANATION,
+    params=_USER_PARAMS,
+)
+def add_user(ctx: FixContext) -> FixResult | None:
+    doc = doc_for(ctx.finding)
+    stage = ctx.finding.subject
+    if doc is None or not isinstance(stage, Stage):
+        return None
+    uid, gid = _ids(ctx)
+    name = ctx.value("user_name").strip() or "app"
+    if not _NAME.fullmatch(name):
+        raise ValueError(f"bad user name {name!r}")
+    family = user_family(stage)
+    if family == "windows":
+        return None
+    edits: list[Edit] = []
+    create: str | None = None
+    how: str
+    if family == "distroless":
+        value, how = "65532:65532", "the distroless base already has the nonroot user 65532"
+    elif family == "numeric":
+        value = f"{uid}:{gid}"
+        how = "no user-creation tool is known for this base image, so USER takes numeric ids only"
+    else:
+        made = creations(stage, image_family(stage))
+        try:
+            reused = _reuse_user(doc, stage, made, uid, gid, edits)
+        except _Decline:
+            return None
+        if reused is not None:
+            value = reused
+            how = "the stage already creates a user; USER switches to its ids"
+        else:
+            if any(c.name == name for c in made):
+                return None  # a group or user of that name exists already: a human decides
+            create = _CREATE[family].format(uid=uid, gid=gid, name=name)
+            value = f"{uid}:{gid}"
+            how = f"the user is created for {_FAMILY_LABEL[family]}"
+    user_line = f"{doc.kw('USER')} {value}"
+    run_line = f"{doc.kw('RUN')} {create}" if create else None
+    lines = [ln for ln in (run_line, user_line) if ln]
+
+    placed = False
+    if ctx.finding.rule.id == "user.final-root":
+        eu = effective_user(stage)
+        ins = eu.instruction
+        if ins is not None and eu.stage is stage:
+            after = stage.instructions[stage.instructions.index(ins) + 1 :]
+            if not any(i.keyword in ("RUN", "COPY", "ADD") for i in after):
+                if run_line is None:
+                    edits.append(doc.edit(ins.args_span.start, ins.args_span.end, value))
+                    placed = True
+                elif root_at(stage, ins):
+                    edits.append(insert_before(doc, ins, [run_line]))
+                    edits.append(doc.edit(ins.args_span.start, ins.args_span.end, value))
+                    placed = True
+    if not placed:
+        last_step = None
+        for i in stage.instructions[1:]:
+            if i.keyword in ("RUN", "COPY", "ADD", "USER"):
+                last_step = i
+        edits.append(add_lines_to_stage(doc, stage, lines, last_step))
+    # a lock: two runtime stages of one chain (a compose target and the final stage built on
+    # it) must not both create the user in one pass; this no-op edit makes their fixes overlap
+    root_from = stage.root_stage().from_instr
+    ks = root_from.keyword_span
+    edits.append(doc.edit(ks.start, ks.end, doc.text[ks.start : ks.end]))
+    explanation = " ".join(_ADD_USER_EXPLANATION.split()) + f" Here {how} (USER {value})."
+    return FixResult(edits, explanation=explanation)
+
+
+# ---------------------------------------------------------------------------------------------
+# df.fix-user-ids
+# ---------------------------------------------------------------------------------------------
+
+
+@fixer(
+    "df.fix-user-ids",
+    title="Give the created user/group a fixed id",
+    applicability=NEEDS_INPUT,
+    explanation="""Adds an explicit --uid/-u (users) or --gid/-g (groups) to the command that
+    creates the account, so its id no longer depends on what the base image already holds.""",
+    params=_USER_PARAMS[:2],
+)
+def fix_user_ids(ctx: FixContext) -> list[Edit] | None:
+    doc = doc_for(ctx.finding)
+    subj = _subject(ctx, 3)
+    if doc is None or subj is None:
+        return None
+    stage, _ins, rc = subj
+    if not isinstance(rc, RunCommand) or not isinstance(stage, Stage):
+        return None
+    uid, gid = _ids(ctx)
+    family = image_family(stage)
+    style = account_style(rc, family)
+    if style is None:
+        return None
+    name = rc.name
+    positional = rc.cmd.positional()
+    is_group = name in ("groupadd", "addgroup") and not (name == "addgroup" and len(positional) >= 2)
+    words = [w.text for w in rc.cmd.args]
+    long_used = any(t.startswith("--") and t != "--" for t in words)
+    short_used = any(t.startswith("-") and not t.startswith("--") and len(t) > 1 for t in words)
+    opt = id_option("group" if is_group else "user", style, long_used, short_used)
+    name_word = rc.cmd.name_word
+    if name_word is None:
+        return None
+    e = insert_after_word(doc, rc, name_word, f" {opt} {gid if is_group else uid}")
+    return [e] if e is not None else None
+
+
+# ---------------------------------------------------------------------------------------------
+# df.numeric-user
+# ---------------------------------------------------------------------------------------------
+
+
+@fixer(
+    "df.numeric-user",
+    title="Use the numeric UID:GID in USER",
+    applicability=SAFE,
+    explanation="""Replaces the user name in USER with the UID (and GID) the Dockerfile gives that
+    user when it creates it, so runAsNonRoot admission checks can verify it. The process runs as
+    the same account.""",
+)
+def numeric_user(ctx: FixContext) -> list[Edit] | None:
+    doc = doc_for(ctx.finding)
+    stage = ctx.finding.subject
+    if doc is None or not isinstance(stage, Stage):
+        return None
+    eu = effective_user(stage)
+    ins = eu.instruction
+    if ins is None or eu.stage is not stage:
+        return None
+    user, _, group = ins_user_name(ins).partition(":")
+    made = creations(stage, image_family(stage))
+    c = next((x for x in reversed(made) if x.kind == "user" and x.name == user), None)
+    if c is None:
+        return None
+    u = resolve_id(c.id, c.stage)
+    if u is None:
+        return None
+    if group:
+        g = group_gid(group, stage, made)
+        if g is None:
+            return None
+    else:
+        g = group_gid(c.group, c.stage, made) if c.group is not None else None
+    value = f"{u}:{g}" if g is not None else u  # a bare UID keeps the passwd entry's groups
+    return [doc.edit(ins.args_span.start, ins.args_span.end, value)]
+
+
+# ---------------------------------------------------------------------------------------------
+# df.drop-sudo
+# ---------------------------------------------------------------------------------------------
+
+_SUDO_ARG = frozenset({"-h", "-p", "-C", "-D", "-r", "-t", "-U", "-T", "--host", "--prompt",
+                       "--close-from", "--chdir", "--role", "--type", "--other-user",
+                       "--command-timeout"})
+_SUDO_IDENTITY = frozenset({"--user", "--group", "--login", "--shell", "-u", "-g", "-i", "-s"})
+
+
+@fixer(
+    "df.drop-sudo",
+    title="Drop sudo (the build already runs as root here)",
+    applicability=SAFE,
+    explanation="""Removes sudo and its options from the command: the build runs this step as root
+    already, so the command does exactly the same without it.""",
+)
+def drop_sudo(ctx: FixContext) -> list[Edit] | None:
+    doc = doc_for(ctx.finding)
+    subj = _subject(ctx, 3)
+    if doc is None or subj is None:
+        return None
+    stage, ins, rc = subj
+    if not isinstance(stage, Stage) or not isinstance(rc, RunCommand):
+        return None
+    if not root_at(stage, ins) or command_site(rc) is None:
+        return None
+    words = rc.whole.words
+    k = next((i for i, w in enumerate(words) if w.text.rsplit("/", 1)[-1] == "sudo"), None)
+    if k is None:
+        return None
+    j = k + 1
+    n = len(words)
+    while j < n:
+        o = words[j].text
+        if o == "--":
+            j += 1
+            break
+        if not o.startswith("-") or o == "-":
+            break
+        opt = o.split("=", 1)[0]
+        if opt in _SUDO_IDENTITY or (not o.startswith("--") and any(c in o[1:] for c in "ugis")):
+            return None  # another user or a login shell: not the same command without sudo
+        j += 2 if opt in _SUDO_ARG and "=" not in o else 1
+    if j >= n:
+        return None  # `sudo -v` and friends: nothing left to run
+    first = word_source(doc, rc, words[k])
+    last = word_source(doc, rc, words[j - 1])
+    return remove_token(doc, ins, Span(first.start, last.end))
+
+
+# ---------------------------------------------------------------------------------------------
+# df.remove-expose
+# ---------------------------------------------------------------------------------------------
+
+
+@fixer(
+    "df.remove-expose",
+    title="Stop exposing port 22",
+    applicability=SAFE,
+    explanation="""Removes 22 from EXPOSE (the whole instruction when it was the only port). EXPOSE
+    is documentation for the image's users; dropping it publishes nothing new and closes
+    nothing by itself, so also remove the SSH daemon from the image.""",
+)
+def remove_expose(ctx: FixContext) -> list[Edit] | None:
+    doc = doc_for(ctx.finding)
+    subj = _subject(ctx, 3)
+    if doc is None or subj is None:
+        return None
+    _stage, ins, span = subj
+    if not isinstance(ins, Instruction) or not isinstance(span, Span) or ins.keyword != "EXPOSE":
+        return None
+    words = ins.words()
+    hit = next(((t, raw) for t, raw, sp in words if sp == span), None)
+    if hit is None:
+        return None
+    text, raw = hit
+    port, slash, proto = text.partition("/")
+    if "-" in port:
+        a, _, b = port.partition("-")
+        lo, hi = int(a), int(b)
+        pieces = []
+        if lo <= 21:
+            pieces.append(f"{lo}-21" if lo < 21 else "21")
+        if hi >= 23:
+            pieces.append(f"23-{hi}" if hi > 23 else "23")
+        if pieces:
+            if raw != text:
+                return None
+            return [doc.edit(span.start, span.end, " ".join(p + slash + proto for p in pieces))]
+    if len(words) == 1:
+        return [delete_instruction(doc, ins)]
+    return remove_token(doc, ins, span)
+
+
+# ---------------------------------------------------------------------------------------------
+# df.healthcheck
+# ---------------------------------------------------------------------------------------------
+
+_PKG_INSTALL = {"apt-get": "install", "apt": "install", "apk": "add", "dnf": "install",
+                "yum": "install", "microdnf": "install", "zypper": "install", "tdnf": "install"}
+_CURL_IMAGES = frozenset({"buildpack-deps", "php", "eclipse-temurin", "maven", "gradle", "tomcat"})
+_CURL_FULL_IMAGES = frozenset({"python", "node", "ruby", "golang", "perl", "rust", "gcc", "openjdk",
+                               "haskell", "erlang", "elixir", "nginx", "pypy"})
+
+
+def _installed(stage: Stage) -> set[str]:
+    """Packages the stage chain installs with a package manager (names without versions)."""
+    out: set[str] = set()
+    for rc in chain_commands(stage):
+        sub = _PKG_INSTALL.get(rc.name)
+        pos = rc.cmd.positional()
+        if sub is None or not pos or pos[0].text != sub:
+            continue
+        for w in pos[1:]:
+            out.add(re.split(r"[=<>~]", w.text, maxsplit=1)[0])
+    return out
+
+
+# ports that do not speak HTTP: an HTTP probe there would mark a working service unhealthy
+_NOT_HTTP = frozenset({21, 22, 23, 25, 53, 110, 143, 389, 465, 587, 636, 993, 995, 1433, 1521, 1883,
+                       2181, 3306, 4222, 4369, 5432, 5672, 6379, 6650, 7000, 7001, 8883, 9042, 9050,
+                       9092, 11211, 25565, 26257, 27017})
+# service probes for images whose port is not HTTP (the tool ships in the image)
+_SERVICE_PROBES = {
+    "postgres": "pg_isready -h 127.0.0.1 -p {port} || exit 1",
+    "postgis": "pg_isready -h 127.0.0.1 -p {port} || exit 1",
+    "mysql": "mysqladmin ping -h 127.0.0.1 -P {port} --silent || exit 1",
+    "mariadb": "mariadb-admin ping -h 127.0.0.1 -P {port} --silent || exit 1",
+    "redis": "redis-cli -h 127.0.0.1 -p {port} ping | grep -q PONG || exit 1",
+}
+
+
+def _expose_ports(stage: Stage) -> list[int]:
+    """TCP ports the stage chain EXPOSEs (nearest stage first, ranges by their first port)."""
+    from app.sources.dockerfile import expand_args
+
+    env = stage_env(stage)
+    out: list[int] = []
+    for st in stage_chain(stage):
+        for ins in st.instructions_named("EXPOSE"):
+            for text, _raw, _sp in ins.words():
+                port, _, proto = expand_args(text, env).partition("/")
+                port = port.split("-", 1)[0]
+                if port.isdigit() and proto.lower() in ("", "tcp") and int(port) not in out:
+                    out.append(int(port))
+    return out
+
+
+def default_healthcheck(stage: Stage) -> tuple[str | None, str]:
+    """(command, note) of the default probe for a stage; command None when there is no safe
+    default (no shell in the image, or only ports that do not speak HTTP)."""
+    family = image_family(stage)
+    if family in ("scratch", "distroless", "windows"):
+        return None, "the image has no shell or HTTP client for a probe"
+    repo, tag = image_key(stage)
+    name = repo.rsplit("/", 1)[-1]
+    ports = _expose_ports(stage)
+    http = [p for p in ports if p not in _NOT_HTTP]
+    if ports and not http:
+        probe = _SERVICE_PROBES.get(name)
+        if probe is None:
+            return None, f"port {ports[0]} does not speak HTTP"
+        return probe.format(port=ports[0]), f"checks the {name} server on port {ports[0]}"
+    port = str(http[0]) if http else "8080"
+    url = f"http://127.0.0.1:{port}/"
+    small = any(x in tag for x in ("slim", "alpine", "minimal"))
+    installed = _installed(stage)
+    where = f"port {port}" + (" (from EXPOSE)" if http else " (no EXPOSE: 8080 assumed)")
+    if "curl" in installed or repo in _CURL_IMAGES or (repo in _CURL_FULL_IMAGES and not small):
+        return f"curl -fsS {url} || exit 1", f"probes {where} with curl"
+    if "wget" in installed or family == "alpine":
+        return f"wget -q -O /dev/null {url} || exit 1", f"probes {where} with wget"
+    if name in ("python", "pypy"):
+        return (f"python -c \"import urllib.request,sys; urllib.request.urlopen('{url}')\"",
+                f"probes {where} with the image's Python")
+    if name == "node":
+        return (f"node -e \"require('http').get('{url}', r => process.exit(r.statusCode < 400 ? 0 : 1))"
+                f".on('error', () => process.exit(1))\"", f"probes {where} with the image's Node.js")
+    return (f"curl -fsS {url} || exit 1",
+            f"probes {where} with curl, but the image may lack curl: install it or set healthcheck_cmd")
+
+
+def _has_expose(stage: Stage) -> bool:
+    return any(st.instructions_named("EXPOSE") for st in stage_chain(stage))
+
+
+@fixer(
+    "df.healthcheck",
+    title="Add a HEALTHCHECK",
+    applicability=NEEDS_INPUT,
+    explanation="""Adds a HEALTHCHECK before CMD/ENTRYPOINT that probes the service over HTTP on
+    127.0.0.1. Check the command: the path, the port and the tool must exist in the image.""",
+    params=(
+        ParamSpec("healthcheck_cmd", "command that exits 0 when the service is healthy "
+                                     "(default: derived from EXPOSE and the image's tools)"),
+        ParamSpec("healthcheck_interval", "time between probes"),
+        ParamSpec("healthcheck_timeout", "time a probe may take"),
+        ParamSpec("healthcheck_start_period", "start-up time before failures count"),
+        ParamSpec("healthcheck_retries", "consecutive failures before unhealthy"),
+    ),
+)
+def healthcheck(ctx: FixContext) -> FixResult | None:
+    doc = doc_for(ctx.finding)
+    stage = ctx.finding.subject
+    if doc is None or not isinstance(stage, Stage):
+        return None
+    interval = ctx.value("healthcheck_interval").strip() or "30s"
+    timeout = ctx.value("healthcheck_timeout").strip() or "5s"
+    start = ctx.value("healthcheck_start_period").strip() or "10s"
+    retries = ctx.value("healthcheck_retries").strip() or "3"
+    for v in (interval, timeout, start):
+        if not _DURATION.fullmatch(v):
+            raise ValueError(f"bad duration {v!r}")
+    if not retries.isdigit():
+        raise ValueError(f"bad retries {retries!r}")
+    cmd = ctx.value("healthcheck_cmd").strip()
+    if cmd:
+        note = "runs the given command"
+    else:
+        derived, note = default_healthcheck(stage)
+        if derived is None:
+            return None
+        cmd = derived
+        ctx.values["healthcheck_cmd"] = cmd  # shown as the parameter's value in previews
+    if "\n" in cmd or "\r" in cmd:
+        raise ValueError("the health check command must be one line")
+    line = (f"{doc.kw('HEALTHCHECK')} --interval={interval} --timeout={timeout} "
+            f"--start-period={start} --retries={retries} {doc.kw('CMD')} {cmd}")
+    edit = add_lines_to_stage(doc, stage, [line])
+    explanation = ("Adds a HEALTHCHECK before CMD/ENTRYPOINT; it " + note + ". Check the path and "
+                   "port: a probe that fails marks a working container unhealthy.")
+    return FixResult([edit], explanation=explanation)
+
+
+# ---------------------------------------------------------------------------------------------
+# df.secret-mount
+# ---------------------------------------------------------------------------------------------
+
+
+def compose_secret_edits(ctx: FixContext, secret_id: str, env_name: str) -> list[Edit]:
+    """COMPOSE PART (to be written): `build.secrets: [<secret_id>]` in the services that build
+    this Dockerfile plus a top-level file-based `secrets: <secret_id>: file: ...`. Returns no
+    edits for now; df.secret-mount calls it and extends its edits with the result."""
+    return []
+
+
+def _ref_re(name: str) -> re.Pattern[str]:
+    n = re.escape(name)
+    return re.compile(rf"\$(?:{n}(?![A-Za-z0-9_])|\{{{n}(?=[}}:\-+?=#%/]))")
+
+
+def _visible(df_stages: list[Stage], stage: Stage, ins: Instruction) -> list[Instruction]:
+    """Instructions that see an ENV/ARG set by `ins` in `stage`."""
+    idx = stage.instructions.index(ins)
+    out = list(stage.instructions[idx + 1 :])
+    if ins.keyword == "ENV":
+        for st in df_stages:
+            if st is not stage and stage in stage_chain(st):
+                out.extend(st.instructions[1:])
+    return out
+
+
+_SYNTAX_OLD = re.compile(r"(?:docker\.io/)?docker/dockerfile:1\.(\d+)(?:\.\d+)?(-labs)?(@sha256:[0-9a-f]+)?")
+
+
+def _syntax_edits(doc: Doc) -> list[Edit] | None:
+    """`# syntax=docker/dockerfile:1` as the first line (before `# escape=`/`# check=`), or an
+    old 1.x syntax raised to 1 (secret mounts with env= need 1.10); None when pinned by digest."""
+    syn = doc.df.directives.get("syntax")
+    if syn is None:
+        # an insertion that replaces the first character: two secret fixes planned on the same
+        # text overlap here, so the second is planned again once the directive exists
+        return [doc.edit(0, 1, f"# syntax=docker/dockerfile:1{doc.nl}{doc.text[:1]}")]
+    m = _SYNTAX_OLD.fullmatch(syn.value.strip())
+    if m is None or int(m.group(1)) >= 10:
+        return []
+    if m.group(3):
+        return None
+    line = doc.text[syn.span.start : syn.span.end]
+    at = line.rfind(syn.value)
+    if at < 0:
+        return None
+    start = syn.span.start + at
+    return [doc.edit(start, start + len(syn.value), "docker/dockerfile:1" + (m.group(2) or ""))]
+
+
+_SECRET_EXPLANATION = """Removes the ARG/ENV and gives each RUN that uses it a
+--mount=type=secret,...,env=NAME, so the value is only present while that RUN runs and never
+lands in the image config or history. This changes the build: it must now be given the secret
+(docker build --secret id=...,env=NAME, or compose build.secrets), and needs BuildKit. If the
+application reads the variable at run time, pass it at run time instead."""
+
+
+@fixer(
+    "df.secret-mount",
+    title="Pass the secret as a BuildKit secret mount",
+    applicability=UNSAFE,
+    explanation=_SECRET_EXPLANATION,
+)
+def secret_mount(ctx: FixContext) -> FixResult | None:
+    doc = doc_for(ctx.finding)
+    subj = _subject(ctx, 3)
+    if doc is None or subj is None:
+        return None
+    stage, ins, pair = subj
+    if not isinstance(ins, Instruction) or not isinstance(pair, Pair) or ins.keyword not in ("ARG", "ENV"):
+        return None
+    df = doc.df
+    name = pair.key
+    ref = _ref_re(name)
+    removals: list[tuple[Instruction, Pair]] = [(ins, pair)]
+    visible: list[Instruction] = []
+    if stage is None:  # a global ARG: stages see it where they declare `ARG NAME`
+        for st in df.stages:
+            if ref.search(st.from_instr.args):
+                return None  # the image reference needs it
+            for i2 in st.instructions_named("ARG"):
+                for p2 in i2.pairs():
+                    if p2.key == name and p2.value is None:
+                        removals.append((i2, p2))
+                        visible.extend(_visible(df.stages, st, i2))
+    else:
+        # every declaration of the name in the stage goes: one left behind keeps the value in
+        # the image (and its own finding would be fixed by these same edits)
+        first = ins
+        for i2 in stage.instructions:
+            if i2.keyword != ins.keyword:
+                continue
+            for p2 in i2.pairs():
+                if p2.key == name and not any(p2 is q or p2.span == q.span for _i, q in removals):
+                    removals.append((i2, p2))
+                    if i2.line < first.line:
+                        first = i2
+        visible = _visible(df.stages, stage, first)
+    removed = {id(i) for i, _p in removals}
+    mounts: list[Instruction] = []
+    for v in visible:
+        if id(v) in removed:
+            continue
+        if v.keyword == "RUN":
+            body = v.args + "".join(h.body for h in v.heredocs)
+            if ref.search(body) and v not in mounts:
+                mounts.append(v)
+        elif v.keyword != "FROM" and ref.search(doc.text[v.span.start : v.span.end]):
+            return None  # ENV/LABEL/COPY... would lose the value: a human decides
+    edits: list[Edit] = []
+    by_ins: dict[int, list[Pair]] = {}
+    for i, p in removals:
+        by_ins.setdefault(id(i), []).append(p)
+    for i, _p in removals:
+        gone = by_ins.pop(id(i), None)
+        if gone is None:
+            continue
+        if len(gone) == len(i.pairs()):
+            edits.append(delete_instruction(doc, i))
+        elif len(gone) == 1:
+            edits.extend(remove_pair(doc, i, gone[0].span))
+        else:
+            return None  # several pairs of one instruction: their blanks would collide
+    sid = kebab(name)
+    for run in mounts:
+        off = run.args_span.start
+        edits.append(doc.edit(off, off, f"--mount=type=secret,id={sid},env={name} "))
+    if mounts:
+        syntax = _syntax_edits(doc)
+        if syntax is None:
+            return None
+        for s in syntax:
+            clash = next((e for e in edits if e.start == 0 and e.end > 0), None)
+            if s.start == 0 and clash is not None:  # the removed line was the file's first
+                edits.remove(clash)
+                edits.append(doc.edit(0, clash.end, s.text[: -1] + clash.text))
+            else:
+                edits.append(s)
+        edits.extend(compose_secret_edits(ctx, sid, name))
+    secrets = tuple(v for v in {pair.value, pair.raw_value} if v)
+    how = (f"{len(mounts)} RUN instruction(s) now mount it as secret {sid!r} (env {name})"
+           if mounts else "no RUN uses it, so it is only removed")
+    explanation = " ".join(_SECRET_EXPLANATION.split()) + f" Here {how}."
+    return FixResult(edits, explanation=explanation, secrets=secrets)
+
+
+# ---------------------------------------------------------------------------------------------
+# package managers
+# ---------------------------------------------------------------------------------------------
+
+
+def _rc_subject(ctx: FixContext) -> tuple[Doc, Stage, Instruction, RunCommand] | None:
+    doc = doc_for(ctx.finding)
+    subj = _subject(ctx, 3)
+    if doc is None or subj is None:
+        return None
+    stage, ins, rc = subj
+    if not isinstance(rc, RunCommand) or not isinstance(ins, Instruction):
+        return None
+    return doc, stage, ins, rc
+
+
+def _insert_after_sub(ctx: FixContext, sub: str, flag: str) -> list[Edit] | None:
+    got = _rc_subject(ctx)
+    if got is None:
+        return None
+    doc, _stage, _ins, rc = got
+    pos = rc.cmd.positional()
+    if not pos or pos[0].text != sub:
+        return None
+    e = insert_after_word(doc, rc, pos[0], f" {flag}")
+    return [e] if e is not None else None
+
+
+@fixer(
+    "df.apt-no-recommends",
+    title="Add --no-install-recommends",
+    applicability=SAFE,
+    explanation="""Adds --no-install-recommends after `install`: apt installs the packages asked
+    for and their dependencies, not the recommended extras.""",
+)
+def apt_no_recommends(ctx: FixContext) -> list[Edit] | None:
+    return _insert_after_sub(ctx, "install", "--no-install-recommends")
+
+
+@fixer(
+    "df.apk-no-cache",
+    title="Add --no-cache to apk add",
+    applicability=SAFE,
+    explanation="""Adds --no-cache after `apk add`: apk fetches the index for this command and
+    leaves nothing in /var/cache/apk.""",
+)
+def apk_no_cache(ctx: FixContext) -> list[Edit] | None:
+    return _insert_after_sub(ctx, "add", "--no-cache")
+
+
+@fixer(
+    "df.pip-no-cache",
+    title="Add --no-cache-dir to pip install",
+    applicability=SAFE,
+    explanation="""Adds --no-cache-dir after `pip install`, so downloaded wheels do not stay in
+    the layer.""",
+)
+def pip_no_cache(ctx: FixContext) -> list[Edit] | None:
+    got = _rc_subject(ctx)
+    if got is None:
+        return None
+    doc, _stage, _ins, rc = got
+    args = rc.cmd.args
+    window = args[:2] if rc.name.startswith("pip") else args[2:3]
+    w = next((x for x in window if x.text == "install"), None)
+    if w is None:
+        return None
+    e = insert_after_word(doc, rc, w, " --no-cache-dir")
+    return [e] if e is not None else None
+
+
+_APT_CLEAN = "rm -rf /var/lib/apt/lists/*"
+
+
+@fixer(
+    "df.apt-lists-cleanup",
+    title="Remove /var/lib/apt/lists in the same RUN",
+    applicability=SAFE,
+    explanation="""Appends rm -rf /var/lib/apt/lists/* to the RUN that installs the packages (in
+    its own continuation style), so the package index does not stay in the layer.""",
+)
+def apt_lists_cleanup(ctx: FixContext) -> list[Edit] | None:
+    got = _rc_subject(ctx)
+    if got is None:
+        return None
+    doc, _stage, ins, rc = got
+    site = command_site(rc)
+    if site is None:
+        return None
+    kind, hd = site
+    if kind == "heredoc":
+        assert hd is not None
+        e = heredoc_append(doc, hd, _APT_CLEAN)
+    else:
+        e = append_command(doc, ins, _APT_CLEAN)
+    return [e] if e is not None else None
+
+
+# ---------------------------------------------------------------------------------------------
+# df.remove-flag
+# ---------------------------------------------------------------------------------------------
+
+_CURL_ARG_SHORT = frozenset("bcCdDeEFHKmoPQrtTuUwxXyYzA")
+
+
+def _word_span(doc: Doc, rc: RunCommand, words: list[Word], a: int, b: int) -> Span:
+    first = word_source(doc, rc, words[a])
+    last = word_source(doc, rc, words[b])
+    return Span(first.start, last.end)
+
+
+@fixer(
+    "df.remove-flag",
+    title="Remove the flag that turns verification off",
+    applicability=UNSAFE,
+    explanation="""Removes the option or variable that disables signature or TLS checks. The build
+    may fail until the repository's signing key or the CA certificate it needs is installed: that
+    failure is the check doing its job.""",
+)
+def remove_flag(ctx: FixContext) -> list[Edit] | None:
+    doc = doc_for(ctx.finding)
+    subj = ctx.finding.subject
+    if doc is None or not isinstance(subj, tuple):
+        return None
+    if len(subj) == 3 and isinstance(subj[2], Pair):
+        _stage, ins, pair = subj
+        if ins.keyword not in ("ENV", "ARG"):
+            return None
+        return remove_pair(doc, ins, pair.span)
+    if len(subj) != 4:
+        return None  # (stage, ins, None): repository config text, edit by hand
+    _stage, ins, rc, k = subj
+    if not isinstance(rc, RunCommand) or command_site(rc) is None:
+        return None
+    words = rc.cmd.words
+    w = words[k]
+    t = w.text
+    name = rc.name
+    if name == "curl" and t.startswith("-") and not t.startswith("--"):
+        cluster = t[1:]
+        cut = next((i for i, c in enumerate(cluster) if c in _CURL_ARG_SHORT), len(cluster))
+        if "k" not in cluster[:cut]:
+            return None  # the k belongs to an option's argument
+        rest = cluster[:cut].replace("k", "") + cluster[cut:]
+        if rest:
+            if w.raw != t:
+                return None
+            sp = word_source(doc, rc, w)
+            return [doc.edit(sp.start, sp.end, "-" + rest)]
+        return remove_token(doc, ins, word_source(doc, rc, w))
+    if t == "--trusted-host":
+        if k + 1 >= len(words):
+            return None
+        return remove_token(doc, ins, _word_span(doc, rc, words, k, k + 1))
+    if name == "git":
+        if words[1:2] and words[1].text == "config":
+            return None  # `git config http.sslVerify false`: the whole command is the setting
+        if k >= 1 and words[k - 1].text == "-c" and "=" in t:
+            return remove_token(doc, ins, _word_span(doc, rc, words, k - 1, k))
+        return None
+    if name in ("npm", "yarn", "pnpm") and t != "--strict-ssl=false":
+        return None  # `npm config set strict-ssl false`: the whole command is the setting
+    if not t.startswith("-"):
+        return None
+    return remove_token(doc, ins, word_source(doc, rc, w))
+
+
+# ---------------------------------------------------------------------------------------------
+# df.add-to-copy, df.cmd-json
+# ---------------------------------------------------------------------------------------------
+
+_COPY_FLAGS = frozenset({"chown", "chmod", "link", "exclude", "parents"})
+
+
+@fixer(
+    "df.add-to-copy",
+    title="Use COPY instead of ADD",
+    applicability=SAFE,
+    explanation="""Replaces ADD with COPY for local files: the same copy, without ADD's archive
+    extraction and URL fetching.""",
+)
+def add_to_copy(ctx: FixContext) -> list[Edit] | None:
+    doc = doc_for(ctx.finding)
+    subj = _subject(ctx, 2)
+    if doc is None or subj is None:
+        return None
+    _stage, ins = subj
+    if not isinstance(ins, Instruction) or ins.keyword != "ADD":
+        return None
+    if any(f.name not in _COPY_FLAGS for f in ins.flags):
+        return None
+    srcs = ins.json[:-1] if ins.json is not None else [t for t, _r, _s in ins.words()][:-1]
+    if any("$" in s for s in srcs):
+        return None  # a variable may name an archive, which ADD would extract
+    raw = ins.raw_keyword
+    new = "COPY" if raw.isupper() else "copy" if raw.islower() else "Copy"
+    ks = ins.keyword_span
+    return [doc.edit(ks.start, ks.end, new)]
+
+
+@fixer(
+    "df.cmd-json",
+    title="Use the exec (JSON) form",
+    applicability=SAFE,
+    explanation="""Rewrites the arguments as a JSON array so the program runs as PID 1 and receives
+    SIGTERM directly instead of through /bin/sh. Only offered when the command uses no shell
+    syntax (variables, pipes, &&, redirections, globs).""",
+)
+def cmd_json(ctx: FixContext) -> FixResult | None:
+    doc = doc_for(ctx.finding)
+    subj = _subject(ctx, 2)
+    if doc is None or subj is None:
+        return None
+    stage, ins = subj
+    if not isinstance(ins, Instruction) or ins.keyword not in ("CMD", "ENTRYPOINT"):
+        return None
+    if ins.json is not None or ins.heredocs or ins.flags:
+        return None
+    args = ins.args
+    if not args.strip() or has_shell_syntax(args) or "\\" in args or doc.esc in args:
+        return None
+    cmds = split_commands(args)
+    if len(cmds) != 1 or cmds[0].redirects or not cmds[0].words:
+        return None
+    if ins.keyword == "ENTRYPOINT" and isinstance(stage, Stage) and stage.instructions_named("CMD"):
+        return None  # exec-form ENTRYPOINT would start passing CMD as arguments
+    words = [w.text for w in cmds[0].words]
+    new = json.dumps(words, ensure_ascii=False)
+    span = ins.args_span
+    explanation = ("Rewrites the arguments as a JSON array so the program runs as PID 1 and "
+                   "receives SIGTERM directly instead of through /bin/sh.")
+    if ins.end_line > ins.line:
+        explanation += " The arguments were spread over continuation lines; they now sit on one line."
+    return FixResult([doc.edit(span.start, span.end, new)], explanation=explanation)
+
