@@ -150,6 +150,58 @@ def selector(rules: list[str] | None = None, *, unsafe: bool = False, paths: lis
     return pick
 
 
+def _one_at_a_time(
+    current: Project,
+    batch: list[tuple[Finding, Fix]],
+    config: Config,
+    findings: list[Finding],
+    outcome: Outcome,
+    failed: set[tuple[str, str, str, str]],
+) -> dict[str, str]:
+    """A batch that did not verify as a whole: apply its fixes one by one, each on the texts as
+    they were at the start of the round and only to files no earlier fix of the batch changed
+    (its offsets would be stale); the rest wait for the next round, planned on the new text.
+    A fix that fails on its own is a failure; one that only clashes with another is deferred."""
+    good: dict[str, str] = {}
+    seen: dict[tuple[Edit, ...], bool] = {}
+    for f, fx in batch:
+        if fx.edits in seen:
+            if seen[fx.edits]:
+                outcome.applied.append((f, fx))
+            continue
+        paths = {e.path for e in fx.edits}
+        if paths & set(good):
+            continue  # deferred: the file already changed this round
+        try:
+            t = {p: apply_edits(current_text(current, p), es) for p, es in group_by_path(fx.edits).items()}
+        except EditConflict as exc:  # the fix's own edits collide: a fixer bug, reported
+            seen[fx.edits] = False
+            failed.add(_key(f))
+            outcome.failed.append((f, str(exc)))
+            continue
+        try:
+            verify(current, {**good, **t}, [f], config, findings)
+        except FixFailed as exc:
+            seen[fx.edits] = False
+            if good and _verifies(current, t, f, config, findings):
+                continue  # fine alone, clashed with this round's earlier fixes: next round
+            failed.add(_key(f))
+            outcome.failed.append((f, str(exc)))
+            continue
+        good.update(t)
+        seen[fx.edits] = True
+        outcome.applied.append((f, fx))
+    return good
+
+
+def _verifies(current: Project, texts: dict[str, str], f: Finding, config: Config, findings: list[Finding]) -> bool:
+    try:
+        verify(current, texts, [f], config, findings)
+    except FixFailed:
+        return False
+    return True
+
+
 def fix_all(
     project: Project,
     config: Config,
@@ -165,7 +217,7 @@ def fix_all(
     original = project
     texts: dict[str, str] = {}
     outcome = Outcome()
-    attempted: set[tuple[str, str, str, str]] = set()
+    failed: set[tuple[str, str, str, str]] = set()
     current = project
     if findings is None:
         findings = run_checks(current, config)
@@ -173,7 +225,7 @@ def fix_all(
         batch: list[tuple[Finding, Fix]] = []
         taken: list[Edit] = []
         for f in findings:
-            if _key(f) in attempted:
+            if _key(f) in failed:
                 continue
             f.fix = plan_fix(f, current, config, values, evidence)
             if not pick(f):
@@ -188,47 +240,15 @@ def fix_all(
             taken.extend(f.fix.edits)
         if not batch:
             break
-        round_texts: dict[str, str] = {}
         try:
-            for path, edits in group_by_path(taken).items():
-                round_texts[path] = apply_edits(texts.get(path, current_text(current, path)), edits)
-        except EditConflict:
-            # fall back to one fix at a time this round
-            f, fx = batch[0]
-            batch = [(f, fx)]
-            round_texts = {p: apply_edits(texts.get(p, current_text(current, p)), es)
-                           for p, es in group_by_path(fx.edits).items()}
-        for f, _fx in batch:
-            attempted.add(_key(f))
-        try:
+            round_texts = {p: apply_edits(current_text(current, p), es) for p, es in group_by_path(taken).items()}
             new_project, new_findings = verify(current, round_texts, [f for f, _ in batch], config, findings)
-        except FixFailed:
-            # find the culprit by applying the batch one fix at a time
-            new_project, new_findings = current, findings
-            good_texts: dict[str, str] = {}
-            seen_edits: set[tuple[Edit, ...]] = set()
-            for f, fx in batch:
-                if fx.edits in seen_edits:
-                    outcome.applied.append((f, fx))
-                    continue
-                try:
-                    t = {p: apply_edits(good_texts.get(p, texts.get(p, current_text(current, p))), es)
-                         for p, es in group_by_path(fx.edits).items()}
-                    trial = {**good_texts, **t}
-                    new_project, new_findings = verify(current, trial, [f], config, findings)
-                    good_texts = trial
-                    seen_edits.add(fx.edits)
-                    outcome.applied.append((f, fx))
-                except (FixFailed, EditConflict) as exc:
-                    if good_texts:
-                        # it clashed with a fix applied before it this round: plan it again
-                        # on the new text next round
-                        attempted.discard(_key(f))
-                    else:
-                        outcome.failed.append((f, str(exc)))
-            texts.update(good_texts)
-            current = with_texts(original, texts) if good_texts else current
-            findings = run_checks(current, config) if good_texts else findings
+        except (FixFailed, EditConflict):
+            good = _one_at_a_time(current, batch, config, findings, outcome, failed)
+            if good:
+                texts.update(good)
+                current = with_texts(original, texts)
+                findings = run_checks(current, config)
             continue
         texts.update(round_texts)
         outcome.applied.extend(batch)

@@ -25,6 +25,7 @@ def _load() -> None:
 # where one rule's remedy depends on where the finding is (Dockerfile stage or compose service)
 FIX_BY_KIND: dict[tuple[str, str], str] = {
     ("secret.value-hardcoded", "stage"): "df.secret-mount",
+    ("secret.value-hardcoded", "file"): "df.secret-mount",  # a global ARG before the first FROM
     ("secret.arg-env", "service"): "co.build-secret",
 }
 
