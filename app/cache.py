@@ -36,6 +36,27 @@ def enabled() -> bool:
     return not os.environ.get("BATTEN_NO_CACHE")
 
 
+_CODE_STAMP: str | None = None
+
+
+def code_stamp() -> str:
+    """Size and mtime of batten's own modules: a changed checkout never reuses old results."""
+    global _CODE_STAMP
+    if _CODE_STAMP is None:
+        h = hashlib.sha256()
+        pkg_root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        for pkg in ("app", "fixers"):
+            for dirpath, dirnames, filenames in os.walk(os.path.join(pkg_root, pkg)):
+                dirnames[:] = sorted(d for d in dirnames if d != "__pycache__")
+                for fn in sorted(filenames):
+                    if fn.endswith(".py"):
+                        with contextlib.suppress(OSError):
+                            st = os.stat(os.path.join(dirpath, fn))
+                            h.update(f"{dirpath}/{fn}:{st.st_size}:{st.st_mtime_ns}".encode())
+        _CODE_STAMP = h.hexdigest()
+    return _CODE_STAMP
+
+
 def scan_key(project: Project, config_fingerprint: str) -> str:
     h = hashlib.sha256()
 
@@ -44,7 +65,7 @@ def scan_key(project: Project, config_fingerprint: str) -> str:
             h.update(str(p).encode("utf-8", "surrogateescape"))
             h.update(b"\0")
 
-    add("batten", __version__, config_fingerprint, project.root, project.explicit)
+    add("batten", __version__, code_stamp(), config_fingerprint, project.root, project.explicit)
     for pf in project.files:
         add(pf.path, pf.kind, pf.implicit, pf.source.sha256 if pf.source is not None else pf.error)
     for path, text in sorted(project.dockerignores.items()):

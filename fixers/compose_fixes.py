@@ -1009,6 +1009,14 @@ def build_secret_edits(project_services: list[tuple[ComposeProject, Service]], s
         b = _own_value(svc, "build")
         if b is None:
             continue
+        args = svc.get("build", "args")
+        if args is not None and args.is_map and env_name in args.data:
+            # the value now travels as a secret: stop passing it as a build arg
+            arg = args.data[env_name]
+            if arg.file is not None and arg.key_node is arg.node and arg.node is not None:
+                edits.append(_remove_seq_item(arg))  # `- NAME` / `- NAME=value` list item
+            elif arg.file is not None and arg.key_node is not None:
+                edits.append(_remove_value(arg))
         if isinstance(b.node, ScalarNode):
             # `build: .` -> `build: {context: ., secrets: [id]}`
             edits.append(Edit(b.file.path, b.node.start_mark.index, b.node.end_mark.index,  # type: ignore[union-attr]
@@ -1035,3 +1043,40 @@ def build_secret_edits(project_services: list[tuple[ComposeProject, Service]], s
             edits.append(insert_entries(_doc(cp.base), cp.base.root, {"secrets": entry}))
     return edits
 
+
+
+@fixer(
+    "co.build-secret",
+    title="Pass the build arg as a BuildKit secret",
+    applicability=U,
+    explanation="""Moves the secret-looking build arg to a BuildKit secret: the Dockerfile's ARG is
+    removed and each RUN that uses it mounts the secret (RUN --mount=type=secret,...,env=NAME),
+    the service lists it in build.secrets, and a top-level secret reads it from the same
+    environment variable. Behaviour-changing for builds that pass the value differently.""",
+)
+def fix_build_secret(ctx: FixContext) -> FixResult | None:
+    from app.checks.base import make, stage_chain
+    from fixers.registry import REGISTRY, build_fix
+
+    subj = ctx.finding.subject
+    if not (isinstance(subj, tuple) and len(subj) == 3):
+        return None
+    svc, name, _v = subj
+    linked = ctx.project.service_stage(svc)
+    if linked is None or svc.build is None or svc.build.inline is not None:
+        return None
+    df, stage = linked
+    for st in stage_chain(stage):
+        for ins in st.instructions:
+            if ins.keyword != "ARG":
+                continue
+            for pair in ins.pairs():
+                if pair.key == name:
+                    twin = make("secret.arg-env", f"ARG {name}", df.source.location(pair.key_span),
+                                target=st.name or f"stage {st.index}", target_kind="stage",
+                                subject=(st, ins, pair), scope=df)
+                    fix = build_fix(REGISTRY["df.secret-mount"], twin, ctx.project, ctx.config)
+                    if fix is None:
+                        return None
+                    return FixResult(list(fix.edits), secrets=fix.secrets)
+    return None

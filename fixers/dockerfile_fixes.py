@@ -539,10 +539,17 @@ def healthcheck(ctx: FixContext) -> FixResult | None:
 
 
 def compose_secret_edits(ctx: FixContext, secret_id: str, env_name: str) -> list[Edit]:
-    """COMPOSE PART (to be written): `build.secrets: [<secret_id>]` in the services that build
-    this Dockerfile plus a top-level file-based `secrets: <secret_id>: file: ...`. Returns no
-    edits for now; df.secret-mount calls it and extends its edits with the result."""
-    return []
+    """The compose half of a secret mount: `build.secrets: [<secret_id>]` in every service that
+    builds this Dockerfile, and a top-level secret taken from the environment variable the
+    build used to receive (`secrets: <id>: environment: <NAME>`), so `docker compose build`
+    keeps working with the same variable set."""
+    from fixers.compose_fixes import build_secret_edits
+
+    df = ctx.finding.scope
+    path = getattr(getattr(df, "source", None), "path", None) or ctx.finding.path
+    if not path:
+        return []
+    return build_secret_edits(ctx.project.services_building(path), secret_id, env_name)
 
 
 def _ref_re(name: str) -> re.Pattern[str]:

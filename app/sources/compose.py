@@ -34,7 +34,7 @@ from app.sources.yamlnodes import (
 )
 
 # keys whose list form is normalised to a mapping before merging
-_MAPPING_LISTS = {"environment", "labels", "annotations", "sysctls", "extra_hosts", "driver_opts"}
+_MAPPING_LISTS = {"environment", "labels", "annotations", "sysctls", "extra_hosts", "driver_opts", "args"}
 _REPLACED_SEQS = {"command", "entrypoint"}
 _UNIQUE_SEQS = {"ports", "volumes", "secrets", "configs"}
 
