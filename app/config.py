@@ -117,6 +117,17 @@ def _as_list(value: Any, key: str, where: str) -> list[str]:
     raise UsageError(f"{where}: '{key}' must be a string or a list of strings")
 
 
+def _rule_patterns(value: Any, key: str, where: str, known: Any) -> list[str]:
+    """A list of rule ids or globs; a plain id (no glob characters) must be a known rule, so a
+    typo cannot silently select or ignore nothing."""
+    out = _as_list(value, key, where)
+    for pat in out:
+        if not any(c in pat for c in "*?[") and pat not in known:
+            raise UsageError(f"{where}: '{key}' names unknown rule {pat!r} "
+                             "(rule ids look like 'user.missing'; globs like 'limits.*' are fine)")
+    return out
+
+
 def parse_config(data: dict[str, Any], where: str) -> Config:
     from app.checks.catalogue import RULES  # local: config is read before rules run
 
@@ -125,15 +136,19 @@ def parse_config(data: dict[str, Any], where: str) -> Config:
         raise UsageError(f"{where}: unknown key(s) {', '.join(sorted(unknown))} in batten config")
     cfg = Config(source=where)
     if "select" in data:
-        cfg.select = _as_list(data["select"], "select", where)
+        cfg.select = _rule_patterns(data["select"], "select", where, RULES)
     if "ignore" in data:
-        cfg.ignore = _as_list(data["ignore"], "ignore", where)
+        cfg.ignore = _rule_patterns(data["ignore"], "ignore", where, RULES)
     if "exclude" in data:
         cfg.exclude = _as_list(data["exclude"], "exclude", where)
     if "fail-on" in data:
         fo = str(data["fail-on"]).lower()
         if fo != "never":
-            Severity.parse(fo)
+            try:
+                Severity.parse(fo)
+            except ValueError:
+                raise UsageError(f"{where}: fail-on must be one of info, low, medium, high, critical, never; "
+                                 f"not {data['fail-on']!r}") from None
         cfg.fail_on = fo
     sev = data.get("severity", {})
     if not isinstance(sev, dict):
@@ -152,7 +167,8 @@ def parse_config(data: dict[str, Any], where: str) -> Config:
         if not reason:
             raise UsageError(f"{where}: per-path-ignores[{i}] needs a reason")
         paths = _as_list(entry.get("paths", entry.get("path", [])), "paths", where)
-        rules = _as_list(entry.get("rules", entry.get("rule", ["*"])), "rules", where)
+        rules = _rule_patterns(entry.get("rules", entry.get("rule", ["*"])), f"per-path-ignores[{i}].rules",
+                               where, RULES)
         if not paths:
             raise UsageError(f"{where}: per-path-ignores[{i}] needs paths")
         cfg.path_ignores.append(PathIgnore(paths, rules, reason))

@@ -478,8 +478,12 @@ def test_secret_mount_calls_the_compose_hook(tmp_path: Path, monkeypatch: pytest
     assert dockerfile_fixes.compose_secret_edits is hook
 
 
-def test_compose_secret_edits_placeholder_returns_nothing() -> None:
-    assert dockerfile_fixes.compose_secret_edits(None, "db-password", "DB_PASSWORD") == []  # type: ignore[arg-type]
+def test_secret_mount_without_compose_edits_only_the_dockerfile(tmp_path: Path) -> None:
+    """No service builds this Dockerfile: the compose half adds nothing."""
+    text = "FROM alpine:3.20\nARG DB_PASSWORD\nRUN echo $DB_PASSWORD > /dev/null\nUSER 1\n"
+    project = project_of(tmp_path, {"Dockerfile": text})
+    fx = plan_fix(findings(project, "secret.arg-env")[0], project, Config())
+    assert fx is not None and {e.path for e in fx.edits} == {"Dockerfile"}
 
 
 def test_secret_mount_existing_syntax_pinned_by_digest_declines(tmp_path: Path) -> None:

@@ -96,9 +96,9 @@ def _items(v: V | None) -> list[V]:
 
 def _user(ctx: SvcCtx) -> Iterator[Finding]:
     user = ctx.svc.get("user")
-    if user is not None and user.text:
-        if user.interpolated and not user.text:
-            return
+    if user is not None and (user.text or user.interpolated):
+        if not user.text:
+            return  # `user: ${PUID}` with no value here: decided where it runs
         if is_root_user(user.text):
             yield ctx.f("compose.user-root", f"service {ctx.svc.name!r} sets user: {user.text}", user)
         return
@@ -218,6 +218,11 @@ def _filesystem(ctx: SvcCtx) -> Iterator[Finding]:
         if norm in _BENIGN or any(norm.startswith(b + "/") for b in _BENIGN):
             continue
         if norm in _SENSITIVE_EXACT or norm.startswith(_SENSITIVE_PREFIX) or _HOME_SECRETS.search(src):
+            credentials = _HOME_SECRETS.search(src) or norm == "/root" or norm.startswith("/root/")
+            if vol.read_only and not credentials:
+                # a read-only system path is the catalogue's remedy (co.mount-read-only; docker-bench
+                # 5.6 checks read-write mounts); credential stores leak even read-only
+                continue
             mode = "read-only" if vol.read_only else "read-write"
             yield ctx.f("mount.sensitive-host-path", f"service {svc.name!r} mounts host path {src} {mode}", item,
                         evidence={"source": src, "read_only": vol.read_only}, subject=(svc, item))
@@ -234,6 +239,8 @@ def _positive(v: V | None) -> bool:
     t = v.text.strip().lower()
     if not t or (v.interpolated and not t):
         return False
+    if t.startswith("-"):
+        return False  # pids_limit: -1 means unlimited
     m = re.match(r"^([0-9.]+)", t)
     if not m:
         return bool(t)  # an unresolved ${VAR}: trust it
@@ -347,6 +354,8 @@ def _secrets(ctx: SvcCtx) -> Iterator[Finding]:
             raw = v.raw if v.raw is not None else v.text
             if v.node is None:
                 continue
+            if v.key_node is v.node and raw is not None:  # list form `- KEY=value`: the value is after '='
+                raw = raw.partition("=")[2] if "=" in raw else raw.partition(":")[2]
             value_span = _value_span(v, key)
             if is_secret_name(key) and v.data is not None and literal_secret_value(raw):
                 yield ctx.f("secret.value-hardcoded",

@@ -346,20 +346,36 @@ def _secret_files(ctx: DfCtx) -> Iterator[Finding]:
                     yield ctx.f("secret.files-in-image",
                                 f"{ins.keyword} {text} copies a credential file into the image",
                                 span, stage, subject=(stage, ins, text))
-                elif name in (".", "./", "*", "./*") or name.endswith("/."):
+                elif name in (".", "./", "*", "./*") or name.endswith("/.") or _context_dir(ctx, context_dirs, name):
+                    whole = name in (".", "./", "*", "./*")
                     for ctx_dir, ignore in context_dirs:
                         leaked = _leaked_files(ctx, ctx_dir, name, ignore)
                         if leaked:
                             shown = ", ".join(leaked[:3]) + (" ..." if len(leaked) > 3 else "")
                             yield ctx.f(
                                 "secret.files-in-image",
-                                f"{ins.keyword} {text} copies the whole build context, which holds "
-                                f"{shown} (not excluded by .dockerignore)",
+                                f"{ins.keyword} {text} copies "
+                                + ("the whole build context" if whole else "a directory of the build context")
+                                + f", which holds {shown} (not excluded by .dockerignore)",
                                 span, stage,
                                 evidence={"files": leaked, "context": ctx_dir},
                                 subject=(stage, ins, text),
                             )
                             break
+
+
+def _context_dir(ctx: DfCtx, context_dirs: list[tuple[str, DockerIgnore]], name: str) -> bool:
+    """`COPY src/ ...`: a directory inside one of the build contexts (walked like `COPY . .`)."""
+    import os
+
+    if ctx.project is None or "$" in name or any(c in name for c in "*?[") or name.startswith("/"):
+        return False
+    root = os.path.realpath(ctx.project.root)
+    for ctx_dir, _ignore in context_dirs:
+        path = os.path.realpath(os.path.join(root, ctx_dir, name))
+        if path.startswith(root + os.sep) and os.path.isdir(path):
+            return True
+    return False
 
 
 def _build_contexts(ctx: DfCtx) -> list[tuple[str, DockerIgnore]]:
@@ -469,6 +485,16 @@ def _cache_mount(ins: Instruction, *targets: str) -> bool:
     return False
 
 
+def _pip_cache_mount(ins: Instruction) -> bool:
+    """A cache/tmpfs mount on pip's cache: /root/.cache, a non-root user's ~/.cache(/pip), any */pip."""
+    for fl in ins.flags_named("mount"):
+        opts = fl.options()
+        target = opts.get("target", opts.get("dst", opts.get("destination", ""))).rstrip("/")
+        if opts.get("type") in ("cache", "tmpfs") and (target.endswith(("/.cache", "/pip")) or "/.cache/" in target):
+            return True
+    return False
+
+
 def _stage_env(stage: Stage) -> dict[str, str]:
     env: dict[str, str] = {}
     from app.checks.base import stage_chain
@@ -501,25 +527,35 @@ def _packages(ctx: DfCtx) -> Iterator[Finding]:
                 if name in ("apt-get", "apt") and sub == "install" and not _apt_simulated(cmd):
                     if not recommends_off and not cmd.has_option("--no-install-recommends") and \
                             "Install-Recommends=false" not in rc.script and "Install-Recommends=0" not in rc.script:
-                        yield ctx.f("pkg.apt-no-recommends", f"{name} install without --no-install-recommends",
+                        yield ctx.f("pkg.apt-no-recommends",
+                                    f"{name} install without --no-install-recommends{_shown(rc)}",
                                     rc.span(), stage, subject=(stage, ins, rc))
                     if not lists_cleaned and not _cache_mount(ins, "/var/lib/apt"):
                         yield ctx.f("pkg.apt-lists-cleanup",
-                                    f"{name} install leaves /var/lib/apt/lists in the layer",
+                                    f"{name} install leaves /var/lib/apt/lists in the layer{_shown(rc)}",
                                     rc.span(), stage, subject=(stage, ins, rc))
                 elif name == "apk" and sub == "add":
                     if not cmd.has_option("--no-cache") and not _cache_mount(ins, "/var/cache/apk", "/etc/apk/cache") \
                             and "/var/cache/apk" not in all_text:
-                        yield ctx.f("pkg.apk-no-cache", "apk add without --no-cache", rc.span(), stage,
+                        yield ctx.f("pkg.apk-no-cache", f"apk add without --no-cache{_shown(rc)}", rc.span(), stage,
                                     subject=(stage, ins, rc))
                 elif _is_pip_install(rc) and not (
                     cmd.has_option("--no-cache-dir")
                     or pip_nocache_env
-                    or _cache_mount(ins, "/root/.cache", "/root/.cache/pip", "~/.cache")
+                    or _pip_cache_mount(ins)
                     or "PIP_NO_CACHE_DIR" in rc.script
                 ):
-                    yield ctx.f("pkg.pip-no-cache", "pip install without --no-cache-dir", rc.span(), stage,
+                    yield ctx.f("pkg.pip-no-cache", f"pip install without --no-cache-dir{_shown(rc)}", rc.span(), stage,
                                 subject=(stage, ins, rc))
+
+
+def _shown(rc: RunCommand, limit: int = 60) -> str:
+    """`: <the command as written>` (short), so two findings of one rule in one stage read (and
+    fingerprint) differently; nothing is shown when the command holds a credential."""
+    text = " ".join(w.text for w in rc.cmd.words)
+    if not text or token_in(text) is not None:
+        return ""
+    return ": " + (text if len(text) <= limit else text[: limit - 3] + "...")
 
 
 def _apt_simulated(cmd) -> bool:

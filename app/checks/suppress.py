@@ -7,8 +7,9 @@
 - `# hadolint ignore=DL3008,...` (line above), `# hadolint global ignore=...` (file).
 - `#checkov:skip=CKV_DOCKER_3:reason` (file, as checkov reads it).
 - `# trivy:ignore:DS-0002` (line above).
-- `# kics-scan ignore-line` / `ignore-block` (next line / block, all rules), `# kics-scan ignore`
-  (file, all rules), `# kics-scan disable=<uuid>,...` (file, mapped rules).
+- `# kics-scan ignore-line` / `ignore-block` (next line / block), `# kics-scan ignore` (file),
+  `# kics-scan disable=<uuid>,...` (file): like every other tool's pragma, only for the batten
+  rules that map onto a KICS query (a KICS pragma says nothing about checks KICS does not have).
 Ids accept globs (`caps.*`) and `all`.
 """
 
@@ -64,6 +65,11 @@ def _map_foreign(tool: str, ids: list[str]) -> list[str]:
         if tool == "trivy" and key.startswith("AVD-"):
             out.extend(index.get(key[4:], []))
     return out
+
+
+def _kics_rules() -> list[str]:
+    """Every batten rule that maps onto some KICS query."""
+    return sorted({rid for rids in TOOL_PRAGMA_INDEX.get("kics", {}).values() for rid in rids})
 
 
 def _comment_part(line: str) -> str | None:
@@ -130,16 +136,16 @@ def parse_pragmas(source: SourceText, kind: str) -> FilePragmas:
         if m:
             verb = m.group(1)
             if verb == "ignore":
-                fp.file_level.append(Pragma(["*"], "inline: kics-scan ignore"))
+                fp.file_level.append(Pragma(_kics_rules(), "inline: kics-scan ignore"))
             elif verb == "disable" and m.group(2):
                 ids = [x.strip() for x in m.group(2).split(",") if x.strip()]
                 mapped = _map_foreign("kics", ids)
                 if mapped:
                     fp.file_level.append(Pragma(mapped, f"inline: kics-scan disable={','.join(ids)}"))
             elif verb == "ignore-line":
-                add_next(lineno, Pragma(["*"], "inline: kics-scan ignore-line"), scope)
+                add_next(lineno, Pragma(_kics_rules(), "inline: kics-scan ignore-line"), scope)
             elif verb == "ignore-block":
-                add_next(lineno, Pragma(["*"], "inline: kics-scan ignore-block"), "block")
+                add_next(lineno, Pragma(_kics_rules(), "inline: kics-scan ignore-block"), "block")
 
     is_comment = [ln.lstrip().startswith("#") for ln in lines]
     is_blank = [not ln.strip() for ln in lines]
