@@ -961,3 +961,12 @@ def test_corpus_false_positives_stay_fixed():
     assert edge == []
     # what is really there is still reported
     assert [f.line for f in fs if f.path.endswith("alpine3.22/Dockerfile") and f.rule.id == "user.missing"] == [7]
+
+
+def test_curl_k_inside_an_option_value_is_not_insecure(tmp_path):
+    from tests.rulekit import findings
+
+    quiet = findings(tmp_path / "a", {"Dockerfile": "FROM alpine:3.20\nRUN curl -dkey=1 -okubeconfig https://x/\nUSER 1\n"})
+    assert "tls.disabled" not in [f.rule.id for f in quiet]
+    loud = findings(tmp_path / "b", {"Dockerfile": "FROM alpine:3.20\nRUN curl -fsSLk https://x/ -o /tmp/x\nUSER 1\n"})
+    assert [f.rule.id for f in loud].count("tls.disabled") == 1

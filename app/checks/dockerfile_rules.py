@@ -636,13 +636,26 @@ def _verification(ctx: DfCtx) -> Iterator[Finding]:
                                     p.span, stage, subject=(stage, ins, p))
 
 
+# curl short options that take an argument: in `-dkey=1` the k belongs to -d's value
+_CURL_ARG_OPTS = set("bcCdDeEFHKmoPQrtTuUwxXyYzA")
+
+
+def _curl_cluster_has_k(cluster: str) -> bool:
+    for ch in cluster[1:]:
+        if ch == "k":
+            return True
+        if ch in _CURL_ARG_OPTS:
+            return False
+    return False
+
+
 def _tls_in_command(ctx: DfCtx, stage: Stage | None, ins: Instruction, rc: RunCommand) -> Iterator[Finding]:
     name, cmd = rc.name, rc.cmd
     hits: list[tuple[int, str]] = []
     if name == "curl":
         for k, w in enumerate(cmd.words):
             t = w.text
-            if t == "--insecure" or (t.startswith("-") and not t.startswith("--") and "k" in t[1:]):
+            if t == "--insecure" or (t.startswith("-") and not t.startswith("--") and _curl_cluster_has_k(t)):
                 hits.append((k, t))
     elif name == "wget":
         hits = [(k, w.text) for k, w in enumerate(cmd.words) if w.text == "--no-check-certificate"]
