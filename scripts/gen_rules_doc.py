@@ -46,8 +46,8 @@ def render() -> str:
                 if spec is not None:
                     fixes.append(f"`{fid}` ({spec.applicability})")
             where = ", ".join(WHERE[a] for a in sorted(r.applies) if a in WHERE)
-            refs = "; ".join(f"{t} {i}" for t, i in r.refs.items()) or "–"
-            out.append(f"| `{r.id}` | {r.title} | {r.severity.label} | {where} | {', '.join(fixes) or '–'} | {refs} |")
+            refs = "; ".join(f"{t} {i}" for t, i in r.refs.items()) or "-"
+            out.append(f"| `{r.id}` | {r.title} | {r.severity.label} | {where} | {', '.join(fixes) or '-'} | {refs} |")
         out.append("")
         for r in group:
             out += [f"### `{r.id}`", "", r.rationale, ""]

@@ -135,10 +135,11 @@ def corpus_projects(corpus: Path) -> list[Project]:
             continue
         rel = Path(cols[0])
         parts = rel.parts
-        if parts[0] == "docker__awesome-compose" and (corpus / parts[0] / parts[1] / "compose.yaml").exists() or (
-            parts[0] == "docker__awesome-compose" and (corpus / parts[0] / parts[1] / "docker-compose.yml").exists()
+        sample = corpus / parts[0] / parts[1]
+        if parts[0] == "docker__awesome-compose" and (
+            (sample / "compose.yaml").exists() or (sample / "docker-compose.yml").exists()
         ):
-            samples.add(corpus / parts[0] / parts[1])
+            samples.add(sample)
         else:
             singles.append(corpus / rel)
     out = [load_project([str(d)]) for d in sorted(samples)]

@@ -128,6 +128,7 @@ def test_symlink_loop_and_escape_do_not_hang_or_leak(tmp_path, capsys):
     started = time.perf_counter()
     code, doc, err = scan_json(capsys, root)
     assert time.perf_counter() - started < 5
+    assert code == 0 and "Traceback" not in err
     assert [f["path"] for f in doc["files"]] == ["Dockerfile"]
 
 

@@ -1,0 +1,118 @@
+"""The one registry of commands: it feeds the key bindings (with ids, remappable from
+`[tool.batten.keys]`), the command palette and the help screen."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from textual.binding import Binding
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    id: str  # binding id (the key of `[tool.batten.keys]`)
+    keys: str | None  # default keys (comma-separated); None: palette only
+    action: str  # Textual action string, run on the scope's node
+    title: str  # palette / help title
+    help: str  # one line
+    scope: str = "app"  # app | findings | guided | fix (the node whose bindings hold it)
+    footer: bool = True
+    priority: bool = False
+    key_display: str | None = None
+    palette: bool = True  # listed in the command palette
+    label: str = ""  # short footer label (default: the title)
+
+
+COMMANDS: tuple[Command, ...] = (
+    # ---------------------------------------------------------------- app-wide
+    Command("quit", "q", "quit", "Quit", "Leave batten", key_display="q", label="quit"),
+    Command("help", "question_mark", "help", "Help", "Every key and command", key_display="?", label="help"),
+    Command("filter", "slash", "filter", "Filter findings", "Type words to narrow the findings table",
+            key_display="/", label="filter"),
+    Command("focus", "tab", "app.focus_next", "Next pane", "Move the focus to the next pane", footer=False,
+            palette=False),
+    Command("view_findings", "1", "view('findings')", "Findings view", "Project tree, findings, details", label="findings"),
+    Command("view_containers", "2", "view('containers')", "Containers view",
+            "Live containers, their hardening status and drift", label="containers"),
+    Command("view_guided", "3", "view('guided')", "Guided / summary view",
+            "The guided checklist and its summary", label="guided"),
+    Command("details", "enter", "details", "Details", "Open the details of the selected item", footer=False),
+    Command("fix", "f", "fix", "Fix…", "Preview the fix of the selected finding as a diff, then apply", label="fix"),
+    Command("undo", "u", "undo", "Undo…", "Preview and revert the last write", label="undo"),
+    Command("rescan", "r", "rescan", "Rescan", "Reload the project files and the containers", label="rescan"),
+    Command("guided", "g", "guided", "Guided", "Start the guided remediation session", label="guide"),
+    Command("palette", None, "command_palette", "Command palette", "Every action by name", footer=False,
+            palette=False, key_display="ctrl+p"),
+    Command("fix_file", None, "fix_file", "Apply all safe fixes of a file…",
+            "One combined diff of every safe fix in a file, then apply", footer=False),
+    Command("export", None, "export_report", "Export report…", "Write the Markdown report (secrets masked)",
+            footer=False),
+    Command("tab_explain", None, "detail_tab('explain')", "Show Explain tab", "Why it matters, what the fix does",
+            footer=False),
+    Command("tab_source", None, "detail_tab('source')", "Show Source tab", "The finding's lines (secrets masked)",
+            footer=False),
+    Command("tab_fix", None, "detail_tab('fix')", "Show Fix tab", "The fix as a diff", footer=False),
+    # ---------------------------------------------------------------- findings view
+    Command("sort", "s", "sort", "Sort findings", "Cycle the sort: severity, rule, target, location",
+            scope="findings", label="sort"),
+    # ---------------------------------------------------------------- guided view
+    Command("guided_skip", "s", "skip", "Skip finding", "Leave this finding as it is", scope="guided", label="skip"),
+    Command("guided_next", "n", "next_area", "Next area", "Go to the next checklist area", scope="guided", label="next"),
+    Command("guided_prev", "p", "prev_area", "Previous area", "Go back one checklist area", scope="guided", label="back"),
+    Command("guided_export", "e", "app.export_report", "Export report", "Write the Markdown report",
+            scope="guided", label="export"),
+    # ---------------------------------------------------------------- fix dialog
+    Command("confirm", "y", "confirm", "Apply", "Write the previewed change", scope="fix", palette=False, label="apply"),
+    Command("cancel", "escape", "cancel", "Cancel", "Close without writing", scope="fix", palette=False,
+            key_display="esc", label="cancel"),
+)
+
+BY_ID: dict[str, Command] = {c.id: c for c in COMMANDS}
+
+# The command palette's own binding (Textual's) keeps this id, so it is remappable too.
+PALETTE_BINDING_ID = "palette"
+
+
+def bindings(scope: str = "app") -> list[Binding]:
+    out: list[Binding] = []
+    for c in COMMANDS:
+        if c.scope != scope or not c.keys:
+            continue
+        out.append(
+            Binding(c.keys, c.action, c.label or c.title.rstrip("…"), show=c.footer, priority=c.priority,
+                    key_display=c.key_display, id=c.id, tooltip=c.help)
+        )
+    return out
+
+
+def palette_binding() -> Binding:
+    return Binding("ctrl+p", "command_palette", "palette", show=False, priority=True, id=PALETTE_BINDING_ID,
+                   key_display="ctrl+p", tooltip="Open the command palette")
+
+
+def scoped(scope: str) -> Iterable[Command]:
+    return (c for c in COMMANDS if c.scope == scope)
+
+
+def split_keymap(keys: Mapping[str, str]) -> tuple[dict[str, str], list[str]]:
+    """(valid keymap, unknown ids) from `Config.keys`."""
+    valid: dict[str, str] = {}
+    unknown: list[str] = []
+    for bid, value in keys.items():
+        if bid in BY_ID and str(value).strip():
+            valid[bid] = ",".join(k.strip() for k in str(value).split(",") if k.strip())
+        else:
+            unknown.append(bid)
+    return valid, unknown
+
+
+_DISPLAY = {"question_mark": "?", "slash": "/", "escape": "esc", "enter": "enter", "tab": "tab"}
+
+
+def display_keys(command: Command, keymap: Mapping[str, str] | None = None) -> str:
+    """The keys a command answers to, as a person types them."""
+    keys = (keymap or {}).get(command.id) or command.keys
+    if not keys:
+        return command.key_display or ""
+    return ", ".join(_DISPLAY.get(k.strip(), k.strip()) for k in keys.split(","))

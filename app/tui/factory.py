@@ -1,0 +1,70 @@
+"""The one factory of the TUI, shared by the CLI, the tests and the screenshot script."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from typing import Any
+
+from app.config import Config
+
+
+def build_app(
+    path: str,
+    *,
+    config: Config | None = None,
+    gateway: Any = None,
+    engine: bool = True,
+    read_only: bool = False,
+    guided: bool = False,
+    host: str | None = None,
+    context: str | None = None,
+    poll_interval: float | None = None,
+    theme: str | None = None,
+) -> Any:
+    """A BattenApp on `path`: the project is scanned now (fast); the engine is reached later,
+    in a worker, through `gateway` (tests, screenshots) or a gateway made from host/context
+    (the docker SDK is imported only there). `engine=False` never touches an engine."""
+    from app.config import load_config
+    from app.scan import resolve_root, scan
+    from app.tui.app import POLL_INTERVAL, BattenApp, World
+
+    paths = [path]
+    root = os.path.abspath(resolve_root(paths))
+    cfg = config if config is not None else load_config(root)
+    result = scan(paths, config=cfg)
+    factory = None
+    if engine and gateway is None:
+        def factory() -> Any:
+            from app.live_scan import make_gateway
+
+            return make_gateway(host, context, timeout=5.0)
+
+    world = World(
+        root=root,
+        paths=paths,
+        config=cfg,
+        result=result,
+        gateway=gateway if engine else None,
+        gateway_factory=factory,
+        engine=engine,
+        read_only=read_only,
+        guided=guided,
+        poll_interval=POLL_INTERVAL if poll_interval is None else poll_interval,
+        theme=theme or os.environ.get("BATTEN_THEME") or None,
+    )
+    return BattenApp(world)
+
+
+def run_app(args: argparse.Namespace) -> int:
+    """`batten [PATH]`: build the app from the command line and run it; the exit code."""
+    app = build_app(
+        args.path,
+        engine=not getattr(args, "no_engine", False),
+        read_only=getattr(args, "read_only", False),
+        guided=getattr(args, "guided", False),
+        host=getattr(args, "host", None),
+        context=getattr(args, "context", None),
+    )
+    app.run()
+    return int(app.return_code or 0)

@@ -1,0 +1,1 @@
+"""Screens of the batten TUI: the main screen, the fix dialog, help, export."""

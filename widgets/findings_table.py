@@ -1,0 +1,259 @@
+"""The findings table: severity, rule, target, location, fix; filters and sorts."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from rich.text import Text
+from textual.message import Message
+from textual.widgets import DataTable
+
+from app.model import Finding
+from app.report import safe_text
+from widgets.text import fix_label, location_label, severity_of, target_label
+
+SORTS = ("severity", "rule", "target", "location")
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """What the project tree selected: everything, a file, or a stage/service of a file."""
+
+    path: str | None = None
+    target: str | None = None
+    kind: str | None = None  # stage | service (with target)
+    label: str = "all files"
+
+    def admits(self, f: Finding) -> bool:
+        if self.path is not None and f.path != self.path:
+            return False
+        if self.kind is not None and f.target_kind != self.kind:
+            return False
+        return not (self.target is not None and f.target != self.target)
+
+
+ALL = Scope()
+
+
+def _haystack(f: Finding) -> str:
+    parts = [
+        severity_of(f).label,
+        f.rule.id,
+        f.rule.title,
+        f.rule.area.value,
+        f.target or "",
+        f.target_kind,
+        f.path or "",
+        f.message,
+        fix_label(f),
+        "fix" if f.fix else "nofix",
+    ]
+    return " ".join(parts).lower()
+
+
+def matches(f: Finding, text: str) -> bool:
+    hay = _haystack(f)
+    return all(term in hay for term in text.lower().split())
+
+
+def sort_key(name: str):  # type: ignore[no-untyped-def]
+    def loc(f: Finding) -> tuple[str, int, int]:
+        return (f.path or "~", f.line or 0, f.location.column if f.location else 0)
+
+    if name == "rule":
+        return lambda f: (f.rule.id, loc(f))
+    if name == "target":
+        return lambda f: (f.target or "~", -int(severity_of(f)), loc(f))
+    if name == "location":
+        return lambda f: (loc(f), -int(severity_of(f)), f.rule.id)
+    return lambda f: (-int(severity_of(f)), loc(f), f.rule.id)
+
+
+class FindingsTable(DataTable[Text]):
+    """Rows of findings. Selection is by fingerprint, so it survives a rescan."""
+
+    COMPONENT_CLASSES = DataTable.COMPONENT_CLASSES | {
+        "sev--critical",
+        "sev--high",
+        "sev--medium",
+        "sev--low",
+        "sev--info",
+        "fix--safe",
+        "fix--input",
+        "fix--unsafe",
+        "fix--none",
+        "findings--dim",
+    }
+    DEFAULT_CSS = """
+    FindingsTable > .sev--critical { color: $error; text-style: bold reverse; }
+    FindingsTable > .sev--high { color: $error; text-style: bold; }
+    FindingsTable > .sev--medium { color: $warning; }
+    FindingsTable > .sev--low { color: $primary; }
+    FindingsTable > .sev--info { color: $foreground; text-style: dim; }
+    FindingsTable > .fix--safe { color: $success; }
+    FindingsTable > .fix--input { color: $warning; }
+    FindingsTable > .fix--unsafe { color: $error; }
+    FindingsTable > .fix--none { color: $foreground; text-style: dim; }
+    FindingsTable > .findings--dim { color: $foreground; text-style: dim; }
+    """
+
+    class Chosen(Message):
+        """The highlighted finding changed (None: the table is empty)."""
+
+        def __init__(self, table: FindingsTable, finding: Finding | None) -> None:
+            super().__init__()
+            self.table = table
+            self.finding = finding
+
+        @property
+        def control(self) -> FindingsTable:
+            return self.table
+
+    class Opened(Message):
+        """Enter (or a click) on a row: show its details."""
+
+        def __init__(self, table: FindingsTable, finding: Finding) -> None:
+            super().__init__()
+            self.table = table
+            self.finding = finding
+
+    def __init__(self, *, id: str | None = None, extra_column: str | None = None) -> None:
+        super().__init__(id=id, cursor_type="row", zebra_stripes=True)
+        self._all: list[Finding] = []
+        self._shown: list[Finding] = []
+        self.filter_text = ""
+        self.scope: Scope = ALL
+        self.sort_by = "severity"
+        self.extra_column = extra_column  # e.g. "status" in the guided view
+        self.extra: dict[str, str] = {}  # fingerprint -> extra column value
+        self._last_chosen: str | None = "<none>"
+        self._room = 0
+
+    def on_mount(self) -> None:
+        self.add_column("sev", width=8, key="sev")
+        self.add_column("rule", width=24, key="rule")
+        self.add_column("target", width=8, key="target")
+        self.add_column("location", width=16, key="location")
+        self.add_column("fix", width=6, key="fix")
+        if self.extra_column:
+            self.add_column(self.extra_column, width=8, key="extra")
+        self.add_column("message", key="message")
+        self.app.theme_changed_signal.subscribe(self, lambda _theme: self.refresh_rows())
+
+    # ------------------------------------------------------------------ data
+    @property
+    def shown(self) -> list[Finding]:
+        return list(self._shown)
+
+    @property
+    def total(self) -> int:
+        return len(self._all)
+
+    def set_findings(self, findings: Iterable[Finding]) -> None:
+        self._all = list(findings)
+        self.refresh_rows()
+
+    def set_filter(self, text: str) -> None:
+        self.filter_text = text
+        self.refresh_rows()
+
+    def set_scope(self, scope: Scope) -> None:
+        self.scope = scope
+        self.refresh_rows()
+
+    def set_sort(self, name: str) -> None:
+        self.sort_by = name if name in SORTS else "severity"
+        self.refresh_rows()
+
+    def cycle_sort(self) -> str:
+        i = SORTS.index(self.sort_by) if self.sort_by in SORTS else 0
+        self.set_sort(SORTS[(i + 1) % len(SORTS)])
+        return self.sort_by
+
+    @property
+    def current(self) -> Finding | None:
+        if not self._shown or self.cursor_row < 0 or self.cursor_row >= len(self._shown):
+            return None
+        return self._shown[self.cursor_row]
+
+    def select_fingerprint(self, fp: str) -> bool:
+        for i, f in enumerate(self._shown):
+            if f.fingerprint() == fp:
+                self.move_cursor(row=i)
+                return True
+        return False
+
+    def _style(self, name: str):  # type: ignore[no-untyped-def]
+        return self.get_component_rich_style(name, partial=True)
+
+    def refresh_rows(self) -> None:
+        if not self.is_mounted or not self.columns:
+            return
+        keep = self.current.fingerprint() if self.current is not None else None
+        keep_row = self.cursor_row
+        rows = [f for f in self._all if self.scope.admits(f) and matches(f, self.filter_text)]
+        rows.sort(key=sort_key(self.sort_by))
+        self._shown = rows
+        room = self._room = self._message_room()
+        self.clear()
+        for i, f in enumerate(rows):
+            sev = severity_of(f)
+            fx = fix_label(f)
+            fix_class = {"safe": "fix--safe", "input": "fix--input", "unsafe": "fix--unsafe"}.get(fx, "fix--none")
+            cells = [
+                Text(sev.label, style=self._style(f"sev--{sev.label}")),
+                Text(f.rule.id),
+                Text(target_label(f)),
+                Text(location_label(f)),
+                Text(fx, style=self._style(fix_class)),
+            ]
+            if self.extra_column:
+                cells.append(Text(self.extra.get(f.fingerprint(), "")))
+            msg = safe_text(f.message) + (f"  (suppressed: {safe_text(f.suppressed)})" if f.suppressed else "")
+            cell = Text(msg, style=self._style("findings--dim") if f.suppressed else "", no_wrap=True)
+            cell.truncate(room, overflow="ellipsis")
+            cells.append(cell)
+            self.add_row(*cells, key=str(i))
+        if rows:
+            moved = keep is not None and self.select_fingerprint(keep)
+            if not moved:
+                self.move_cursor(row=min(max(keep_row, 0), len(rows) - 1))
+        self._announce()
+
+    def _message_room(self) -> int:
+        """Width left for the message column, so the table needs no horizontal scrolling."""
+        pad = 2 * self.cell_padding
+        fixed = sum(c.width + pad for c in self.columns.values() if str(c.key.value) != "message")
+        width = self.scrollable_content_region.width or max(0, self.app.size.width - 33)
+        return max(12, width - fixed - pad)
+
+    def on_resize(self) -> None:
+        if self._message_room() != self._room:
+            self.refresh_rows()
+
+    def _announce(self) -> None:
+        cur = self.current
+        fp = f"{cur.fingerprint()}#{id(cur)}" if cur is not None else None
+        if fp != self._last_chosen:
+            self._last_chosen = fp
+            self.post_message(self.Chosen(self, cur))
+
+    # ------------------------------------------------------------------ events
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        event.stop()
+        self._announce()
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        cur = self.current
+        if cur is not None:
+            self.post_message(self.Opened(self, cur))
+
+    def on_data_table_header_selected(self, event: DataTable.HeaderSelected) -> None:
+        event.stop()
+        key = str(event.column_key.value)
+        if key == "sev":
+            self.set_sort("severity")
+        elif key in SORTS:
+            self.set_sort(key)

@@ -1,0 +1,149 @@
+"""Turning model text into safe, masked, styled terminal content.
+
+Everything taken from a file or an engine goes through :func:`app.report.safe_text` (escape
+sequences are shown escaped, never sent raw) and every secret span is masked before it is
+shown. Styles are theme variables (``$error``...), resolved by Textual against the theme.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from textual.content import Content
+
+from app.model import Finding, Severity, Span
+from app.report import safe_text
+
+MASK = "••••••"
+
+SEVERITY_STYLE: dict[Severity, str] = {
+    Severity.CRITICAL: "bold reverse $error",
+    Severity.HIGH: "bold $error",
+    Severity.MEDIUM: "$warning",
+    Severity.LOW: "$primary",
+    Severity.INFO: "$text-muted",
+}
+SEVERITY_SHORT = {
+    Severity.CRITICAL: "C",
+    Severity.HIGH: "H",
+    Severity.MEDIUM: "M",
+    Severity.LOW: "L",
+    Severity.INFO: "I",
+}
+
+
+def severity_of(finding: Finding) -> Severity:
+    return finding.severity if finding.severity is not None else finding.rule.severity
+
+
+def file_secret_spans(findings: Iterable[Finding], path: str | None) -> list[Span]:
+    """Every secret span any finding reports in `path` (the file's secrets, all of them)."""
+    out: dict[tuple[int, int], Span] = {}
+    for f in findings:
+        if path is not None and f.path == path:
+            for s in f.secrets:
+                out[(s.start, s.end)] = s
+    return sorted(out.values(), key=lambda s: (s.start, s.end))
+
+
+def mask_spans(text: str, spans: Iterable[Span]) -> str:
+    """`text` with every span replaced by the mask (spans may overlap)."""
+    merged: list[list[int]] = []
+    for s in sorted(spans, key=lambda s: (s.start, s.end)):
+        start, end = max(0, s.start), min(len(text), s.end)
+        if end <= start:
+            continue
+        if merged and start <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    for start, end in reversed(merged):
+        text = text[:start] + MASK + text[end:]
+    return text
+
+
+def secret_values(text: str, spans: Iterable[Span]) -> set[str]:
+    """The secret strings themselves (to mask them wherever else they appear, e.g. diffs)."""
+    return {text[s.start : s.end] for s in spans if 0 <= s.start < s.end <= len(text)}
+
+
+def mask_values(text: str, values: Iterable[str]) -> str:
+    for v in sorted({v for v in values if v}, key=len, reverse=True):
+        text = text.replace(v, MASK)
+    return text
+
+
+def render_source(
+    text: str,
+    spans: Iterable[Span],
+    first: int,
+    last: int | None = None,
+    *,
+    context: int | None = None,
+) -> Content:
+    """Numbered, masked, escaped lines; lines first..last highlighted. With `context`, only
+    that many lines around the highlight are shown."""
+    lines = mask_spans(text, spans).splitlines()
+    last = max(first, last or first)
+    lo, hi = 1, len(lines)
+    if context is not None:
+        lo, hi = max(1, first - context), min(len(lines), last + context)
+    width = len(str(hi))
+    parts: list[Content] = []
+    for n in range(lo, hi + 1):
+        line = safe_text(lines[n - 1]) if n - 1 < len(lines) else ""
+        hit = first <= n <= last
+        gutter = Content.styled(f"{n:>{width}} {'▶' if hit else '│'} ", "$accent" if hit else "$text-muted")
+        body = Content(line)
+        if hit:
+            body = body.stylize("bold $text-warning")
+        parts.append(Content.assemble(gutter, body))
+    return Content("\n").join(parts)
+
+
+def render_diff(diff: str) -> Content:
+    """A unified diff (already masked) with added/removed/hunk lines styled."""
+    if not diff.strip():
+        return Content.styled("(no changes)", "$text-muted")
+    parts: list[Content] = []
+    for raw in diff.splitlines():
+        line = safe_text(raw)
+        if line.startswith(("+++", "---")):
+            style = "bold"
+        elif line.startswith("@@"):
+            style = "$accent"
+        elif line.startswith("+"):
+            style = "$text-success"
+        elif line.startswith("-"):
+            style = "$text-error"
+        elif line.startswith("\\"):
+            style = "$text-muted"
+        else:
+            style = ""
+        parts.append(Content.styled(line, style) if style else Content(line))
+    return Content("\n").join(parts)
+
+
+def severity_badge(sev: Severity) -> Content:
+    return Content.styled(f" {sev.label:<8}", SEVERITY_STYLE[sev])
+
+
+def fix_label(finding: Finding) -> str:
+    if finding.fix is None:
+        return "—"
+    return {"safe": "safe", "needs-input": "input", "unsafe": "unsafe"}.get(
+        str(finding.fix.applicability), str(finding.fix.applicability)
+    )
+
+
+def location_label(finding: Finding) -> str:
+    loc = finding.location
+    if loc is None:
+        return "-"
+    return f"{safe_text(loc.path)}:{loc.line}"
+
+
+def target_label(finding: Finding) -> str:
+    if not finding.target:
+        return finding.target_kind
+    return safe_text(finding.target)
