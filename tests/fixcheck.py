@@ -6,7 +6,6 @@ of a project applied together verify, and a second run changes nothing."""
 from __future__ import annotations
 
 import bisect
-import difflib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,36 +33,50 @@ class Stats:
 
 
 def touched_lines(before: str, edits: Iterable[Edit]) -> set[int]:
+    """1-based lines of `before` an edit may change (an insertion of complete lines at a line
+    start touches nothing)."""
     starts = [0] + [i + 1 for i, ch in enumerate(before) if ch == "\n"]
     out: set[int] = set()
     for e in edits:
         if e.start == e.end:
-            at_line_start = e.start == 0 or before[e.start - 1] == "\n"
-            if not (at_line_start and e.text.endswith("\n")):
+            if not ((e.start == 0 or before[e.start - 1] == "\n") and e.text.endswith("\n")):
                 out.add(bisect.bisect_right(starts, e.start))
             continue
-        first = bisect.bisect_right(starts, e.start) - 1
-        last = bisect.bisect_right(starts, e.end - 1) - 1
-        out.update(range(first + 1, last + 2))
+        first = bisect.bisect_right(starts, e.start)
+        last = bisect.bisect_right(starts, max(e.start, e.end - 1))
+        out.update(range(first, last + 1))
     return out
 
 
 def preserved(before: str, after: str, edits: Iterable[Edit]) -> str | None:
-    """None if only the edited lines changed, else a description of the damage."""
-    allowed = touched_lines(before, list(edits))
-    a = before.splitlines(keepends=True)
-    b = after.splitlines(keepends=True)
-    sm = difflib.SequenceMatcher(a=a, b=b, autojunk=False)
-    for tag, i1, i2, _j1, _j2 in sm.get_opcodes():
-        if tag in ("replace", "delete"):
-            bad = set(range(i1 + 1, i2 + 1)) - allowed - {len(a)}
-            if bad:
-                return f"untouched line(s) {sorted(bad)[:5]} changed"
+    """None if every line no edit touches is in `after`, unchanged and exactly where the edits
+    put it; else a description of the damage."""
+    edits = list(edits)
+    touched = touched_lines(before, edits)
+    starts = [0] + [i + 1 for i, ch in enumerate(before) if ch == "\n"]
+    ordered = sorted(edits, key=lambda e: (e.start, e.end))
+    for n, start in enumerate(starts, 1):
+        if n in touched or start >= len(before):
+            continue
+        end = starts[n] if n < len(starts) else len(before)
+        at = start + sum(len(e.text) - (e.end - e.start) for e in ordered
+                         if e.end <= start and not (e.start == e.end == start and not e.text.endswith("\n")))
+        if after[at : at + end - start] != before[start:end]:
+            return f"untouched line {n} changed"
     if before.endswith("\n") != after.endswith("\n"):
         return "final-newline state changed"
     if "\r\n" in before and before.count("\n") == before.count("\r\n") and after.count("\n") != after.count("\r\n"):
         return "CRLF file got LF line endings"
     return None
+
+
+def shifted(before: str, offset: int, edits: Iterable[Edit]) -> int | None:
+    """Where `offset` of the old text lands in the new one; None when an edit rewrote it."""
+    edits = list(edits)
+    if any(e.start <= offset < e.end and e.text != before[e.start : e.end] for e in edits):
+        return None
+    return offset + sum(len(e.text) - (e.end - e.start) for e in edits if e.end <= offset
+                        and not (e.start == e.end == offset))
 
 
 def check_project(project: Project, stats: Stats, config: Config | None = None) -> None:
@@ -102,8 +115,15 @@ def check_project(project: Project, stats: Stats, config: Config | None = None) 
             continue
         again = outcome.project
         assert again is not None
+        # the same finding (same rule and target, at its shifted place) must not be fixable again
+        span = f.location.span if f.location is not None else None
+        before_text = project.file(f.path).source.text if project.file(f.path) and project.file(f.path).source else ""
+        own = [e for e in fix.edits if e.path == f.path]
+        at = shifted(before_text, span.start, own) if span is not None else None
         if any(
-            (g.rule.id, g.path, g.target, g.message) == (f.rule.id, f.path, f.target, f.message)
+            g.rule.id == f.rule.id and g.target == f.target and g.path == f.path and not g.suppressed
+            and g.location is not None and g.location.span is not None
+            and (g.location.span.start == at or (at is None and g.message == f.message))
             and plan_fix(g, again, config) is not None
             for g in outcome.findings_after
         ):

@@ -7,7 +7,6 @@ budget (see README, "Tests")."""
 
 from __future__ import annotations
 
-import difflib
 import os
 
 import pytest
@@ -19,6 +18,7 @@ from app.config import Config
 from app.sources.project import load_project
 from fixers.apply import check_one, fix_all, selector
 from fixers.plan import plan_fix
+from tests.fixcheck import preserved
 
 BUDGET = int(os.environ.get("BATTEN_FUZZ_EXAMPLES", "25"))
 
@@ -72,40 +72,9 @@ def compose_files(draw):
     return text
 
 
-def touched_lines(before: str, edits) -> set[int]:
-    """1-based lines of `before` that an edit replaces or deletes characters of."""
-    out: set[int] = set()
-    starts = [0]
-    for i, ch in enumerate(before):
-        if ch == "\n":
-            starts.append(i + 1)
-    import bisect
-
-    for e in edits:
-        if e.end == e.start:
-            at_line_start = e.start == 0 or before[e.start - 1] == "\n"
-            if not (at_line_start and e.text.endswith("\n")):  # inserted inside a line
-                out.add(bisect.bisect_right(starts, e.start))
-            continue
-        first = bisect.bisect_right(starts, e.start) - 1
-        last = bisect.bisect_right(starts, e.end - 1) - 1
-        out.update(range(first + 1, last + 2))
-    return out
-
-
 def check_preserved(before: str, after: str, edits) -> None:
-    allowed = touched_lines(before, edits)
-    a = before.splitlines(keepends=True)
-    b = after.splitlines(keepends=True)
-    sm = difflib.SequenceMatcher(a=a, b=b, autojunk=False)
-    for tag, i1, i2, _j1, _j2 in sm.get_opcodes():
-        if tag in ("replace", "delete"):
-            removed = set(range(i1 + 1, i2 + 1))
-            # the last line may lose its "no newline" status only when text is appended after it
-            assert removed <= allowed | {len(a)}, (removed - allowed, before, after)
-    if "\r\n" in before and before.count("\n") == before.count("\r\n"):
-        assert after.count("\n") == after.count("\r\n"), "CRLF file got bare LF line endings"
-    assert before.endswith("\n") == after.endswith("\n"), "final-newline state changed"
+    damage = preserved(before, after, edits)
+    assert damage is None, (damage, before, after)
 
 
 def _reset(tmp_path):

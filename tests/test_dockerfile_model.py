@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import io
-import os
-import sys
 import time
 from functools import cache
-from pathlib import Path
 
 import pytest
 from dockerfile_parse import DockerfileParser
@@ -25,28 +22,7 @@ from app.sources.dockerfile import (
     unquote,
 )
 from app.sources.text import SourceText
-
-CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
-
-
-def require_corpus() -> Path:
-    """The shared corpus directory; skip when it is absent, but fail under CI=true."""
-    if not (CORPUS / "manifest.tsv").is_file():
-        msg = f"corpus not found at {CORPUS} (expected ../shared/corpus next to the repo)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(msg + "; CI=true requires it")
-        pytest.skip(msg)
-    return CORPUS
-
-
-def test_require_corpus_skips_or_fails(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setattr(sys.modules[__name__], "CORPUS", tmp_path / "nope")
-    monkeypatch.delenv("CI", raising=False)
-    with pytest.raises(pytest.skip.Exception):
-        require_corpus()
-    monkeypatch.setenv("CI", "true")
-    with pytest.raises(pytest.fail.Exception):
-        require_corpus()
+from tests.corpus import require_corpus
 
 
 def parse(text: str, path: str = "Dockerfile") -> DockerfileModel:
