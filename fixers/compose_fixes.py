@@ -517,10 +517,16 @@ def fix_mount_ro(ctx: FixContext) -> list[Edit] | None:
 # ---------------------------------------------------------------------------------------------
 
 
+_SHORT_LIMITS = re.compile(r"(?m)^\s+(mem_limit|cpus|mem_reservation|memswap_limit)\s*:")
+_RESOURCES = re.compile(r"(?m)^\s+resources\s*:")
+
+
 def _file_uses_short_limits(cf: ComposeFile) -> bool:
-    text = cf.source.text
-    return bool(re.search(r"(?m)^\s+(mem_limit|cpus|mem_reservation|memswap_limit)\s*:", text)) and \
-        not re.search(r"(?m)^\s+resources\s*:", text)
+    got = cf.cache.get("short-limits")
+    if got is None:
+        text = cf.source.text
+        got = cf.cache["short-limits"] = bool(_SHORT_LIMITS.search(text)) and not _RESOURCES.search(text)
+    return bool(got)
 
 
 @fixer(

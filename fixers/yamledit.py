@@ -100,6 +100,9 @@ def content_end(doc: Doc, node: Node) -> int:
 
 
 _ALIAS = re.compile(r"[ \t]*(\*[^\s,\]\}#]+)")
+_COLON_WS = re.compile(r"[ \t]*:?[ \t]*")
+_COLON_STAR = re.compile(r"[ \t]*:[ \t]*\*")
+_ITEM_ALIAS = re.compile(r"[\s,\-\[]*(\*[^\s,\]\}#]+)")
 
 
 def alias_extent(doc: Doc, key: Node, value: Node) -> tuple[int, int] | None:
@@ -107,7 +110,7 @@ def alias_extent(doc: Doc, key: Node, value: Node) -> tuple[int, int] | None:
     k_end = key.end_mark.index
     if value.start_mark.index >= k_end and not _points_elsewhere(doc, k_end, value):
         return None
-    m = re.compile(r"[ \t]*:?[ \t]*").match(doc.text, k_end)
+    m = _COLON_WS.match(doc.text, k_end)
     pos = m.end() if m else k_end
     m2 = _ALIAS.match(doc.text, pos)
     if m2:
@@ -117,7 +120,7 @@ def alias_extent(doc: Doc, key: Node, value: Node) -> tuple[int, int] | None:
 
 def _points_elsewhere(doc: Doc, key_end: int, value: Node) -> bool:
     """True when the text right after the key is an alias token (value defined elsewhere)."""
-    m = re.compile(r"[ \t]*:[ \t]*\*").match(doc.text, key_end)
+    m = _COLON_STAR.match(doc.text, key_end)
     return bool(m)
 
 
@@ -131,7 +134,7 @@ def item_alias_extent(doc: Doc, seq: SequenceNode, index: int) -> tuple[int, int
         start = prev.end_mark.index if prev.start_mark.index < seq.start_mark.index else content_end(doc, prev)
     if item.start_mark.index >= start and item.start_mark.index <= seq.end_mark.index:
         return None
-    m = re.compile(r"[\s,\-\[]*(\*[^\s,\]\}#]+)").match(doc.text, start)
+    m = _ITEM_ALIAS.match(doc.text, start)
     if m:
         return m.start(1), m.end(1)
     return None
@@ -139,8 +142,9 @@ def item_alias_extent(doc: Doc, seq: SequenceNode, index: int) -> tuple[int, int
 
 def own_entries(node: MappingNode) -> list[tuple[str, ScalarNode, Node]]:
     """Entries written in this mapping (merge keys excluded)."""
-    return [(k.value, k, v) for k, v in node.value if isinstance(k, ScalarNode) and k.tag != MERGE_TAG
-            and not (k.value == "<<" and k.style in (None, ""))]
+    # merge keys are written `<<`: look at the (slow) tag only for those
+    return [(k.value, k, v) for k, v in node.value if isinstance(k, ScalarNode)
+            and not (k.value == "<<" and (k.tag == MERGE_TAG or k.style in (None, "")))]
 
 
 def own(node: MappingNode, key: str) -> tuple[ScalarNode, Node] | None:

@@ -129,6 +129,9 @@ def _user(ctx: SvcCtx) -> Iterator[Finding]:
 # ---------------------------------------------------------------------------------------------
 
 
+_OPT_SEP = re.compile(r"[:=]")
+
+
 def _privileges(ctx: SvcCtx) -> Iterator[Finding]:
     svc = ctx.svc
     priv = svc.get("privileged")
@@ -149,8 +152,7 @@ def _privileges(ctx: SvcCtx) -> Iterator[Finding]:
     nnp = False
     for item in opts:
         t = item.text.strip().lower().replace(" ", "")
-        key, _, val = re.split(r"[:=]", t, maxsplit=1)[0], None, None
-        parts = re.split(r"[:=]", t, maxsplit=1)
+        parts = _OPT_SEP.split(t, maxsplit=1)
         key = parts[0]
         val = parts[1] if len(parts) > 1 else ""
         if key == "no-new-privileges" and val in ("", "true", "1"):

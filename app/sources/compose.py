@@ -215,7 +215,8 @@ class ComposeFile:
         svc = self.top("services")
         if not isinstance(svc, MappingNode):
             return []
-        return [(k.value, k, v) for k, v in svc.value if isinstance(k, ScalarNode) and k.tag != MERGE_TAG]
+        return [(k.value, k, v) for k, v in svc.value if isinstance(k, ScalarNode)
+                and not (k.value == "<<" and k.tag == MERGE_TAG)]
 
     @property
     def ok(self) -> bool:
@@ -276,7 +277,7 @@ def map_entries(node: MappingNode) -> list[tuple[str, ScalarNode, Node, bool]]:
     for k, v in node.value:
         if not isinstance(k, ScalarNode):
             continue
-        if k.tag == MERGE_TAG or (k.value == "<<" and k.style in (None, "")):
+        if k.value == "<<" and (k.style in (None, "") or k.tag == MERGE_TAG):
             merges.append(v)
         else:
             explicit.append((k.value, k, v, False))

@@ -318,6 +318,7 @@ class Instruction:
     _args_base: int = field(default=0, repr=False)  # index of args[0] in the logical line
     _map_logical: list[int] = field(default_factory=list, repr=False)
     _map_source: list[int] = field(default_factory=list, repr=False)
+    _pairs: list[Pair] | None = field(default=None, repr=False)
 
     # -- offsets --------------------------------------------------------------------------
 
@@ -379,9 +380,14 @@ class Instruction:
         return out
 
     def pairs(self) -> list[Pair]:
-        """Key/values of ENV, ARG and LABEL (empty list for other instructions)."""
+        """Key/values of ENV, ARG and LABEL (empty list for other instructions); computed once."""
         if self.keyword not in _PAIR_KEYWORDS:
             return []
+        if self._pairs is None:
+            self._pairs = self._parse_pairs()
+        return list(self._pairs)
+
+    def _parse_pairs(self) -> list[Pair]:
         args, esc = self.args, self._escape
         words = split_words(args, esc)
         if not words:

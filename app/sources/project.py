@@ -52,6 +52,8 @@ class Project:
     # path -> original bytes on disk (None: did not exist) and current text
     aux_raw: dict[str, bytes | None] = field(default_factory=dict, repr=False)
     aux: dict[str, str] = field(default_factory=dict, repr=False)
+    _building: dict[str, list[tuple[ComposeProject, Service]]] | None = field(default=None, repr=False)
+    _building_for: object = field(default=None, repr=False)
 
     def aux_text(self, path: str) -> str | None:
         """Text of an auxiliary file (not a Dockerfile/compose file), read once from disk."""
@@ -136,16 +138,19 @@ class Project:
         return (df, final) if final is not None else None
 
     def services_building(self, df_path: str) -> list[tuple[ComposeProject, Service]]:
-        out: list[tuple[ComposeProject, Service]] = []
-        seen: set[tuple[str, str]] = set()
-        for cp in self.compose_projects:
-            for svc in cp.services.values():
-                if svc.build is not None and svc.build.dockerfile == df_path:
-                    key = (svc.file.path, svc.name)
-                    if key not in seen:
-                        seen.add(key)
-                        out.append((cp, svc))
-        return out
+        index = self._building
+        if index is None or self._building_for is not self.compose_projects:
+            index = {}
+            seen: set[tuple[str, str]] = set()
+            for cp in self.compose_projects:
+                for svc in cp.services.values():
+                    if svc.build is not None and svc.build.dockerfile:
+                        key = (svc.file.path, svc.name, svc.build.dockerfile)
+                        if key not in seen:
+                            seen.add(key)
+                            index.setdefault(svc.build.dockerfile, []).append((cp, svc))
+            self._building, self._building_for = index, self.compose_projects
+        return list(index.get(df_path, ()))
 
     def runtime_stages(self, df: DockerfileModel) -> list[Stage]:
         """Stages that run: the final one, plus any compose `build.target` naming this file."""

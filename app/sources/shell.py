@@ -75,6 +75,7 @@ class Command:
     end: int
     separator_after: str | None  # "&&", "||", ";", "|", "&", "\n", "(", ")", "{", "}" or None
     redirects: list[Redirect] = field(default_factory=list)
+    _ni: int = field(default=-1, repr=False, compare=False)  # memoised _name_index()
 
     @property
     def assignments(self) -> list[Word]:
@@ -87,10 +88,15 @@ class Command:
         return out
 
     def _name_index(self) -> int:
-        for k, w in enumerate(self.words):
+        if self._ni >= 0:
+            return self._ni
+        k = len(self.words)
+        for i, w in enumerate(self.words):
             if not _ASSIGN_RE.match(w.raw):
-                return k
-        return len(self.words)
+                k = i
+                break
+        self._ni = k
+        return k
 
     @property
     def name(self) -> str:

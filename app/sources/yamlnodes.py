@@ -249,7 +249,7 @@ def find_duplicate_keys(root: Node) -> list[DuplicateKey]:
         if isinstance(node, MappingNode):
             first: dict[str, int] = {}
             for k, v in node.value:
-                if isinstance(k, ScalarNode) and k.tag != MERGE_TAG:
+                if isinstance(k, ScalarNode) and not (k.value == "<<" and k.tag == MERGE_TAG):
                     if k.value in first:
                         out.append(DuplicateKey(k.value, k.start_mark.line + 1, k.start_mark.column + 1, first[k.value]))
                     else:
