@@ -51,7 +51,10 @@ def build_parser(command: str | None) -> argparse.ArgumentParser:
         p.add_argument("--unsafe", action="store_true", help="also apply behaviour-changing fixes")
         p.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", help="value for a fix parameter")
         p.add_argument("--undo", action="store_true", help="revert the last write")
+        p.add_argument("--live", action="store_true",
+                       help="take needs-input defaults from the running containers of each service")
         p.add_argument("--color", choices=("auto", "always", "never"), default="auto")
+        _engine_args(p)
         return p
     if command == "containers":
         p = _Parser(prog="batten containers", description="Inspect the containers running on a Docker engine.")

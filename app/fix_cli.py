@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 
-from app.model import Applicability, UsageError
+from app.model import Applicability, Finding, UsageError
 from app.scan import scan
+from app.sources.project import Project
 from fixers.apply import fix_all, selector
 from fixers.write import WriteRefused, undo_last, write_files
 
@@ -38,6 +40,49 @@ def _colorize(diff: str, color: bool) -> str:
     return "".join(out)
 
 
+def live_evidence(project: Project, host: str | None, context: str | None) -> Callable[[Finding], dict[str, str] | None] | None:
+    """A function giving each compose finding the defaults observed on its service's running
+    container (tmpfs paths written, ports below 1024, memory/CPU in use, users), or None."""
+    from app.live.evidence import gather_evidence
+    from app.live_scan import make_gateway, snapshot
+    from app.model import BattenError
+    from app.sources.compose import Service
+
+    try:
+        gw = make_gateway(host, context)
+    except BattenError as exc:
+        print(f"batten: live evidence unavailable: {exc} (checklist defaults used)", file=sys.stderr)
+        return None
+    try:
+        snap = snapshot(gw, project)
+        if snap.error:
+            print(f"batten: live evidence unavailable: {snap.error} (checklist defaults used)", file=sys.stderr)
+            return None
+        by_service: dict[tuple[str, str], dict[str, str]] = {}
+        for c in snap.containers:
+            if c.source is None or c.state != "running":
+                continue
+            key = (c.source.file.path, c.source.name)
+            if key not in by_service:
+                try:
+                    by_service[key] = gather_evidence(gw, c.id).defaults()
+                except BattenError as exc:
+                    print(f"batten: no evidence from {c.name}: {exc}", file=sys.stderr)
+    finally:
+        gw.close()
+    if by_service:
+        names = ", ".join(sorted(n for _p, n in by_service))
+        print(f"batten: live evidence from the running containers of: {names}", file=sys.stderr)
+
+    def evidence_for(f: Finding) -> dict[str, str] | None:
+        subject = f.subject[0] if isinstance(f.subject, tuple) else f.subject
+        if isinstance(subject, Service):
+            return by_service.get((subject.file.path, subject.name))
+        return None
+
+    return evidence_for
+
+
 def run_fix(args: argparse.Namespace) -> int:
     from app.report import safe_text
 
@@ -65,7 +110,8 @@ def run_fix(args: argparse.Namespace) -> int:
     if unknown:
         raise UsageError(f"--set: unknown parameter(s) {', '.join(unknown)} (known: {', '.join(sorted(known))})")
     pick = selector(args.rule or None, unsafe=args.unsafe)
-    outcome = fix_all(result.project, result.config, pick, values, findings=result.findings)
+    evidence = live_evidence(result.project, args.host, args.context) if args.live else None
+    outcome = fix_all(result.project, result.config, pick, values, evidence, findings=result.findings)
     skipped_unsafe = [f for f in result.findings if f.fix is not None and not f.suppressed
                       and f.fix.applicability == Applicability.UNSAFE and not args.unsafe
                       and (not args.rule or selector(args.rule, unsafe=True)(f))]

@@ -202,18 +202,22 @@ def _verifies(current: Project, texts: dict[str, str], f: Finding, config: Confi
     return True
 
 
+Evidence = Mapping[str, str] | Callable[[Finding], Mapping[str, str] | None] | None
+
+
 def fix_all(
     project: Project,
     config: Config,
     pick: Selector,
     values: Mapping[str, str] | None = None,
-    evidence: Mapping[str, str] | None = None,
+    evidence: Evidence = None,
     findings: list[Finding] | None = None,
 ) -> Outcome:
     """Apply every selected fix until nothing selectable is left (at most MAX_ROUNDS rounds).
 
     Each round plans fixes on the current texts, applies the largest non-overlapping set, and
-    re-checks; fixes whose edits collided are planned again on the new text next round."""
+    re-checks; fixes whose edits collided are planned again on the new text next round.
+    `evidence` is one mapping of live defaults, or a function giving each finding its own."""
     original = project
     texts: dict[str, str] = {}
     outcome = Outcome()
@@ -227,7 +231,7 @@ def fix_all(
         for f in findings:
             if _key(f) in failed:
                 continue
-            f.fix = plan_fix(f, current, config, values, evidence)
+            f.fix = plan_fix(f, current, config, values, evidence(f) if callable(evidence) else evidence)
             if not pick(f):
                 continue
             assert f.fix is not None

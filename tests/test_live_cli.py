@@ -95,3 +95,21 @@ def test_unreachable_engine_is_one_line_and_static_findings_keep_working(tmp_pat
     assert scanned.returncode == 0
     assert "live view unavailable" in scanned.stderr
     assert json.loads(scanned.stdout)["findings"]
+
+
+def test_fix_live_takes_defaults_from_the_running_container(engine: Any, demo: Path):
+    """A container of service `app` writes under /var/cache/app and /tmp: the read-only fix
+    proposes tmpfs for what it really writes (evidence from the container changes API)."""
+    engine.run(name="demo-app-1", labels=_labels(demo, "app"),
+               command=["sh", "-c", "mkdir -p /var/cache/app && echo x > /var/cache/app/state && "
+                        "echo y > /tmp/t && sleep 3600"])
+    time.sleep(1.0)
+    out = batten("fix", str(demo), "--rule", "fs.rootfs-writable", "--unsafe", "--live", "--host", engine.url,
+                 "--color", "never")
+    assert out.returncode == 0, out.stderr
+    assert "live evidence from the running containers of: app" in out.stderr
+    app_part = out.stdout.split("  db:")[0]
+    assert "/var/cache/app" in app_part
+    without = batten("fix", str(demo), "--rule", "fs.rootfs-writable", "--unsafe", "--color", "never")
+    assert "/var/cache/app" not in without.stdout
+    assert (demo / "compose.yaml").read_text() == (DEMO / "compose.yaml").read_text()  # preview only
