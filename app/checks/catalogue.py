@@ -500,7 +500,6 @@ _RULES: list[Rule] = [
         upstream release is picked up without review.""",
         refs={"hadolint": "DL3007", "checkov": "CKV_DOCKER_7", "trivy": "DS-0001", "kics": "f45ea400",
               "dockle": "DKL-DI-0006"},
-        fix="image.pin",
         remedy="Pin a version tag, ideally with its digest (name:tag@sha256:...).",
         hadolint=("DL3007",), checkov=("CKV_DOCKER_7",), trivy=("DS-0001", "DS001"), kics=("f45ea400",),
     ),
@@ -512,7 +511,6 @@ _RULES: list[Rule] = [
         problems.""",
         refs={"hadolint": "DL3006", "checkov": "CKV_DOCKER_7", "trivy": "DS-0001", "kics": "9efb0b2d",
               "compose-lint": "CL-0004"},
-        fix="image.pin",
         remedy="Pin a version tag, ideally with its digest.",
         hadolint=("DL3006",), checkov=("CKV_DOCKER_7",), trivy=("DS-0001", "DS001"), kics=("9efb0b2d",),
     ),
@@ -523,7 +521,6 @@ _RULES: list[Rule] = [
         """Tags are mutable: the same tag can point at a different image tomorrow. Only a
         digest guarantees you run what was reviewed.""",
         refs={"compose-lint": "CL-0019", "semgrep": "dockerfile-source-not-pinned"},
-        fix="image.pin",
         remedy="Append @sha256:<digest> (from docker image inspect's RepoDigests).",
     ),
     _r(
