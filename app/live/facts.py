@@ -11,58 +11,15 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from app.checks.base import DANGEROUS_CAPS, DEFAULT_CAPS
+from app.checks.base import is_root_user as _is_root_name
+from app.checks.base import norm_cap as normalize_cap
 from app.checks.catalogue import rule as _catalogue_rule
 from app.model import Finding, Rule
 
-# Docker's default capability set (moby oci/caps/defaults.go): 14 capabilities.
-DOCKER_DEFAULT_CAPS: frozenset[str] = frozenset(
-    {
-        "CHOWN",
-        "DAC_OVERRIDE",
-        "FSETID",
-        "FOWNER",
-        "MKNOD",
-        "NET_RAW",
-        "SETGID",
-        "SETUID",
-        "SETFCAP",
-        "SETPCAP",
-        "NET_BIND_SERVICE",
-        "SYS_CHROOT",
-        "KILL",
-        "AUDIT_WRITE",
-    }
-)
-
-# Capabilities whose addition breaks isolation (ALL grants every one of them).
-DANGEROUS_CAPS: frozenset[str] = frozenset(
-    {
-        "ALL",
-        "SYS_ADMIN",
-        "SYS_MODULE",
-        "SYS_PTRACE",
-        "SYS_RAWIO",
-        "DAC_READ_SEARCH",
-        "NET_ADMIN",
-        "BPF",
-        "SYS_BOOT",
-        "PERFMON",
-        "SYS_TIME",
-        "MAC_ADMIN",
-        "MAC_OVERRIDE",
-        "SYSLOG",
-        "LINUX_IMMUTABLE",
-        "SYS_RESOURCE",
-        "AUDIT_CONTROL",
-        "CHECKPOINT_RESTORE",
-        "SYS_PACCT",
-        "SYS_TTY_CONFIG",
-        "BLOCK_SUSPEND",
-        "WAKE_ALARM",
-        "IPC_OWNER",
-        "LEASE",
-    }
-)
+# Docker's default capability set and the capabilities whose addition breaks isolation: one
+# definition shared with the compose rules (app/checks/base.py).
+DOCKER_DEFAULT_CAPS: frozenset[str] = DEFAULT_CAPS
 # NET_RAW is in Docker's default set: adding it only matters after it was dropped.
 REGRANTED_DEFAULT_RISKY: frozenset[str] = frozenset({"NET_RAW"})
 
@@ -87,7 +44,6 @@ SENSITIVE_HOST_PATHS: tuple[str, ...] = (
 TMPFS_DEFAULT_FLAGS: tuple[str, ...] = ("noexec", "nosuid", "nodev")
 _TMPFS_NEGATION = {"exec": "noexec", "suid": "nosuid", "dev": "nodev"}
 
-ROOT_USERS = frozenset({"", "root", "0"})
 
 
 def rule(rule_id: str) -> Rule:
@@ -108,11 +64,6 @@ def container_name(inspect: Mapping[str, Any]) -> str:
     return name or str(inspect.get("Id", ""))[:12]
 
 
-def normalize_cap(cap: str) -> str:
-    c = str(cap).strip().upper()
-    return c[4:] if c.startswith("CAP_") else c
-
-
 def caps(values: Iterable[str] | None) -> set[str]:
     return {normalize_cap(c) for c in (values or []) if str(c).strip()}
 
@@ -120,8 +71,7 @@ def caps(values: Iterable[str] | None) -> set[str]:
 def is_root_user(user: str | None) -> bool:
     """root, 0, root:root, 0:0, root:anything, 0:anything, or empty (the default)."""
     u = (user or "").strip()
-    name = u.split(":", 1)[0].strip()
-    return name in ROOT_USERS
+    return not u.split(":", 1)[0].strip() or _is_root_name(u)
 
 
 def split_security_opt(opt: str) -> tuple[str, str | None]:
