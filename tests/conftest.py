@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings
 
 TESTS_DIR = Path(__file__).resolve().parent
 
@@ -22,6 +23,12 @@ _STATE = tempfile.mkdtemp(prefix="batten-tests-")
 os.environ.setdefault("BATTEN_CACHE_DIR", os.path.join(_STATE, "cache"))
 os.environ.setdefault("BATTEN_STATE_DIR", os.path.join(_STATE, "state"))
 atexit.register(shutil.rmtree, _STATE, True)
+
+# Hypothesis: under CI=true the default budgets replay the same examples every run (a CI result
+# must not depend on luck); exploration with random examples is `pytest -m fuzz`.
+settings.register_profile("ci", derandomize=True, database=None)
+if os.environ.get("CI") == "true":
+    settings.load_profile("ci")
 
 
 # ---------------------------------------------------------------------------------------------

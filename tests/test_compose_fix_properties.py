@@ -150,7 +150,7 @@ def test_single_safe_fixes_only_add_lines(tmp_path, text):
         outcome = fix_all(project, config, selector([rule], unsafe=False))
         assert not outcome.failed
         for change in outcome.changes.values():
-            edits = [e for _f, fx in outcome.applied for e in fx.edits if e.path == change.path]
+            edits = list(dict.fromkeys(e for _f, fx in outcome.applied for e in fx.edits if e.path == change.path))
             check_preserved(change.before, change.after, edits)
 
 
@@ -159,3 +159,10 @@ def test_single_safe_fixes_only_add_lines(tmp_path, text):
 @given(compose_files())
 def test_compose_fixes_preserve_format_large_budget(tmp_path, text):
     _property(tmp_path, text)
+
+
+@pytest.mark.fuzz
+@settings(max_examples=2000, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(compose_files())
+def test_single_safe_fixes_only_add_lines_large_budget(tmp_path, text):
+    test_single_safe_fixes_only_add_lines.hypothesis.inner_test(tmp_path, text)
