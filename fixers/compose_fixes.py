@@ -308,18 +308,21 @@ def _spec(fid: str):
     return REGISTRY[fid]
 
 
-@fixer(
+def _remove_subject_item(ctx: FixContext) -> list[Edit] | None:
+    """Remove the sequence item the finding is about (a cap_add or security_opt entry)."""
+    subj = ctx.finding.subject
+    if not (isinstance(subj, tuple) and isinstance(subj[1], V)):
+        return None
+    return [_remove_seq_item(subj[1])]
+
+
+fixer(
     "co.remove-cap",
     title="Remove the dangerous capability",
     applicability=U,
     explanation="""Removes the capability from cap_add. Behaviour-changing if the service really
     uses it (then document why and isolate the service instead).""",
-)
-def fix_remove_cap(ctx: FixContext) -> list[Edit] | None:
-    subj = ctx.finding.subject
-    if not (isinstance(subj, tuple) and isinstance(subj[1], V)):
-        return None
-    return [_remove_seq_item(subj[1])]
+)(_remove_subject_item)
 
 
 @fixer(
@@ -366,19 +369,14 @@ def fix_remove_privileged(ctx: FixContext) -> FixResult | None:
                      + _shared_note(cp, "privileged", v))
 
 
-@fixer(
+fixer(
     "co.remove-security-opt",
     title="Remove the entry that disables confinement",
     applicability=U,
     explanation="""Removes seccomp:unconfined / apparmor:unconfined / label:disable so the default
     profile applies again. Behaviour-changing if the service makes syscalls the default seccomp
     profile blocks (then ship a custom profile instead of none).""",
-)
-def fix_remove_secopt(ctx: FixContext) -> list[Edit] | None:
-    subj = ctx.finding.subject
-    if not (isinstance(subj, tuple) and isinstance(subj[1], V)):
-        return None
-    return [_remove_seq_item(subj[1])]
+)(_remove_subject_item)
 
 
 @fixer(

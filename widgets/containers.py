@@ -16,7 +16,14 @@ from textual.widgets import DataTable, Static
 
 from app.model import Severity
 from app.report import safe_text
-from widgets.text import SEVERITY_SHORT, SEVERITY_STYLE, mask_values, severity_of
+from widgets.text import (
+    SEVERITY_CLASSES,
+    SEVERITY_SHORT,
+    SEVERITY_STYLE,
+    mask_values,
+    severity_css,
+    severity_of,
+)
 
 
 def _fmt(value: Any) -> str:
@@ -34,21 +41,11 @@ def service_label(c: Any) -> str:
 
 
 class ContainersTable(DataTable[Text]):
-    COMPONENT_CLASSES = DataTable.COMPONENT_CLASSES | {
-        "sev--critical",
-        "sev--high",
-        "sev--medium",
-        "sev--low",
-        "sev--info",
+    COMPONENT_CLASSES = DataTable.COMPONENT_CLASSES | SEVERITY_CLASSES | {
         "status--ok",
         "status--off",
     }
-    DEFAULT_CSS = """
-    ContainersTable > .sev--critical { color: $error; text-style: bold reverse; }
-    ContainersTable > .sev--high { color: $error; text-style: bold; }
-    ContainersTable > .sev--medium { color: $warning; }
-    ContainersTable > .sev--low { color: $primary; }
-    ContainersTable > .sev--info { color: $foreground; text-style: dim; }
+    DEFAULT_CSS = severity_css("ContainersTable") + """
     ContainersTable > .status--ok { color: $success; }
     ContainersTable > .status--off { color: $foreground; text-style: dim; }
     """

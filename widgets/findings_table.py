@@ -11,7 +11,14 @@ from textual.widgets import DataTable
 
 from app.model import Finding
 from app.report import safe_text
-from widgets.text import fix_label, location_label, severity_of, target_label
+from widgets.text import (
+    SEVERITY_CLASSES,
+    fix_label,
+    location_label,
+    severity_css,
+    severity_of,
+    target_label,
+)
 
 SORTS = ("severity", "rule", "target", "location")
 
@@ -73,24 +80,14 @@ def sort_key(name: str):  # type: ignore[no-untyped-def]
 class FindingsTable(DataTable[Text]):
     """Rows of findings. Selection is by fingerprint, so it survives a rescan."""
 
-    COMPONENT_CLASSES = DataTable.COMPONENT_CLASSES | {
-        "sev--critical",
-        "sev--high",
-        "sev--medium",
-        "sev--low",
-        "sev--info",
+    COMPONENT_CLASSES = DataTable.COMPONENT_CLASSES | SEVERITY_CLASSES | {
         "fix--safe",
         "fix--input",
         "fix--unsafe",
         "fix--none",
         "findings--dim",
     }
-    DEFAULT_CSS = """
-    FindingsTable > .sev--critical { color: $error; text-style: bold reverse; }
-    FindingsTable > .sev--high { color: $error; text-style: bold; }
-    FindingsTable > .sev--medium { color: $warning; }
-    FindingsTable > .sev--low { color: $primary; }
-    FindingsTable > .sev--info { color: $foreground; text-style: dim; }
+    DEFAULT_CSS = severity_css("FindingsTable") + """
     FindingsTable > .fix--safe { color: $success; }
     FindingsTable > .fix--input { color: $warning; }
     FindingsTable > .fix--unsafe { color: $error; }

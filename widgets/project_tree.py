@@ -16,25 +16,15 @@ from app.model import Finding, Severity
 from app.report import safe_text
 from app.sources.project import Project
 from widgets.findings_table import ALL, Scope
-from widgets.text import SEVERITY_SHORT, severity_of
+from widgets.text import SEVERITY_CLASSES, SEVERITY_SHORT, severity_css, severity_of
 
 
 class ProjectTree(Tree[Scope]):
-    COMPONENT_CLASSES = Tree.COMPONENT_CLASSES | {
-        "sev--critical",
-        "sev--high",
-        "sev--medium",
-        "sev--low",
-        "sev--info",
+    COMPONENT_CLASSES = Tree.COMPONENT_CLASSES | SEVERITY_CLASSES | {
         "tree--ok",
         "tree--kind",
     }
-    DEFAULT_CSS = """
-    ProjectTree > .sev--critical { color: $error; text-style: bold reverse; }
-    ProjectTree > .sev--high { color: $error; text-style: bold; }
-    ProjectTree > .sev--medium { color: $warning; }
-    ProjectTree > .sev--low { color: $primary; }
-    ProjectTree > .sev--info { color: $foreground; text-style: dim; }
+    DEFAULT_CSS = severity_css("ProjectTree") + """
     ProjectTree > .tree--ok { color: $success; }
     ProjectTree > .tree--kind { color: $foreground; text-style: dim; }
     """

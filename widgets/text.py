@@ -16,6 +16,21 @@ from app.report import safe_text
 
 MASK = "••••••"
 
+# component classes for severity counts, shared by the tables and the tree (theme variables only)
+SEVERITY_CLASSES = frozenset({"sev--critical", "sev--high", "sev--medium", "sev--low", "sev--info"})
+
+
+def severity_css(widget: str) -> str:
+    """The DEFAULT_CSS rules of the severity component classes for `widget`."""
+    return f"""
+    {widget} > .sev--critical {{ color: $error; text-style: bold reverse; }}
+    {widget} > .sev--high {{ color: $error; text-style: bold; }}
+    {widget} > .sev--medium {{ color: $warning; }}
+    {widget} > .sev--low {{ color: $primary; }}
+    {widget} > .sev--info {{ color: $foreground; text-style: dim; }}
+    """
+
+
 SEVERITY_STYLE: dict[Severity, str] = {
     Severity.CRITICAL: "bold reverse $error",
     Severity.HIGH: "bold $error",
