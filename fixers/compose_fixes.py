@@ -118,7 +118,9 @@ def _remove_value(v: V) -> Edit:
     return remove_entry(_doc(v.file), mapping, v.key_node.value)
 
 
-def _parent_mapping(cf: ComposeFile, key_node: Node) -> MappingNode:
+def _parent(cf: ComposeFile, child: Node) -> tuple[Node, Any]:
+    """The collection directly holding `child` as written in `cf`: (mapping, key node) when
+    `child` is a key or a value of a mapping entry, (sequence, index) when it is an item."""
     assert cf.root is not None
     stack: list[Node] = [cf.root]
     seen: set[int] = set()
@@ -129,52 +131,36 @@ def _parent_mapping(cf: ComposeFile, key_node: Node) -> MappingNode:
         seen.add(id(n))
         if isinstance(n, MappingNode):
             for k, v in n.value:
-                if k is key_node:
-                    return n
+                if k is child or v is child:
+                    return n, k
                 stack.append(v)
         elif isinstance(n, SequenceNode):
-            stack.extend(n.value)
-    raise YamlEditError("key not found in its file")
-
-
-def _parent_seq(cf: ComposeFile, item: Node) -> tuple[SequenceNode, int]:
-    assert cf.root is not None
-    stack: list[Node] = [cf.root]
-    seen: set[int] = set()
-    while stack:
-        n = stack.pop()
-        if id(n) in seen:
-            continue
-        seen.add(id(n))
-        if isinstance(n, SequenceNode):
             for i, v in enumerate(n.value):
-                if v is item:
+                if v is child:
                     return n, i
                 stack.append(v)
-        elif isinstance(n, MappingNode):
-            stack.extend(v for _k, v in n.value)
-    raise YamlEditError("item not found in its file")
+    raise YamlEditError("node not found in its file")
+
+
+def _parent_mapping(cf: ComposeFile, key_node: Node) -> MappingNode:
+    parent, _key = _parent(cf, key_node)
+    if not isinstance(parent, MappingNode):
+        raise YamlEditError("key not in a mapping")
+    return parent
 
 
 def _remove_seq_item(item: V) -> Edit:
     """Remove a sequence item; when it is the only one, remove the whole key."""
     if item.file is None or item.node is None:
         raise YamlEditError("item without a node")
-    seq, idx = _parent_seq(item.file, item.node)
+    seq, idx = _parent(item.file, item.node)
+    if not isinstance(seq, SequenceNode):
+        raise YamlEditError("item not in a sequence")
     if len(seq.value) == 1:
-        # find the key holding this sequence and drop the entry
-        assert item.file.root is not None
-        stack: list[Node] = [item.file.root]
-        while stack:
-            n = stack.pop()
-            if isinstance(n, MappingNode):
-                for k, v in n.value:
-                    if v is seq:
-                        return remove_entry(_doc(item.file), n, k.value)
-                    stack.append(v)
-            elif isinstance(n, SequenceNode):
-                stack.extend(n.value)
-        raise YamlEditError("sequence without key")
+        holder, key = _parent(item.file, seq)  # drop the `key: [item]` entry
+        if not isinstance(holder, MappingNode):
+            raise YamlEditError("sequence without key")
+        return remove_entry(_doc(item.file), holder, key.value)
     return remove_item(_doc(item.file), seq, idx)
 
 
