@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import re
 
-from app.checks.base import RunCommand, effective_user, stage_chain
+from app.checks.base import RunCommand, effective_user, stage_chain, stage_env
 from app.checks.dockerfile_rules import ins_user_name
 from app.model import Applicability, Edit, Span
 from app.sources.dockerfile import Instruction, Pair, Stage
@@ -39,7 +39,6 @@ from fixers.dockerfile_util import (
     remove_token,
     resolve_id,
     root_at,
-    stage_env,
     user_family,
     word_source,
 )

@@ -18,6 +18,7 @@ from app.checks.base import (
     is_windows_image,
     run_commands,
     stage_chain,
+    stage_env,
 )
 from app.model import Edit, Finding, Span
 from app.sources.dockerfile import DockerfileModel, Heredoc, Instruction, Stage, expand_args
@@ -249,20 +250,6 @@ def root_at(stage: Stage, ins: Instruction | None) -> bool:
     if "$" in user:
         return False
     return is_root_user(user)
-
-
-def stage_env(stage: Stage) -> dict[str, str | None]:
-    """ARG defaults and ENV values of the stage chain (outermost first), for `expand_args`."""
-    env: dict[str, str | None] = {}
-    for st in reversed(stage_chain(stage)):
-        for ins in st.instructions:
-            if ins.keyword in ("ARG", "ENV"):
-                for p in ins.pairs():
-                    if p.value is None:
-                        env.setdefault(p.key, None)
-                    else:
-                        env[p.key] = expand_args(p.value, env)
-    return env
 
 
 # ---------------------------------------------------------------------------------------------

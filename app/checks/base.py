@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from app.checks.catalogue import rule
 from app.model import Finding, Location, Span
-from app.sources.dockerfile import ImageRef, Instruction, Stage
+from app.sources.dockerfile import ImageRef, Instruction, Stage, expand_args
 from app.sources.shell import Command, split_commands
 from app.sources.text import SourceText
 
@@ -230,6 +230,21 @@ def effective_user(stage: Stage) -> EffectiveUser:
     root = stage_chain(stage)[-1]
     base = root.base_resolved
     return EffectiveUser(None, None, None, image_default_nonroot(base), base)
+
+
+def stage_env(stage: Stage) -> dict[str, str | None]:
+    """ARG defaults and ENV values of the stage chain (outermost first), as RUN sees them; values are
+    expanded with `expand_args` (None: an ARG without default)."""
+    env: dict[str, str | None] = {}
+    for st in reversed(stage_chain(stage)):
+        for ins in st.instructions:
+            if ins.keyword in ("ARG", "ENV"):
+                for p in ins.pairs():
+                    if p.value is None:
+                        env.setdefault(p.key, None)
+                    else:
+                        env[p.key] = expand_args(p.value, env)
+    return env
 
 
 def stage_healthcheck(stage: Stage) -> Instruction | None:

@@ -23,6 +23,7 @@ from app.checks.base import (
     not_minimal_hint,
     run_commands,
     runtime_chain,
+    stage_env,
     stage_healthcheck,
     token_in,
 )
@@ -495,25 +496,14 @@ def _pip_cache_mount(ins: Instruction) -> bool:
     return False
 
 
-def _stage_env(stage: Stage) -> dict[str, str]:
-    env: dict[str, str] = {}
-    from app.checks.base import stage_chain
-
-    for st in reversed(stage_chain(stage)):
-        for ins in st.instructions_named("ENV"):
-            for p in ins.pairs():
-                env[p.key] = p.value or ""
-    return env
-
-
 def _packages(ctx: DfCtx) -> Iterator[Finding]:
     for stage in ctx.shipped:
-        env = _stage_env(stage)
+        env = stage_env(stage)
         recommends_off = any(
             "Install-Recommends" in (i.args + "".join(h.body for h in i.heredocs)) and "false" in i.args.lower()
             for st in [stage] for i in st.instructions_named("RUN")
         )
-        pip_nocache_env = env.get("PIP_NO_CACHE_DIR", "").lower() in ("1", "true", "yes", "on", "off", "0", "false")
+        pip_nocache_env = (env.get("PIP_NO_CACHE_DIR") or "").lower() in ("1", "true", "yes", "on", "off", "0", "false")
         for ins in stage.instructions_named("RUN"):
             cmds = ctx.cmds(ins)
             all_text = " ".join(rc.script for rc in cmds)
