@@ -16,9 +16,9 @@ import json
 import os
 from typing import Any
 
-from app import __version__
-from app.model import Applicability, Finding, Fix, Location, Span
-from app.sources.project import Project
+from batten import __version__
+from batten.model import Applicability, Finding, Fix, Location, Span
+from batten.sources.project import Project
 
 MAX_ENTRIES = 64
 _SKIP = {".git", "node_modules", ".venv", "__pycache__"}
@@ -101,8 +101,8 @@ def _encode(f: Finding) -> dict[str, Any]:
 
 
 def _decode(d: dict[str, Any]) -> Finding:
-    from app.checks.catalogue import rule
-    from app.model import Severity
+    from batten.checks.catalogue import rule
+    from batten.model import Severity
 
     loc = None
     if d["l"] is not None:

@@ -9,8 +9,8 @@ import os
 import sys
 from collections.abc import Sequence
 
-from app import __version__
-from app.model import BattenError, UsageError
+from batten import __version__
+from batten.model import BattenError, UsageError
 
 SUBCOMMANDS = ("scan", "fix", "containers")
 FAIL_LEVELS = ("critical", "high", "medium", "low", "info", "never")
@@ -88,13 +88,13 @@ def _color(choice: str, stream: object) -> bool:
 
 
 def cmd_scan(args: argparse.Namespace) -> int:
-    from app.report import to_json, to_sarif, to_text
-    from app.scan import scan, threshold_hit
+    from batten.report import to_json, to_sarif, to_text
+    from batten.scan import scan, threshold_hit
 
     paths = args.paths or ["."]
     result = scan(paths, detached=True, use_cache=not args.no_cache)
     if args.live:
-        from app.live_scan import add_live
+        from batten.live_scan import add_live
 
         add_live(result, host=args.host, context=args.context, include_all=args.all)
     findings = result.findings + result.live
@@ -126,13 +126,13 @@ def _emit(text: str, output: str | None) -> None:
 
 
 def cmd_fix(args: argparse.Namespace) -> int:
-    from app.fix_cli import run_fix
+    from batten.fix_cli import run_fix
 
     return run_fix(args)
 
 
 def cmd_containers(args: argparse.Namespace) -> int:
-    from app.live_scan import run_containers
+    from batten.live_scan import run_containers
 
     return run_containers(args)
 
@@ -140,7 +140,7 @@ def cmd_containers(args: argparse.Namespace) -> int:
 def cmd_tui(args: argparse.Namespace) -> int:
     if not os.path.exists(args.path):
         raise UsageError(f"{args.path}: no such file or directory")
-    from app.tui.factory import run_app
+    from batten.tui.factory import run_app
 
     return run_app(args)
 

@@ -32,8 +32,8 @@ import tomllib
 from dataclasses import dataclass, field
 from typing import Any
 
-from app.model import Severity, UsageError
-from app.sources.discover import match_path as _match_path
+from batten.model import Severity, UsageError
+from batten.sources.discover import match_path as _match_path
 
 # checklist defaults for fix parameters (RULES.md / the hardening checklist)
 FIX_DEFAULTS: dict[str, str] = {
@@ -129,7 +129,7 @@ def _rule_patterns(value: Any, key: str, where: str, known: Any) -> list[str]:
 
 
 def parse_config(data: dict[str, Any], where: str) -> Config:
-    from app.checks.catalogue import RULES  # local: config is read before rules run
+    from batten.checks.catalogue import RULES  # local: config is read before rules run
 
     unknown = set(data) - _KNOWN_KEYS
     if unknown:

@@ -6,11 +6,11 @@ import argparse
 import sys
 from collections.abc import Callable
 
-from app.model import Applicability, Finding, UsageError
-from app.scan import scan
-from app.sources.project import Project
-from fixers.apply import fix_all, selector
-from fixers.write import WriteRefused, undo_last, write_files
+from batten.fixers.apply import fix_all, selector
+from batten.fixers.write import WriteRefused, undo_last, write_files
+from batten.model import Applicability, Finding, UsageError
+from batten.scan import scan
+from batten.sources.project import Project
 
 _DIFF_COLORS = {"+": "\x1b[32m", "-": "\x1b[31m", "@": "\x1b[36m"}
 
@@ -43,10 +43,10 @@ def _colorize(diff: str, color: bool) -> str:
 def live_evidence(project: Project, host: str | None, context: str | None) -> Callable[[Finding], dict[str, str] | None] | None:
     """A function giving each compose finding the defaults observed on its service's running
     container (tmpfs paths written, ports below 1024, memory/CPU in use, users), or None."""
-    from app.live.evidence import gather_evidence
-    from app.live_scan import make_gateway, snapshot
-    from app.model import BattenError
-    from app.sources.compose import Service
+    from batten.live.evidence import gather_evidence
+    from batten.live_scan import make_gateway, snapshot
+    from batten.model import BattenError
+    from batten.sources.compose import Service
 
     try:
         gw = make_gateway(host, context)
@@ -84,12 +84,12 @@ def live_evidence(project: Project, host: str | None, context: str | None) -> Ca
 
 
 def run_fix(args: argparse.Namespace) -> int:
-    from app.report import safe_text
+    from batten.report import safe_text
 
     paths = args.paths or ["."]
     color = args.color == "always" or (args.color == "auto" and sys.stdout.isatty())
     if args.undo:
-        from app.scan import resolve_root
+        from batten.scan import resolve_root
 
         root = resolve_root(paths)
         try:
@@ -101,8 +101,8 @@ def run_fix(args: argparse.Namespace) -> int:
         return 0
     values = _parse_sets(args.set)
     result = scan(paths)
-    from fixers.plan import _load
-    from fixers.registry import REGISTRY
+    from batten.fixers.plan import _load
+    from batten.fixers.registry import REGISTRY
 
     _load()
     known = {p.name for spec in REGISTRY.values() for p in spec.params}

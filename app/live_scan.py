@@ -12,9 +12,9 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from app.model import BattenError, Finding, Location, UsageError
-from app.sources.compose import Service
-from app.sources.project import Project
+from batten.model import BattenError, Finding, Location, UsageError
+from batten.sources.compose import Service
+from batten.sources.project import Project
 
 
 @dataclass
@@ -27,7 +27,7 @@ class ContainerView:
     inspect: dict[str, Any]
     image_inspect: dict[str, Any] | None
     findings: list[Finding] = field(default_factory=list)
-    drift: list[Any] = field(default_factory=list)  # app.live.drift.DriftItem
+    drift: list[Any] = field(default_factory=list)  # batten.live.drift.DriftItem
     drift_findings: list[Finding] = field(default_factory=list)
     compose_project: str | None = None
     service: str | None = None
@@ -62,9 +62,9 @@ class LiveSnapshot:
 
 def make_gateway(host: str | None = None, context: str | None = None, timeout: float = 5.0) -> Any:
     """A read-only gateway to the engine the docker CLI would use (resolution order in
-    app.live.endpoint). Raises BattenError subclasses with one-line messages."""
-    from app.live.endpoint import resolve_endpoint
-    from app.live.gateway import DockerGateway
+    batten.live.endpoint). Raises BattenError subclasses with one-line messages."""
+    from batten.live.endpoint import resolve_endpoint
+    from batten.live.gateway import DockerGateway
 
     endpoint = resolve_endpoint(host, context)
     return DockerGateway(endpoint, timeout=timeout)
@@ -96,9 +96,9 @@ def _service_for(project: Project | None, ident: Any) -> Service | None:
 def snapshot(gateway: Any, project: Project | None = None, *, include_all: bool = False,
              with_images: bool = True) -> LiveSnapshot:
     """List and inspect containers, judge them, tie them to the project's services."""
-    from app.live.drift import compose_identity, drift, drift_findings
-    from app.live.facts import judge_container
-    from app.live.gateway import inspect_all
+    from batten.live.drift import compose_identity, drift, drift_findings
+    from batten.live.facts import judge_container
+    from batten.live.gateway import inspect_all
 
     started = time.perf_counter()
     snap = LiveSnapshot(endpoint_display(gateway))
@@ -165,11 +165,11 @@ def add_live(result: Any, *, host: str | None, context: str | None, include_all:
 
 def run_containers(args: argparse.Namespace) -> int:
     """`batten containers`."""
-    from app.report import safe_text, to_json, to_sarif
+    from batten.report import safe_text, to_json, to_sarif
 
     project = None
     if args.project:
-        from app.sources.project import load_project
+        from batten.sources.project import load_project
 
         project = load_project([args.project])
     try:
@@ -224,7 +224,7 @@ def run_containers(args: argparse.Namespace) -> int:
 
 
 def _fmt(value: Any) -> str:
-    from app.report import safe_text
+    from batten.report import safe_text
 
     return safe_text(str(value)) if value not in (None, "") else "-"
 

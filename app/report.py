@@ -12,9 +12,9 @@ from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
-from app import __version__
-from app.checks.catalogue import all_rules
-from app.model import Finding, Rule, Severity
+from batten import __version__
+from batten.checks.catalogue import all_rules
+from batten.model import Finding, Rule, Severity
 
 TOOL_NAME = "batten"
 INFO_URI = "https://github.com/batten-dev/batten"

@@ -10,11 +10,11 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from app import cache
-from app.checks.engine import run_checks
-from app.config import Config, load_config
-from app.model import Finding, Severity, UsageError
-from app.sources.project import Project, load_project
+from batten import cache
+from batten.checks.engine import run_checks
+from batten.config import Config, load_config
+from batten.model import Finding, Severity, UsageError
+from batten.sources.project import Project, load_project
 
 
 @dataclass
@@ -109,8 +109,8 @@ def _parallel_ok(project: Project) -> bool:
 
 
 def _run_units(project: Project, config: Config, units: list[tuple[int, str, int]], with_fixes: bool) -> list[Finding]:
-    from app.checks.compose_rules import check_compose
-    from app.checks.dockerfile_rules import check_dockerfile
+    from batten.checks.compose_rules import check_compose
+    from batten.checks.dockerfile_rules import check_dockerfile
 
     out: list[Finding] = []
     for _w, kind, i in units:
@@ -132,8 +132,8 @@ def _detach(f: Finding) -> tuple[Any, ...]:
 
 
 def _attach(t: tuple[Any, ...]) -> Finding:
-    from app.checks.catalogue import rule
-    from app.model import Applicability, Fix
+    from batten.checks.catalogue import rule
+    from batten.model import Applicability, Fix
 
     rid, message, location, target, kind, evidence, anchors, secrets, fix = t
     summary = Fix(fix[0], fix[1], Applicability(fix[2]), "", ()) if fix is not None else None
@@ -144,8 +144,8 @@ def _attach(t: tuple[Any, ...]) -> Finding:
 def _parallel_findings(project: Project, config: Config, with_fixes: bool) -> list[Finding]:
     import pickle
 
-    from app.checks.engine import apply_config, dedupe, parse_error_findings
-    from app.checks.project_rules import check_project
+    from batten.checks.engine import apply_config, dedupe, parse_error_findings
+    from batten.checks.project_rules import check_project
 
     units = sorted(_units(project), reverse=True)
     mine: list[tuple[int, str, int]] = []
@@ -190,7 +190,7 @@ def _parallel_findings(project: Project, config: Config, with_fixes: bool) -> li
 
 def attach_fixes(findings: list[Finding], project: Project, config: Config) -> None:
     try:
-        from fixers.plan import plan_fix
+        from batten.fixers.plan import plan_fix
     except ImportError:  # fixers not built yet
         return
     for f in findings:

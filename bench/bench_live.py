@@ -27,9 +27,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from app.live.endpoint import Endpoint  # noqa: E402
-from app.live.facts import judge_all  # noqa: E402
-from app.live.gateway import DockerGateway, inspect_all  # noqa: E402
+from batten.live.endpoint import Endpoint  # noqa: E402
+from batten.live.facts import judge_all  # noqa: E402
+from batten.live.gateway import DockerGateway, inspect_all  # noqa: E402
 from tests.support import engine as engine_support  # noqa: E402
 
 

@@ -81,7 +81,7 @@ def main() -> int:
     if not (CORPUS / "manifest.tsv").exists():
         print(f"corpus not found at {CORPUS}", file=sys.stderr)
         return 2
-    batten = [sys.executable, "-m", "app.cli", "scan", "--format", "json", "--output", os.devnull, "--fail-on", "never"]
+    batten = [sys.executable, "-m", "batten", "scan", "--format", "json", "--output", os.devnull, "--fail-on", "never"]
     all_files = manifest()
     dockerfiles = manifest("dockerfile")
     print(f"machine: {platform.platform()}, {os.cpu_count()} cores, Python {platform.python_version()}")

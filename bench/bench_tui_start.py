@@ -38,7 +38,7 @@ def batten_command(path: str) -> list[str]:
     found = shutil.which("batten")
     if found:
         return [found, path, "--no-engine"]
-    return [sys.executable, "-m", "app.cli", path, "--no-engine"]
+    return [sys.executable, "-m", "batten", path, "--no-engine"]
 
 
 def _set_size(fd: int) -> None:

@@ -8,12 +8,12 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
-from app.checks.engine import run_checks
-from app.config import Config
-from app.model import Applicability, Edit, Finding, Fix
-from app.sources.project import Project, with_texts
-from fixers.edits import EditConflict, apply_edits, group_by_path, overlaps, unified_diff
-from fixers.plan import plan_fix
+from batten.checks.engine import run_checks
+from batten.config import Config
+from batten.fixers.edits import EditConflict, apply_edits, group_by_path, overlaps, unified_diff
+from batten.fixers.plan import plan_fix
+from batten.model import Applicability, Edit, Finding, Fix
+from batten.sources.project import Project, with_texts
 
 MAX_ROUNDS = 12
 

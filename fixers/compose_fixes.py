@@ -9,11 +9,8 @@ import posixpath
 import re
 from typing import Any
 
-from app.model import Applicability, Edit
-from app.sources.compose import ComposeFile, ComposeProject, Service, V, parse_port, parse_volume
-from app.sources.yamlnodes import MappingNode, Node, ScalarNode, SequenceNode
-from fixers.registry import FixContext, FixResult, ParamSpec, fixer
-from fixers.yamledit import (
+from batten.fixers.registry import FixContext, FixResult, ParamSpec, fixer
+from batten.fixers.yamledit import (
     Doc,
     Raw,
     YamlEditError,
@@ -27,6 +24,9 @@ from fixers.yamledit import (
     replace_scalar,
     scalar,
 )
+from batten.model import Applicability, Edit
+from batten.sources.compose import ComposeFile, ComposeProject, Service, V, parse_port, parse_volume
+from batten.sources.yamlnodes import MappingNode, Node, ScalarNode, SequenceNode
 
 U, S, N = Applicability.UNSAFE, Applicability.SAFE, Applicability.NEEDS_INPUT
 
@@ -289,7 +289,7 @@ def fix_cap_drop(ctx: FixContext) -> FixResult | None:
 
 
 def _spec(fid: str):
-    from fixers.registry import REGISTRY
+    from batten.fixers.registry import REGISTRY
 
     return REGISTRY[fid]
 
@@ -332,7 +332,7 @@ def fix_nnp(ctx: FixContext) -> list[Edit] | None:
 
 def Raw_q(text: str, svc: Service) -> str:
     """A scalar quoted in the file's quote style (security_opt items are customarily quoted)."""
-    from fixers.yamledit import detect_style
+    from batten.fixers.yamledit import detect_style
 
     st = detect_style(_doc(svc.file), svc.node)
     return Raw(f"{st.quote}{text}{st.quote}")
@@ -859,7 +859,7 @@ def _dotenv_quote(value: str) -> str:
 
 def _gitignore(ctx: FixContext, base_dir: str, entry: str) -> list[Edit]:
     """Add `entry` to the .gitignore next to the compose file unless it is already ignored."""
-    from app.sources.discover import GitIgnore
+    from batten.sources.discover import GitIgnore
 
     path = posixpath.join(base_dir, ".gitignore") if base_dir else ".gitignore"
     text = ctx.project.aux_text(path)
@@ -1045,8 +1045,8 @@ def build_secret_edits(project_services: list[tuple[ComposeProject, Service]], s
     environment variable. Behaviour-changing for builds that pass the value differently.""",
 )
 def fix_build_secret(ctx: FixContext) -> FixResult | None:
-    from app.checks.base import make, stage_chain
-    from fixers.registry import REGISTRY, build_fix
+    from batten.checks.base import make, stage_chain
+    from batten.fixers.registry import REGISTRY, build_fix
 
     subj = ctx.finding.subject
     if not (isinstance(subj, tuple) and len(subj) == 3):

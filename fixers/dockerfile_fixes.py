@@ -1,6 +1,6 @@
 """Dockerfile fixers: each turns one finding into edits on the original Dockerfile text.
 
-Registered with `@fixer` at import time (fixers.plan imports this module). Every fixer
+Registered with `@fixer` at import time (batten.fixers.plan imports this module). Every fixer
 returns None rather than a risky edit: exec form where a shell is needed, `sh -c '...'`
 scripts whose offsets do not map onto the file, unresolvable ids, Windows images.
 Helpers that know about lines, continuations and image families are in dockerfile_util.
@@ -11,12 +11,9 @@ from __future__ import annotations
 import json
 import re
 
-from app.checks.base import RunCommand, effective_user, stage_chain, stage_env
-from app.checks.dockerfile_rules import ins_user_name
-from app.model import Applicability, Edit, Span
-from app.sources.dockerfile import Instruction, Pair, Stage
-from app.sources.shell import Word, has_shell_syntax, split_commands
-from fixers.dockerfile_util import (
+from batten.checks.base import RunCommand, effective_user, stage_chain, stage_env
+from batten.checks.dockerfile_rules import ins_user_name
+from batten.fixers.dockerfile_util import (
     Creation,
     Doc,
     account_style,
@@ -42,7 +39,10 @@ from fixers.dockerfile_util import (
     user_family,
     word_source,
 )
-from fixers.registry import FixContext, FixResult, ParamSpec, fixer
+from batten.fixers.registry import FixContext, FixResult, ParamSpec, fixer
+from batten.model import Applicability, Edit, Span
+from batten.sources.dockerfile import Instruction, Pair, Stage
+from batten.sources.shell import Word, has_shell_syntax, split_commands
 
 SAFE = Applicability.SAFE
 UNSAFE = Applicability.UNSAFE
@@ -432,7 +432,7 @@ _SERVICE_PROBES = {
 
 def _expose_ports(stage: Stage) -> list[int]:
     """TCP ports the stage chain EXPOSEs (nearest stage first, ranges by their first port)."""
-    from app.sources.dockerfile import expand_args
+    from batten.sources.dockerfile import expand_args
 
     env = stage_env(stage)
     out: list[int] = []
@@ -542,7 +542,7 @@ def compose_secret_edits(ctx: FixContext, secret_id: str, env_name: str) -> list
     builds this Dockerfile, and a top-level secret taken from the environment variable the
     build used to receive (`secrets: <id>: environment: <NAME>`), so `docker compose build`
     keeps working with the same variable set."""
-    from fixers.compose_fixes import build_secret_edits
+    from batten.fixers.compose_fixes import build_secret_edits
 
     df = ctx.finding.scope
     path = getattr(getattr(df, "source", None), "path", None) or ctx.finding.path

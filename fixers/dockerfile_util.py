@@ -11,7 +11,7 @@ import itertools
 import re
 from dataclasses import dataclass
 
-from app.checks.base import (
+from batten.checks.base import (
     RunCommand,
     image_default_nonroot,
     is_root_user,
@@ -20,10 +20,10 @@ from app.checks.base import (
     stage_chain,
     stage_env,
 )
-from app.model import Edit, Finding, Span
-from app.sources.dockerfile import DockerfileModel, Heredoc, Instruction, Stage, expand_args
-from app.sources.shell import Word, split_commands
-from app.sources.text import SourceText
+from batten.model import Edit, Finding, Span
+from batten.sources.dockerfile import DockerfileModel, Heredoc, Instruction, Stage, expand_args
+from batten.sources.shell import Word, split_commands
+from batten.sources.text import SourceText
 
 # ---------------------------------------------------------------------------------------------
 # the document a finding is about

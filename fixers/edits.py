@@ -7,7 +7,7 @@ import itertools
 import re
 from collections.abc import Iterable
 
-from app.model import Edit
+from batten.model import Edit
 
 
 class EditConflict(Exception):

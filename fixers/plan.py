@@ -5,10 +5,10 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 
-from app.config import Config
-from app.model import Finding, Fix
-from app.sources.project import Project
-from fixers.registry import REGISTRY, FixerSpec, NoFix, build_fix
+from batten.config import Config
+from batten.fixers.registry import REGISTRY, FixerSpec, NoFix, build_fix
+from batten.model import Finding, Fix
+from batten.sources.project import Project
 
 _LOADED = False
 
@@ -16,8 +16,8 @@ _LOADED = False
 def _load() -> None:
     global _LOADED
     if not _LOADED:
-        import fixers.compose_fixes
-        import fixers.dockerfile_fixes  # noqa: F401
+        import batten.fixers.compose_fixes
+        import batten.fixers.dockerfile_fixes  # noqa: F401
 
         _LOADED = True
 

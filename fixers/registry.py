@@ -6,9 +6,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-from app.config import Config
-from app.model import Applicability, Edit, Finding, Fix, Param
-from app.sources.project import Project
+from batten.config import Config
+from batten.model import Applicability, Edit, Finding, Fix, Param
+from batten.sources.project import Project
 
 
 class NoFix(ValueError):

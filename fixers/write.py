@@ -14,8 +14,8 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from app.model import BattenError
-from app.sources.project import Project
+from batten.model import BattenError
+from batten.sources.project import Project
 
 JOURNAL_DEPTH = 20
 

@@ -16,10 +16,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from app.model import Edit
-from app.sources.compose import ComposeFile, map_entries
-from app.sources.yamlnodes import MERGE_TAG, MappingNode, Node, ScalarNode, SequenceNode
-from fixers.registry import NoFix
+from batten.fixers.registry import NoFix
+from batten.model import Edit
+from batten.sources.compose import ComposeFile, map_entries
+from batten.sources.yamlnodes import MERGE_TAG, MappingNode, Node, ScalarNode, SequenceNode
 
 
 class YamlEditError(NoFix):

@@ -12,10 +12,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from app.checks.catalogue import all_rules  # noqa: E402
-from app.model import AREA_ORDER  # noqa: E402
-from fixers.plan import FIX_BY_KIND, _load  # noqa: E402
-from fixers.registry import REGISTRY  # noqa: E402
+from batten.checks.catalogue import all_rules  # noqa: E402
+from batten.fixers.plan import FIX_BY_KIND, _load  # noqa: E402
+from batten.fixers.registry import REGISTRY  # noqa: E402
+from batten.model import AREA_ORDER  # noqa: E402
 
 WHERE = {"DF": "Dockerfile", "CO": "compose", "LC": "live container", "IM": "image", "PR": "project"}
 

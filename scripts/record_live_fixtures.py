@@ -35,9 +35,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from app.live.endpoint import Endpoint  # noqa: E402
-from app.live.gateway import DockerGateway  # noqa: E402
-from app.live.replay import record_engine  # noqa: E402
+from batten.live.endpoint import Endpoint  # noqa: E402
+from batten.live.gateway import DockerGateway  # noqa: E402
+from batten.live.replay import record_engine  # noqa: E402
 from tests.support import engine as engine_support  # noqa: E402
 
 APP_IMAGE = "batten-test/app:1"

@@ -1,6 +1,6 @@
 """Write current SVG screenshots of the main TUI screens into screenshots/.
 
-The app is built with the same factory as the CLI and the tests (app.tui.factory.build_app),
+The app is built with the same factory as the CLI and the tests (batten.tui.factory.build_app),
 on a temporary copy of examples/demo (never modified), at 120x36; the containers view is fed
 by ReplayGateway over tests/fixtures/live (no engine needed).
 
@@ -22,9 +22,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from app.live.endpoint import Endpoint  # noqa: E402
-from app.live.replay import ReplayGateway  # noqa: E402
-from app.tui.factory import build_app  # noqa: E402
+from batten.live.endpoint import Endpoint  # noqa: E402
+from batten.live.replay import ReplayGateway  # noqa: E402
+from batten.tui.factory import build_app  # noqa: E402
 
 SIZE = (120, 36)
 

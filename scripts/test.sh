@@ -5,7 +5,9 @@ set -eu
 cd "$(dirname "$0")/.."
 sh scripts/setup-test-engine.sh
 [ -x .venv/bin/python ] || python3 -m venv .venv
-.venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'
+# strict editable mode: a tree of links under build/ that import-linter can walk (app/ is
+# `batten`, widgets/ and fixers/ are `batten.widgets` and `batten.fixers`)
+.venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]' --config-settings editable_mode=strict
 .venv/bin/ruff check .
 .venv/bin/lint-imports
 exec .venv/bin/python -m pytest "$@"

@@ -32,7 +32,7 @@ if os.environ.get("CI") == "true":
 
 
 # ---------------------------------------------------------------------------------------------
-# Live containers (app.live): a private network-less dockerd, a loopback sshd, recorded JSON.
+# Live containers (batten.live): a private network-less dockerd, a loopback sshd, recorded JSON.
 # Tests using them are marked `engine` / `ssh`. Missing root/apt/docker skips them, except
 # under CI=true, where it fails them (tests/support/__init__.py: unavailable()).
 # ---------------------------------------------------------------------------------------------

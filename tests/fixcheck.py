@@ -10,13 +10,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from app.checks.engine import run_checks
-from app.config import Config
-from app.model import Edit
-from app.sources.project import Project, load_project
-from fixers.apply import FixFailed, check_one, fix_all, selector
-from fixers.edits import EditConflict
-from fixers.plan import plan_fix
+from batten.checks.engine import run_checks
+from batten.config import Config
+from batten.fixers.apply import FixFailed, check_one, fix_all, selector
+from batten.fixers.edits import EditConflict
+from batten.fixers.plan import plan_fix
+from batten.model import Edit
+from batten.sources.project import Project, load_project
 
 
 @dataclass

@@ -18,11 +18,11 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from app.checks.engine import run_checks
-from app.config import Config
-from app.sources.project import load_project
-from fixers.apply import fix_all, selector
-from fixers.plan import plan_fix
+from batten.checks.engine import run_checks
+from batten.config import Config
+from batten.fixers.apply import fix_all, selector
+from batten.fixers.plan import plan_fix
+from batten.sources.project import load_project
 
 CASES = Path(__file__).parent / "fixers" / "cases"
 

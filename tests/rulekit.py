@@ -11,11 +11,11 @@ import json
 import textwrap
 from pathlib import Path
 
-from app.checks.engine import run_checks
-from app.config import Config, parse_config
-from app.model import Finding
-from app.report import to_json
-from app.sources.project import Project, load_project
+from batten.checks.engine import run_checks
+from batten.config import Config, parse_config
+from batten.model import Finding
+from batten.report import to_json
+from batten.sources.project import Project, load_project
 
 
 def write(root: Path, files: dict[str, str | bytes]) -> Path:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from app.cli import main
+from batten.cli import main
 
 DEMO = Path(__file__).resolve().parents[1] / "examples" / "demo"
 

@@ -7,15 +7,15 @@ import tracemalloc
 
 import pytest
 
-from app.sources.compose import (
+from batten.sources.compose import (
     load_compose,
     parse_port,
     parse_volume,
     resolve_project,
     tmpfs_entries,
 )
-from app.sources.interpolate import has_interpolation, interpolate, parse_dotenv, variables
-from app.sources.text import SourceText
+from batten.sources.interpolate import has_interpolation, interpolate, parse_dotenv, variables
+from batten.sources.text import SourceText
 from tests.corpus import require_corpus
 
 

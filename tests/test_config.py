@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from app.config import Config, load_config, parse_config
-from app.model import Severity, UsageError
+from batten.config import Config, load_config, parse_config
+from batten.model import Severity, UsageError
 from tests.rulekit import at, findings, ids, json_findings, of
 
 DOCKERFILE = "FROM python:3.12\nRUN pip install requests\nCMD python app.py\n"

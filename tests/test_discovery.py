@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from app.sources.discover import classify, classify_explicit, discover
+from batten.sources.discover import classify, classify_explicit, discover
 
 
 @pytest.mark.parametrize(

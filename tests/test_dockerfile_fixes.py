@@ -9,17 +9,17 @@ from pathlib import Path
 
 import pytest
 
-from app.checks.engine import run_checks
-from app.config import Config
-from app.model import Applicability, Edit
-from app.sources.dockerfile import parse_dockerfile
-from app.sources.project import load_project
-from app.sources.text import SourceText
-from fixers import dockerfile_fixes
-from fixers.apply import apply_one, check_one, fix_all, selector
-from fixers.edits import apply_edits
-from fixers.plan import plan_fix
-from fixers.registry import REGISTRY
+from batten.checks.engine import run_checks
+from batten.config import Config
+from batten.fixers import dockerfile_fixes
+from batten.fixers.apply import apply_one, check_one, fix_all, selector
+from batten.fixers.edits import apply_edits
+from batten.fixers.plan import plan_fix
+from batten.fixers.registry import REGISTRY
+from batten.model import Applicability, Edit
+from batten.sources.dockerfile import parse_dockerfile
+from batten.sources.project import load_project
+from batten.sources.text import SourceText
 
 CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
 DF_FIXES = sorted(k for k in REGISTRY if k.startswith("df."))  # registered by the import above
@@ -68,8 +68,8 @@ def fix_all_text(tmp_path: Path, files: dict[str, str], rule: str, values: dict[
 
 
 def test_every_dockerfile_fix_id_of_the_catalogue_is_registered() -> None:
-    from app.checks.catalogue import RULES
-    from fixers.plan import _load
+    from batten.checks.catalogue import RULES
+    from batten.fixers.plan import _load
 
     _load()
     ids = {r.fix_id for r in RULES.values() if r.fix_id and r.fix_id.startswith("df.")} - {"df.dockerignore"}
@@ -91,9 +91,9 @@ def test_every_dockerfile_fix_id_of_the_catalogue_is_registered() -> None:
 
 
 def _doc(text: str):
-    from app.checks.catalogue import rule
-    from app.model import Finding
-    from fixers.dockerfile_util import doc_for
+    from batten.checks.catalogue import rule
+    from batten.fixers.dockerfile_util import doc_for
+    from batten.model import Finding
 
     df = parse_dockerfile(SourceText.from_text("Dockerfile", text))
     return doc_for(Finding(rule("user.missing"), "x", None, scope=df)), df
@@ -105,7 +105,7 @@ def _doc(text: str):
      ("__X__", "x"), ("a.b-c", "a-b-c")],
 )
 def test_kebab(name: str, want: str) -> None:
-    from fixers.dockerfile_util import kebab
+    from batten.fixers.dockerfile_util import kebab
 
     assert kebab(name) == want
 
@@ -126,7 +126,7 @@ def test_kebab(name: str, want: str) -> None:
     ],
 )
 def test_remove_pair_keeps_the_instruction_valid(text: str, pair: str, want: str) -> None:
-    from fixers.dockerfile_util import remove_pair
+    from batten.fixers.dockerfile_util import remove_pair
 
     doc, df = _doc(text)
     ins = next(i for i in df.instructions if i.keyword == "ENV")
@@ -150,7 +150,7 @@ def test_remove_pair_keeps_the_instruction_valid(text: str, pair: str, want: str
     ],
 )
 def test_append_command_follows_the_run_layout(text: str, style: str, want: str) -> None:
-    from fixers.dockerfile_util import append_command, run_layout
+    from batten.fixers.dockerfile_util import append_command, run_layout
 
     doc, df = _doc(text)
     ins = df.instructions_named("RUN")[0]
@@ -161,7 +161,7 @@ def test_append_command_follows_the_run_layout(text: str, style: str, want: str)
 
 
 def test_insertion_point_stays_above_the_comment_block_of_cmd() -> None:
-    from fixers.dockerfile_util import insert_before
+    from batten.fixers.dockerfile_util import insert_before
 
     text = "FROM a\nRUN x\n\n# hadolint ignore=DL3025\n# run it\n  CMD y\n"
     doc, df = _doc(text)
@@ -184,14 +184,14 @@ def test_insertion_point_stays_above_the_comment_block_of_cmd() -> None:
     ],
 )
 def test_image_family(base: str, family: str) -> None:
-    from fixers.dockerfile_util import image_family
+    from batten.fixers.dockerfile_util import image_family
 
     df = parse_dockerfile(SourceText.from_text("Dockerfile", f"FROM {base}\nCMD x\n"))
     assert image_family(df.stages[0]) == family
 
 
 def test_image_family_from_package_manager_and_shell() -> None:
-    from fixers.dockerfile_util import image_family, user_family
+    from batten.fixers.dockerfile_util import image_family, user_family
 
     df = parse_dockerfile(SourceText.from_text("Dockerfile", "FROM corp/base:1\nRUN apk add --no-cache x\n"))
     assert image_family(df.stages[0]) == "alpine"
@@ -206,8 +206,8 @@ def test_image_family_from_package_manager_and_shell() -> None:
 
 
 def test_parse_creation_styles() -> None:
-    from app.checks.base import run_commands
-    from fixers.dockerfile_util import parse_creation
+    from batten.checks.base import run_commands
+    from batten.fixers.dockerfile_util import parse_creation
 
     text = (
         "FROM debian:12\n"

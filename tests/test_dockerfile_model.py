@@ -1,4 +1,4 @@
-"""Tests for app.sources.dockerfile: grammar, exact spans, stages, pairs and the real corpus."""
+"""Tests for batten.sources.dockerfile: grammar, exact spans, stages, pairs and the real corpus."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from dockerfile_parse.util import extract_key_values
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.model import Span
-from app.sources.dockerfile import (
+from batten.model import Span
+from batten.sources.dockerfile import (
     DockerfileModel,
     ImageRef,
     Instruction,
@@ -21,7 +21,7 @@ from app.sources.dockerfile import (
     parse_dockerfile,
     unquote,
 )
-from app.sources.text import SourceText
+from batten.sources.text import SourceText
 from tests.corpus import require_corpus
 
 

@@ -7,7 +7,7 @@ import sys
 import tomllib
 from pathlib import Path
 
-from app import __version__
+from batten import __version__
 
 ROOT = Path(__file__).resolve().parents[1]
 

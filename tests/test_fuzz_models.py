@@ -18,13 +18,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from app.checks.engine import run_checks
-from app.config import Config
-from app.sources.compose import load_compose, resolve_project
-from app.sources.project import load_project
-from app.sources.text import SourceError, SourceText
-from fixers.apply import check_one, fix_all, selector
-from fixers.plan import plan_fix
+from batten.checks.engine import run_checks
+from batten.config import Config
+from batten.fixers.apply import check_one, fix_all, selector
+from batten.fixers.plan import plan_fix
+from batten.sources.compose import load_compose, resolve_project
+from batten.sources.project import load_project
+from batten.sources.text import SourceError, SourceText
 from tests.fixcheck import preserved
 
 BUDGET = int(os.environ.get("BATTEN_FUZZ_EXAMPLES", "25"))

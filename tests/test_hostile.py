@@ -16,12 +16,12 @@ from pathlib import Path
 
 import pytest
 
-from app.cli import main
-from app.config import Config
-from app.scan import scan
-from app.sources.text import MAX_BYTES
-from fixers.apply import fix_all, selector
-from fixers.write import WriteRefused, write_files
+from batten.cli import main
+from batten.config import Config
+from batten.fixers.apply import fix_all, selector
+from batten.fixers.write import WriteRefused, write_files
+from batten.scan import scan
+from batten.sources.text import MAX_BYTES
 
 BOMB = "\n".join(
     ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
@@ -241,13 +241,13 @@ def test_escape_sequences_in_content_are_shown_escaped(tmp_path):
     (tmp_path / "compose.yaml").write_bytes(b'services:\n  "web\\e[31m":\n    image: "x\\e[5m:1"\n    privileged: true\n')
     for fmt in ("text", "json", "sarif"):
         out = subprocess.run(
-            [sys.executable, "-m", "app.cli", "scan", str(tmp_path), "--format", fmt, "--color", "never"]
-            if fmt == "text" else [sys.executable, "-m", "app.cli", "scan", str(tmp_path), "--format", fmt],
+            [sys.executable, "-m", "batten", "scan", str(tmp_path), "--format", fmt, "--color", "never"]
+            if fmt == "text" else [sys.executable, "-m", "batten", "scan", str(tmp_path), "--format", fmt],
             capture_output=True, cwd=Path(__file__).resolve().parents[1],
         )
         assert b"\x1b" not in out.stdout and b"\x07" not in out.stdout, fmt
         assert b"Traceback" not in out.stderr
-    text = subprocess.run([sys.executable, "-m", "app.cli", "scan", str(tmp_path), "--color", "never"],
+    text = subprocess.run([sys.executable, "-m", "batten", "scan", str(tmp_path), "--color", "never"],
                           capture_output=True, text=True, cwd=Path(__file__).resolve().parents[1]).stdout
     assert "\\x1b[31m" in text and "evil\\x1b[2J" in text
 

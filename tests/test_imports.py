@@ -16,10 +16,10 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_scan_and_fix_preview_import_neither_textual_nor_docker():
     code = (
         "import sys\n"
-        "from app.cli import main\n"
+        "from batten.cli import main\n"
         f"main(['scan', {str(ROOT / 'examples' / 'demo')!r}, '--format', 'json', '--output', '/dev/null'])\n"
-        "from app.scan import scan\n"
-        "from fixers.apply import fix_all, selector\n"
+        "from batten.scan import scan\n"
+        "from batten.fixers.apply import fix_all, selector\n"
         f"r = scan([{str(ROOT / 'examples' / 'demo')!r}])\n"
         "fix_all(r.project, r.config, selector(None, unsafe=True))\n"
         "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('textual', 'docker', 'rich'))\n"

@@ -19,7 +19,7 @@ pytestmark = pytest.mark.engine
 
 
 def batten(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "app.cli", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "batten", *args], capture_output=True, text=True,
                           timeout=timeout, cwd=ROOT)
 
 

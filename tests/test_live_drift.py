@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from app.live.drift import (
+from batten.live.drift import (
     AHEAD,
     STALE,
     ComposeIdentity,
@@ -20,8 +20,8 @@ from app.live.drift import (
     parse_cpus,
     parse_memory,
 )
-from app.live.replay import ReplayGateway, default_repo_root
-from app.model import Location
+from batten.live.replay import ReplayGateway, default_repo_root
+from batten.model import Location
 
 FIXTURES = Path(__file__).parent / "fixtures" / "live"
 

@@ -8,14 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from app.live.endpoint import (
+from batten.live.endpoint import (
     DEFAULT_HOST,
     EndpointError,
     context_dir_name,
     normalize_host,
     resolve_endpoint,
 )
-from app.model import BattenError, UsageError
+from batten.model import BattenError, UsageError
 
 
 def make_context(

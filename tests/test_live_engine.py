@@ -13,11 +13,11 @@ from typing import Any
 
 import pytest
 
-from app.live.drift import AHEAD, STALE, DriftItem, compose_identity, drift, drift_findings
-from app.live.endpoint import Endpoint
-from app.live.evidence import gather_evidence
-from app.live.facts import judge_container, scan_engine
-from app.live.gateway import ContainerNotFound, DockerGateway, inspect_all
+from batten.live.drift import AHEAD, STALE, DriftItem, compose_identity, drift, drift_findings
+from batten.live.endpoint import Endpoint
+from batten.live.evidence import gather_evidence
+from batten.live.facts import judge_container, scan_engine
+from batten.live.gateway import ContainerNotFound, DockerGateway, inspect_all
 
 pytestmark = pytest.mark.engine
 

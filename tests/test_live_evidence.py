@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from app.live.evidence import (
+from batten.live.evidence import (
     MIB,
     collect_evidence,
     cpu_cores,
@@ -21,7 +21,7 @@ from app.live.evidence import (
     propose_cpus,
     reduce_changes,
 )
-from app.live.replay import ReplayGateway
+from batten.live.replay import ReplayGateway
 
 FIXTURES = Path(__file__).parent / "fixtures" / "live"
 

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from app.checks.catalogue import RULES
-from app.live.facts import (
+from batten.checks.catalogue import RULES
+from batten.live.facts import (
     DOCKER_DEFAULT_CAPS,
     is_root_user,
     judge_all,
@@ -20,7 +20,7 @@ from app.live.facts import (
     scan_engine,
     tmpfs_effective_flags,
 )
-from app.live.replay import ReplayGateway
+from batten.live.replay import ReplayGateway
 
 FIXTURES = Path(__file__).parent / "fixtures" / "live"
 
@@ -584,7 +584,7 @@ def test_environment_values_never_reach_findings() -> None:
 
 
 def test_judge_all_deduplicates_image_findings(replay: ReplayGateway) -> None:
-    from app.live.gateway import inspect_all
+    from batten.live.gateway import inspect_all
 
     inspected = inspect_all(replay, [c["Id"] for c in replay.list_containers(all=True)])
     findings = judge_all(inspected + inspected, load("info"))

@@ -13,17 +13,17 @@ from typing import Any
 
 import pytest
 
-from app.live.endpoint import Endpoint, resolve_endpoint
-from app.live.gateway import (
+from batten.live.endpoint import Endpoint, resolve_endpoint
+from batten.live.gateway import (
     ContainerNotFound,
     DockerGateway,
     EngineGateway,
     EngineUnavailable,
     inspect_all,
 )
-from app.live.replay import ReplayGateway, record_engine
-from app.live.ssh import SSHTarget, explain_ssh_failure
-from app.model import BattenError
+from batten.live.replay import ReplayGateway, record_engine
+from batten.live.ssh import SSHTarget, explain_ssh_failure
+from batten.model import BattenError
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).parent / "fixtures" / "live"
@@ -32,10 +32,10 @@ FIXTURES = Path(__file__).parent / "fixtures" / "live"
 def test_live_modules_do_not_import_docker_or_textual() -> None:
     code = (
         "import sys\n"
-        "import app.live, app.live.endpoint, app.live.gateway, app.live.facts, app.live.drift,"
-        " app.live.evidence, app.live.replay\n"
-        "from app.live.replay import ReplayGateway\n"
-        "from app.live.facts import scan_engine\n"
+        "import batten.live, batten.live.endpoint, batten.live.gateway, batten.live.facts, batten.live.drift,"
+        " batten.live.evidence, batten.live.replay\n"
+        "from batten.live.replay import ReplayGateway\n"
+        "from batten.live.facts import scan_engine\n"
         f"scan_engine(ReplayGateway.from_dir({str(FIXTURES)!r}), all=True)\n"
         "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('docker', 'textual', 'requests'))\n"
         "assert not bad, bad\n"
@@ -274,9 +274,9 @@ def test_record_then_replay_round_trip(tmp_path: Path) -> None:
 
 
 def test_missing_ssh_client_is_one_clear_line(monkeypatch: pytest.MonkeyPatch) -> None:
-    import app.live.ssh
+    import batten.live.ssh
 
-    monkeypatch.setattr(app.live.ssh, "SSH_BINARY", "/nonexistent/ssh")
+    monkeypatch.setattr(batten.live.ssh, "SSH_BINARY", "/nonexistent/ssh")
     gw = DockerGateway(resolve_endpoint(host="ssh://box", env={}), timeout=2)
     with pytest.raises(EngineUnavailable) as info:
         gw.ping()

@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 
-from app.live.endpoint import Endpoint, resolve_endpoint
-from app.live.facts import judge_all, judge_container
-from app.live.gateway import DockerGateway, EngineUnavailable, inspect_all
+from batten.live.endpoint import Endpoint, resolve_endpoint
+from batten.live.facts import judge_all, judge_container
+from batten.live.gateway import DockerGateway, EngineUnavailable, inspect_all
 
 pytestmark = [pytest.mark.engine, pytest.mark.ssh]
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from app.report import to_json
+from batten.report import to_json
 from tests.corpus import require_corpus
 from tests.rulekit import active, at, compose, findings, ids, json_findings, lines, of, targets
 
@@ -557,8 +557,8 @@ def test_json_output_marks_suppressed_findings(tmp_path):
 
 def test_corpus_false_positives_stay_fixed():
     """Real compose files where batten used to report literal secrets that are not there."""
-    from app.checks.engine import run_checks
-    from app.sources.project import load_project
+    from batten.checks.engine import run_checks
+    from batten.sources.project import load_project
 
     root = require_corpus()
     names = ["ChristianLempa__boilerplates/docker-compose/nextcloud/compose.yaml",  # MYSQL_RANDOM_ROOT_PASSWORD=true

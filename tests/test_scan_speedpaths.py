@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from app.report import to_json
-from app.scan import PARALLEL_MIN_UNITS, scan
+from batten.report import to_json
+from batten.scan import PARALLEL_MIN_UNITS, scan
 
 
 def _project(root, n: int = PARALLEL_MIN_UNITS + 10):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from app.cli import main
+from batten.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -1,10 +1,10 @@
-"""Tests for app.sources.shell: command splitting with exact word offsets."""
+"""Tests for batten.sources.shell: command splitting with exact word offsets."""
 
 from __future__ import annotations
 
 import pytest
 
-from app.sources.shell import Command, has_shell_syntax, split_commands
+from batten.sources.shell import Command, has_shell_syntax, split_commands
 
 
 def names(text: str) -> list[str]:
@@ -230,8 +230,8 @@ def test_has_shell_syntax_false(text: str) -> None:
 
 
 def test_offsets_into_run_args_map_to_source() -> None:
-    from app.sources.dockerfile import parse_dockerfile
-    from app.sources.text import SourceText
+    from batten.sources.dockerfile import parse_dockerfile
+    from batten.sources.text import SourceText
 
     text = "FROM debian\nRUN apt-get update \\\n && apt-get install -y \\\n\tcurl \\\n# c\n\tgit\n"
     m = parse_dockerfile(SourceText.from_text("Dockerfile", text))

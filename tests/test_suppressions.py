@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from app.checks.suppress import parse_pragmas
-from app.sources.text import SourceText
+from batten.checks.suppress import parse_pragmas
+from batten.sources.text import SourceText
 from tests.rulekit import active, compose, dockerfile, ids, json_findings, of
 
 PINNED = "alpine:3.20@sha256:" + "a" * 64
@@ -317,7 +317,7 @@ RULE_CASES: dict[str, dict[str, str]] = {
 
 
 def test_every_static_tier1_rule_has_a_case():
-    from app.checks.catalogue import all_rules
+    from batten.checks.catalogue import all_rules
 
     static = {r.id for r in all_rules() if r.applies & {"DF", "CO", "PR"}}
     assert static == set(RULE_CASES)

@@ -8,13 +8,13 @@ from typing import Any
 
 import pytest
 
-from app.config import Config
-from app.live.endpoint import Endpoint
-from app.live.gateway import EngineUnavailable
-from app.live.replay import ReplayGateway
-from app.model import Finding
-from app.tui.factory import build_app
-from fixers.edits import unified_diff
+from batten.config import Config
+from batten.fixers.edits import unified_diff
+from batten.live.endpoint import Endpoint
+from batten.live.gateway import EngineUnavailable
+from batten.live.replay import ReplayGateway
+from batten.model import Finding
+from batten.tui.factory import build_app
 
 REPO = Path(__file__).resolve().parents[1]
 DEMO = REPO / "examples" / "demo"
@@ -361,7 +361,7 @@ async def test_palette_applies_all_safe_fixes_of_a_file(demo: Path) -> None:
 
 
 async def test_help_lists_every_command(demo: Path) -> None:
-    from app.tui import commands
+    from batten.tui import commands
 
     app = build_app(str(demo), engine=False)
     async with app.run_test(size=SIZE) as pilot:
@@ -627,14 +627,14 @@ async def test_secret_fix_and_its_undo_never_show_the_secret(demo: Path) -> None
 
 
 async def test_fix_failed_is_a_notification(demo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import fixers.apply
+    import batten.fixers.apply
 
     def refuse(*_a: Any, **_k: Any) -> Any:
-        raise fixers.apply.FixFailed("compose.yaml: the fixed file does not parse (test); nothing written")
+        raise batten.fixers.apply.FixFailed("compose.yaml: the fixed file does not parse (test); nothing written")
 
     compose = demo / "compose.yaml"
     original = compose.read_bytes()
-    monkeypatch.setattr(fixers.apply, "check_one", refuse)
+    monkeypatch.setattr(batten.fixers.apply, "check_one", refuse)
     app = build_app(str(demo), engine=False)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)

@@ -26,7 +26,7 @@ def batten_command() -> list[str]:
     if exe.exists():
         return [str(exe)]
     found = shutil.which("batten")
-    return [found] if found else [sys.executable, "-m", "app.cli"]
+    return [found] if found else [sys.executable, "-m", "batten"]
 
 
 def read_until(fd: int, markers: tuple[bytes, ...], timeout: float) -> bytes:

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from app.tui.factory import build_app
+from batten.tui.factory import build_app
 from tests.test_tui_flows import DEMO, find, replay, settle
 
 SIZE = (120, 36)

@@ -14,9 +14,9 @@ from textual.content import Content
 from textual.message import Message
 from textual.widgets import DataTable, Static
 
-from app.model import Severity
-from app.report import safe_text
-from widgets.text import (
+from batten.model import Severity
+from batten.report import safe_text
+from batten.widgets.text import (
     SEVERITY_CLASSES,
     SEVERITY_SHORT,
     SEVERITY_STYLE,

@@ -9,10 +9,10 @@ from textual.containers import Vertical, VerticalScroll
 from textual.content import Content
 from textual.widgets import Static, TabbedContent, TabPane
 
-from app.model import Finding, Span
-from app.report import safe_text
-from widgets.diff_view import DiffView
-from widgets.text import SEVERITY_STYLE, render_source, severity_of
+from batten.model import Finding, Span
+from batten.report import safe_text
+from batten.widgets.diff_view import DiffView
+from batten.widgets.text import SEVERITY_STYLE, render_source, severity_of
 
 
 def explain(finding: Finding) -> Content:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from textual.widgets import Static
 
-from widgets.text import render_diff
+from batten.widgets.text import render_diff
 
 
 class DiffView(Static):

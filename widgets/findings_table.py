@@ -9,9 +9,9 @@ from rich.text import Text
 from textual.message import Message
 from textual.widgets import DataTable
 
-from app.model import Finding
-from app.report import safe_text
-from widgets.text import (
+from batten.model import Finding
+from batten.report import safe_text
+from batten.widgets.text import (
     SEVERITY_CLASSES,
     fix_label,
     location_label,

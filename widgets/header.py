@@ -6,7 +6,7 @@ from textual.content import Content
 from textual.reactive import reactive
 from textual.widgets import Static
 
-from app.report import safe_text
+from batten.report import safe_text
 
 ENGINE_STYLES = {
     "off": "$text-muted",

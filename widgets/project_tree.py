@@ -12,11 +12,11 @@ from textual.message import Message
 from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
-from app.model import Finding, Severity
-from app.report import safe_text
-from app.sources.project import Project
-from widgets.findings_table import ALL, Scope
-from widgets.text import SEVERITY_CLASSES, SEVERITY_SHORT, severity_css, severity_of
+from batten.model import Finding, Severity
+from batten.report import safe_text
+from batten.sources.project import Project
+from batten.widgets.findings_table import ALL, Scope
+from batten.widgets.text import SEVERITY_CLASSES, SEVERITY_SHORT, severity_css, severity_of
 
 
 class ProjectTree(Tree[Scope]):

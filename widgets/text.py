@@ -1,6 +1,6 @@
 """Turning model text into safe, masked, styled terminal content.
 
-Everything taken from a file or an engine goes through :func:`app.report.safe_text` (escape
+Everything taken from a file or an engine goes through :func:`batten.report.safe_text` (escape
 sequences are shown escaped, never sent raw) and every secret span is masked before it is
 shown. Styles are theme variables (``$error``...), resolved by Textual against the theme.
 """
@@ -11,8 +11,8 @@ from collections.abc import Iterable
 
 from textual.content import Content
 
-from app.model import Finding, Severity, Span
-from app.report import safe_text
+from batten.model import Finding, Severity, Span
+from batten.report import safe_text
 
 MASK = "••••••"
 

@@ -7,11 +7,11 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from app.checks.catalogue import rule
-from app.model import Finding, Location, Span
-from app.sources.dockerfile import ImageRef, Instruction, Stage, expand_args
-from app.sources.shell import Command, split_commands
-from app.sources.text import SourceText
+from batten.checks.catalogue import rule
+from batten.model import Finding, Location, Span
+from batten.sources.dockerfile import ImageRef, Instruction, Stage, expand_args
+from batten.sources.shell import Command, split_commands
+from batten.sources.text import SourceText
 
 
 def make(

@@ -6,7 +6,7 @@ Ids are stable once shipped. One id covers the same weakness wherever it shows: 
 
 from __future__ import annotations
 
-from app.model import Area, Rule, Severity
+from batten.model import Area, Rule, Severity
 
 C, H, M, L, I = (  # noqa: E741
     Severity.CRITICAL,

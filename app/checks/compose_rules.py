@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from app.checks.base import (
+from batten.checks.base import (
     DANGEROUS_CAPS,
     caps_dropped_all,
     effective_user,
@@ -24,8 +24,8 @@ from app.checks.base import (
     stage_healthcheck,
     token_in,
 )
-from app.model import Finding, Location, Span
-from app.sources.compose import (
+from batten.model import Finding, Location, Span
+from batten.sources.compose import (
     ComposeProject,
     Service,
     V,
@@ -34,8 +34,8 @@ from app.sources.compose import (
     tmpfs_entries,
     truthy,
 )
-from app.sources.dockerfile import ImageRef
-from app.sources.project import Project
+from batten.sources.dockerfile import ImageRef
+from batten.sources.project import Project
 
 
 class SvcCtx:

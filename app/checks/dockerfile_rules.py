@@ -11,7 +11,7 @@ import posixpath
 import re
 from collections.abc import Iterator
 
-from app.checks.base import (
+from batten.checks.base import (
     RunCommand,
     artifact_only,
     effective_user,
@@ -27,10 +27,10 @@ from app.checks.base import (
     stage_healthcheck,
     token_in,
 )
-from app.checks.dockerignore import DockerIgnore
-from app.model import Finding, Span
-from app.sources.dockerfile import DockerfileModel, ImageRef, Instruction, Stage
-from app.sources.project import Project
+from batten.checks.dockerignore import DockerIgnore
+from batten.model import Finding, Span
+from batten.sources.dockerfile import DockerfileModel, ImageRef, Instruction, Stage
+from batten.sources.project import Project
 
 
 class DfCtx:

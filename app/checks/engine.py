@@ -3,14 +3,14 @@ and inline suppressions. Suppressed findings stay in the result, marked."""
 
 from __future__ import annotations
 
-from app.checks.base import make
-from app.checks.compose_rules import check_compose
-from app.checks.dockerfile_rules import check_dockerfile
-from app.checks.project_rules import check_project
-from app.checks.suppress import FilePragmas, parse_pragmas
-from app.config import Config
-from app.model import Finding, Location
-from app.sources.project import Project
+from batten.checks.base import make
+from batten.checks.compose_rules import check_compose
+from batten.checks.dockerfile_rules import check_dockerfile
+from batten.checks.project_rules import check_project
+from batten.checks.suppress import FilePragmas, parse_pragmas
+from batten.config import Config
+from batten.model import Finding, Location
+from batten.sources.project import Project
 
 
 def parse_error_findings(project: Project) -> list[Finding]:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from app.checks.base import make
-from app.model import Finding, Location
-from app.sources.project import Project
+from batten.checks.base import make
+from batten.model import Finding, Location
+from batten.sources.project import Project
 
 _SCAN = re.compile(
     r"(?i)\btrivy\b|aquasecurity/trivy-action|\bgrype\b|anchore/scan-action|docker\s+scout\s+(cves|quickview|recommendations)|"

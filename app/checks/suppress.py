@@ -19,8 +19,8 @@ import fnmatch
 import re
 from dataclasses import dataclass, field
 
-from app.checks.catalogue import TOOL_PRAGMA_INDEX
-from app.sources.text import SourceText
+from batten.checks.catalogue import TOOL_PRAGMA_INDEX
+from batten.sources.text import SourceText
 
 _BATTEN = re.compile(r"#\s*batten\s*:\s*(ignore|ignore-file)\s*=\s*([A-Za-z0-9_.*,\s-]+?)(?:\s+--\s*(.*)|\s*$)")
 _HADOLINT = re.compile(r"#\s*hadolint\s+(global\s+)?ignore\s*=\s*([A-Za-z0-9,\s]+)")

@@ -19,7 +19,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from app.live.facts import (
+from batten.live.facts import (
     DOCKER_DEFAULT_CAPS,
     container_name,
     has_no_new_privileges,
@@ -28,9 +28,9 @@ from app.live.facts import (
     security_opt_value,
     tmpfs_mounts,
 )
-from app.live.facts import caps as _caps
-from app.live.facts import rule as _rule
-from app.model import Finding, Location
+from batten.live.facts import caps as _caps
+from batten.live.facts import rule as _rule
+from batten.model import Finding, Location
 
 LABEL_PROJECT = "com.docker.compose.project"
 LABEL_SERVICE = "com.docker.compose.service"

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from app.live.facts import (
+from batten.live.facts import (
     bind_mounts,
     container_name,
     exposed_ports,

@@ -11,11 +11,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from app.checks.base import DANGEROUS_CAPS, DEFAULT_CAPS
-from app.checks.base import is_root_user as _is_root_name
-from app.checks.base import norm_cap as normalize_cap
-from app.checks.catalogue import rule as _catalogue_rule
-from app.model import Finding, Rule
+from batten.checks.base import DANGEROUS_CAPS, DEFAULT_CAPS
+from batten.checks.base import is_root_user as _is_root_name
+from batten.checks.base import norm_cap as normalize_cap
+from batten.checks.catalogue import rule as _catalogue_rule
+from batten.model import Finding, Rule
 
 # Docker's default capability set and the capabilities whose addition breaks isolation: one
 # definition shared with the compose rules (app/checks/base.py).
@@ -633,7 +633,7 @@ class LiveScan:
 
 def scan_engine(gateway: Any, *, all: bool = False, workers: int = 8) -> LiveScan:
     """List, inspect (in parallel) and judge every container of an engine. Read-only."""
-    from app.live.gateway import inspect_all
+    from batten.live.gateway import inspect_all
 
     info = gateway.info()
     ids = [str(c.get("Id")) for c in gateway.list_containers(all=all)]

@@ -18,8 +18,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
-from app.live.endpoint import Endpoint, resolve_endpoint
-from app.model import BattenError
+from batten.live.endpoint import Endpoint, resolve_endpoint
+from batten.model import BattenError
 
 T = TypeVar("T")
 
@@ -102,7 +102,7 @@ class DockerGateway:
     """EngineGateway on the docker SDK's low-level ``APIClient``.
 
     The client is created on first use (thread-safe); ``ssh://`` endpoints go through the
-    system ssh client (see :mod:`app.live.ssh`).
+    system ssh client (see :mod:`batten.live.ssh`).
     """
 
     def __init__(self, endpoint: Endpoint | None = None, timeout: float = 5.0) -> None:
@@ -118,7 +118,7 @@ class DockerGateway:
 
         ep = self.endpoint
         if ep.scheme == "ssh":
-            from app.live.ssh import SSHHTTPAdapter, SSHTransport
+            from batten.live.ssh import SSHHTTPAdapter, SSHTransport
 
             # A placeholder socket that does not exist: if our adapter were ever bypassed
             # the request fails instead of reaching some other (local) engine.

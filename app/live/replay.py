@@ -24,8 +24,8 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from app.live.endpoint import Endpoint
-from app.live.gateway import ContainerNotFound
+from batten.live.endpoint import Endpoint
+from batten.live.gateway import ContainerNotFound
 
 _LABELS_WITH_PATHS = (
     "com.docker.compose.project.config_files",

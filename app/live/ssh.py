@@ -10,7 +10,7 @@ asking) and starts ssh in a new session without a controlling terminal, so an un
 host key can never hang or prompt; the refusal is turned into one clear line.
 
 This module imports urllib3/requests (the docker SDK's own dependencies) and is only imported
-by :class:`app.live.gateway.DockerGateway` when an ssh:// endpoint is used.
+by :class:`batten.live.gateway.DockerGateway` when an ssh:// endpoint is used.
 """
 
 from __future__ import annotations

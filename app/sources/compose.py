@@ -16,10 +16,10 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from app.model import Location, Span
-from app.sources.interpolate import has_interpolation, interpolate
-from app.sources.text import SourceText
-from app.sources.yamlnodes import (
+from batten.model import Location, Span
+from batten.sources.interpolate import has_interpolation, interpolate
+from batten.sources.text import SourceText
+from batten.sources.yamlnodes import (
     MERGE_TAG,
     MappingNode,
     Node,

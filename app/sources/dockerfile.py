@@ -31,8 +31,8 @@ import json as _json
 import re
 from dataclasses import dataclass, field
 
-from app.model import Span
-from app.sources.text import SourceText
+from batten.model import Span
+from batten.sources.text import SourceText
 
 __all__ = [
     "HEREDOC_KEYWORDS",

@@ -8,11 +8,17 @@ import posixpath
 import re
 from dataclasses import dataclass, field
 
-from app.sources.compose import ComposeFile, ComposeProject, Service, load_compose, resolve_project
-from app.sources.discover import Discovery, classify_explicit, discover, match_path
-from app.sources.dockerfile import DockerfileModel, Stage, parse_dockerfile
-from app.sources.interpolate import parse_dotenv
-from app.sources.text import SourceError, SourceText
+from batten.sources.compose import (
+    ComposeFile,
+    ComposeProject,
+    Service,
+    load_compose,
+    resolve_project,
+)
+from batten.sources.discover import Discovery, classify_explicit, discover, match_path
+from batten.sources.dockerfile import DockerfileModel, Stage, parse_dockerfile
+from batten.sources.interpolate import parse_dotenv
+from batten.sources.text import SourceError, SourceText
 
 
 @dataclass(slots=True)
@@ -215,7 +221,7 @@ def load_project(paths: list[str] | None = None, *, exclude: list[str] | None = 
     paths = paths or ["."]
     dirs = [p for p in paths if os.path.isdir(p)]
     if dirs and len(paths) > 1:
-        from app.model import UsageError
+        from batten.model import UsageError
 
         raise UsageError("give either one directory or a list of files")
     if dirs:

@@ -13,7 +13,7 @@ import os
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from app.model import Location, Span
+from batten.model import Location, Span
 
 BOM = b"\xef\xbb\xbf"
 MAX_BYTES = 2 * 1024 * 1024  # files above this are reported, not parsed (2 MiB)

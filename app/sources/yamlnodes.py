@@ -17,7 +17,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from app.model import Span
+from batten.model import Span
 
 MAX_DEPTH = 256  # deeper nesting is refused before parsing (real compose files stay under 15)
 MAX_EXPANDED_NODES = 250_000  # aliases expanded beyond this are an alias bomb

@@ -17,13 +17,13 @@ from textual.markup import escape
 from textual.screen import ModalScreen, Screen
 from textual.worker import Worker, WorkerState
 
-from app.config import Config
-from app.model import Applicability, BattenError, Finding, Fix, Span
-from app.report import safe_text
-from app.scan import ScanResult, scan
-from app.tui import commands
-from app.tui.screens.main import MainScreen
-from widgets.text import file_secret_spans, mask_values, secret_values
+from batten.config import Config
+from batten.model import Applicability, BattenError, Finding, Fix, Span
+from batten.report import safe_text
+from batten.scan import ScanResult, scan
+from batten.tui import commands
+from batten.tui.screens.main import MainScreen
+from batten.widgets.text import file_secret_spans, mask_values, secret_values
 
 POLL_INTERVAL = 5.0  # seconds between engine snapshots (after each success)
 POLL_BACKOFF_MAX = 60.0  # after failures the delay doubles up to this
@@ -31,7 +31,7 @@ POLL_BACKOFF_MAX = 60.0  # after failures the delay doubles up to this
 
 @dataclass
 class World:
-    """What the App works on, handed in by `app.tui.factory.build_app`."""
+    """What the App works on, handed in by `batten.tui.factory.build_app`."""
 
     root: str
     paths: list[str]
@@ -65,7 +65,7 @@ class BattenApp(App[int]):
         super().__init__()
         self.world = world
         self.result: ScanResult = world.result
-        self.snapshot: Any = None  # app.live_scan.LiveSnapshot
+        self.snapshot: Any = None  # batten.live_scan.LiveSnapshot
         self.engine_state = "off" if not world.engine else "connecting"
         self._gateway: Any = world.gateway
         self._poll_delay = world.poll_interval
@@ -177,7 +177,7 @@ class BattenApp(App[int]):
         return out
 
     def action_help(self) -> None:
-        from app.tui.screens.help import HelpScreen
+        from batten.tui.screens.help import HelpScreen
 
         self.push_screen(HelpScreen(self._keymap_wanted))
 
@@ -265,8 +265,8 @@ class BattenApp(App[int]):
     # ------------------------------------------------------------------ fixes
     def preview(self, fix: Fix) -> Preview:
         """New texts and the masked diff of one fix (not verified; check_one does that)."""
-        from fixers.apply import apply_one, current_text
-        from fixers.edits import unified_diff
+        from batten.fixers.apply import apply_one, current_text
+        from batten.fixers.edits import unified_diff
 
         project = self.result.project
         texts = apply_one(project, fix)
@@ -277,7 +277,7 @@ class BattenApp(App[int]):
 
     def plan(self, finding: Finding, values: dict[str, str] | None = None,
              evidence: dict[str, str] | None = None) -> Fix | None:
-        from fixers.plan import plan_fix
+        from batten.fixers.plan import plan_fix
 
         return plan_fix(finding, self.result.project, self.result.config, values or None, evidence or None)
 
@@ -302,7 +302,7 @@ class BattenApp(App[int]):
         self.open_fix(finding)
 
     def open_fix(self, finding: Finding) -> None:
-        from app.tui.screens.fix import FixScreen
+        from batten.tui.screens.fix import FixScreen
 
         if finding.fix is None:
             hint = safe_text(finding.rule.remedy) if finding.rule.remedy else "fix it by hand"
@@ -321,8 +321,8 @@ class BattenApp(App[int]):
 
     def apply_fix(self, finding: Finding, fix: Fix, preview: Preview) -> bool:
         """check_one then write_files; True when written. Errors become notifications."""
-        from fixers.apply import FixFailed, check_one
-        from fixers.write import WriteRefused, write_files
+        from batten.fixers.apply import FixFailed, check_one
+        from batten.fixers.write import WriteRefused, write_files
 
         if self.world.read_only:
             self.notify("read-only mode: nothing written", severity="warning")
@@ -373,9 +373,9 @@ class BattenApp(App[int]):
 
     def fix_file(self, path: str) -> None:
         """Every safe fix of one file, as one combined diff, then one yes."""
-        from app.tui.screens.fix import FixScreen
-        from fixers.apply import fix_all, selector
-        from fixers.edits import unified_diff
+        from batten.fixers.apply import fix_all, selector
+        from batten.fixers.edits import unified_diff
+        from batten.tui.screens.fix import FixScreen
 
         base = selector(unsafe=False, paths=[path])
 
@@ -413,7 +413,7 @@ class BattenApp(App[int]):
         self.push_screen(screen, callback=self._after_dialog)
 
     def write_texts(self, texts: dict[str, str], what: str) -> bool:
-        from fixers.write import WriteRefused, write_files
+        from batten.fixers.write import WriteRefused, write_files
 
         if self.world.read_only:
             self.notify("read-only mode: nothing written", severity="warning")
@@ -433,9 +433,9 @@ class BattenApp(App[int]):
 
     # ------------------------------------------------------------------ undo
     def action_undo(self) -> None:
-        from app.tui.screens.fix import FixScreen
-        from fixers.edits import unified_diff
-        from fixers.write import last_write, resolve_target
+        from batten.fixers.edits import unified_diff
+        from batten.fixers.write import last_write, resolve_target
+        from batten.tui.screens.fix import FixScreen
 
         if self.world.read_only:
             self.notify("read-only mode: undo is disabled", severity="warning")
@@ -476,8 +476,8 @@ class BattenApp(App[int]):
 
     def _secrets_of_texts(self, texts: dict[str, str]) -> set[str]:
         """Secret values in texts that are not the current ones (undo shows the old bytes)."""
-        from app.checks.engine import run_checks
-        from app.sources.project import with_texts
+        from batten.checks.engine import run_checks
+        from batten.sources.project import with_texts
 
         known = {p: t for p, t in texts.items() if self.result.project.file(p) is not None}
         if not known:
@@ -495,7 +495,7 @@ class BattenApp(App[int]):
         return out
 
     def undo(self) -> bool:
-        from fixers.write import WriteRefused, undo_last
+        from batten.fixers.write import WriteRefused, undo_last
 
         try:
             restored = undo_last(self.world.root)
@@ -515,13 +515,13 @@ class BattenApp(App[int]):
 
     # ------------------------------------------------------------------ guided
     async def action_guided(self) -> None:
-        from app.tui.screens.guided import GuidedSession
+        from batten.tui.screens.guided import GuidedSession
 
         self.guided = GuidedSession.start(self.result.active())
         await self.main.switch("guided")
 
     def action_export_report(self) -> None:
-        from app.tui.screens.export import ExportScreen
+        from batten.tui.screens.export import ExportScreen
 
         if self.world.read_only:
             self.notify("read-only mode: the report is not written (nothing is)", severity="warning")
@@ -529,7 +529,7 @@ class BattenApp(App[int]):
         self.push_screen(ExportScreen(default="batten-report.md"), callback=self._export_to)
 
     def report_text(self) -> str:
-        from app.tui.screens.guided import GuidedSession, build_report
+        from batten.tui.screens.guided import GuidedSession, build_report
 
         session = self.guided or GuidedSession.start(self.result.active())
         text = build_report(session, self.result, self.engine_summary())
@@ -590,7 +590,7 @@ class BattenApp(App[int]):
     @work(thread=True, exclusive=True, group="engine", exit_on_error=False, name="engine snapshot")
     def poll_engine(self) -> None:
         """One snapshot of the engine, off the UI thread (the docker SDK is imported here)."""
-        from app.live_scan import LiveSnapshot, snapshot
+        from batten.live_scan import LiveSnapshot, snapshot
 
         project = self.result.project
         try:
@@ -644,7 +644,7 @@ class BattenApp(App[int]):
 
     @work(thread=True, exclusive=True, group="evidence", exit_on_error=False, name="live evidence")
     def load_evidence(self, container_id: str, screen: Any) -> None:
-        from app.live.evidence import gather_evidence
+        from batten.live.evidence import gather_evidence
 
         if self._gateway is None:
             return
@@ -665,7 +665,7 @@ class BattenApp(App[int]):
         self.notify(f"{worker.name or 'background task'} failed: {safe_text(text)}", severity="error",
                     timeout=10)
         if worker.group == "engine":
-            from app.live_scan import LiveSnapshot
+            from batten.live_scan import LiveSnapshot
 
             self._on_snapshot(LiveSnapshot(endpoint=self._endpoint_text(), error=text))
 

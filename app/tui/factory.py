@@ -6,7 +6,7 @@ import argparse
 import os
 from typing import Any
 
-from app.config import Config
+from batten.config import Config
 
 
 def build_app(
@@ -25,9 +25,9 @@ def build_app(
     """A BattenApp on `path`: the project is scanned now (fast); the engine is reached later,
     in a worker, through `gateway` (tests, screenshots) or a gateway made from host/context
     (the docker SDK is imported only there). `engine=False` never touches an engine."""
-    from app.config import load_config
-    from app.scan import resolve_root, scan
-    from app.tui.app import POLL_INTERVAL, BattenApp, World
+    from batten.config import load_config
+    from batten.scan import resolve_root, scan
+    from batten.tui.app import POLL_INTERVAL, BattenApp, World
 
     paths = [path]
     root = os.path.abspath(resolve_root(paths))
@@ -36,7 +36,7 @@ def build_app(
     factory = None
     if engine and gateway is None:
         def factory() -> Any:
-            from app.live_scan import make_gateway
+            from batten.live_scan import make_gateway
 
             return make_gateway(host, context, timeout=5.0)
 

@@ -14,13 +14,13 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
-from app.model import Applicability, Finding, Fix
-from app.report import safe_text
-from app.tui import commands
-from widgets.diff_view import DiffView
+from batten.model import Applicability, Finding, Fix
+from batten.report import safe_text
+from batten.tui import commands
+from batten.widgets.diff_view import DiffView
 
 if TYPE_CHECKING:
-    from app.tui.app import BattenApp, Preview
+    from batten.tui.app import BattenApp, Preview
 
 SOURCE_LABEL = {"checklist": "checklist default", "config": "from config", "live": "from the running container"}
 

@@ -14,17 +14,17 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
 from textual.widgets import Button, ContentSwitcher, Static
 
-from app import __version__
-from app.model import AREA_ORDER, Area, Finding, Fix
-from app.report import safe_text
-from app.tui import commands
-from widgets.diff_view import DiffView
-from widgets.findings_table import FindingsTable
-from widgets.text import SEVERITY_STYLE, fix_label, location_label, severity_of
+from batten import __version__
+from batten.model import AREA_ORDER, Area, Finding, Fix
+from batten.report import safe_text
+from batten.tui import commands
+from batten.widgets.diff_view import DiffView
+from batten.widgets.findings_table import FindingsTable
+from batten.widgets.text import SEVERITY_STYLE, fix_label, location_label, severity_of
 
 if TYPE_CHECKING:
-    from app.scan import ScanResult
-    from app.tui.app import BattenApp
+    from batten.scan import ScanResult
+    from batten.tui.app import BattenApp
 
 CORE_AREAS: tuple[Area, ...] = AREA_ORDER[:9]  # user … supply chain
 EXTRA_AREAS: tuple[Area, ...] = AREA_ORDER[9:]  # logging, input: only when they have findings

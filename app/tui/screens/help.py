@@ -11,7 +11,7 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from app.tui import commands
+from batten.tui import commands
 
 SCOPES = {
     "app": "Everywhere",

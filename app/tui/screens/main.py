@@ -11,18 +11,18 @@ from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import ContentSwitcher, Input, Static
 
-from app.model import Finding
-from app.tui import commands
-from widgets.findings_table import ALL, FindingsTable
-from widgets.header import HeaderBar
-from widgets.keybar import KeyBar
-from widgets.project_tree import ProjectTree
+from batten.model import Finding
+from batten.tui import commands
+from batten.widgets.findings_table import ALL, FindingsTable
+from batten.widgets.header import HeaderBar
+from batten.widgets.keybar import KeyBar
+from batten.widgets.project_tree import ProjectTree
 
 if TYPE_CHECKING:
-    from app.scan import ScanResult
-    from app.tui.app import BattenApp
-    from app.tui.screens.guided import GuidedView
-    from widgets.detail import FindingDetail
+    from batten.scan import ScanResult
+    from batten.tui.app import BattenApp
+    from batten.tui.screens.guided import GuidedView
+    from batten.widgets.detail import FindingDetail
 
 VIEW_LABELS = {"findings": "Findings", "containers": "Containers", "guided": "Guided remediation"}
 
@@ -45,7 +45,7 @@ class FindingsView(Horizontal):
         self.call_after_refresh(self._mount_detail)
 
     async def _mount_detail(self) -> None:
-        from widgets.detail import FindingDetail
+        from batten.widgets.detail import FindingDetail
 
         if not self.query("#detail"):
             await self.query_one("#findings-main").mount(FindingDetail(id="detail"))
@@ -61,7 +61,7 @@ class FindingsView(Horizontal):
 
     @property
     def detail(self) -> FindingDetail:
-        from widgets.detail import FindingDetail
+        from batten.widgets.detail import FindingDetail
 
         return self.query_one("#detail", FindingDetail)
 
@@ -167,7 +167,7 @@ class ContainersView(Vertical):
     """Live containers with their status and service; the detail of the selected one."""
 
     def compose(self) -> ComposeResult:
-        from widgets.containers import ContainerDetail, ContainersTable
+        from batten.widgets.containers import ContainerDetail, ContainersTable
 
         yield Static("", id="containers-status")
         yield ContainersTable(id="containers")
@@ -274,7 +274,7 @@ class MainScreen(Screen[None]):
         if name == "containers" and self.containers is None:
             await self.query_one("#views", ContentSwitcher).mount(ContainersView(id="containers-view"))
         elif name == "guided" and self.guided is None:
-            from app.tui.screens.guided import GuidedView
+            from batten.tui.screens.guided import GuidedView
 
             await self.query_one("#views", ContentSwitcher).mount(GuidedView(id="guided"))
 
