@@ -152,6 +152,10 @@ def add_live(result: Any, *, host: str | None, context: str | None, include_all:
         return
     try:
         snap = snapshot(gw, result.project, include_all=include_all)
+        if not snap.error:  # what the engine shows about the project's images corrects static findings
+            from batten.live.imagefacts import gather, project_images, refine_findings
+
+            result.findings = refine_findings(result.findings, gather(gw, project_images(result.project)))
     finally:
         gw.close()
     if snap.error:

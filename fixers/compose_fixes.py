@@ -5,11 +5,15 @@ finding; new keys go on the service itself, never into a merged anchor."""
 
 from __future__ import annotations
 
+import json
 import posixpath
 import re
 from typing import Any
 
-from batten.fixers.registry import FixContext, FixResult, ParamSpec, fixer
+from batten.checks.base import image_defines_healthcheck
+from batten.fixers.probes import NoProbe, Probe
+from batten.fixers.probes import choose as choose_probe
+from batten.fixers.registry import FixContext, FixResult, NoFix, ParamSpec, fixer
 from batten.fixers.yamledit import (
     Doc,
     Raw,
@@ -24,8 +28,10 @@ from batten.fixers.yamledit import (
     replace_scalar,
     scalar,
 )
+from batten.live.imagefacts import ImageFacts, facts_for, service_image
 from batten.model import Applicability, Edit
 from batten.sources.compose import ComposeFile, ComposeProject, Service, V, parse_port, parse_volume
+from batten.sources.dockerfile import ImageRef
 from batten.sources.yamlnodes import MappingNode, Node, ScalarNode, SequenceNode
 
 U, S, N = Applicability.UNSAFE, Applicability.SAFE, Applicability.NEEDS_INPUT
@@ -216,19 +222,6 @@ _FILE_ENV = {  # images that read <VAR>_FILE for these variables
     "nextcloud": {"MYSQL_PASSWORD", "POSTGRES_PASSWORD", "NEXTCLOUD_ADMIN_PASSWORD", "REDIS_HOST_PASSWORD"},
     "minio": {"MINIO_ROOT_PASSWORD", "MINIO_ROOT_USER"},
     "rabbitmq": set(),
-}
-_HEALTH = {
-    "postgres": ["CMD-SHELL", "pg_isready -U $${POSTGRES_USER:-postgres}"],
-    "mysql": ["CMD", "mysqladmin", "ping", "-h", "127.0.0.1"],
-    "mariadb": ["CMD", "healthcheck.sh", "--connect", "--innodb_initialized"],
-    "redis": ["CMD", "redis-cli", "ping"],
-    "valkey": ["CMD", "valkey-cli", "ping"],
-    "mongo": ["CMD", "mongosh", "--quiet", "--eval", "db.adminCommand('ping')"],
-    "rabbitmq": ["CMD", "rabbitmq-diagnostics", "-q", "ping"],
-    "memcached": ["CMD-SHELL", "echo stats | nc 127.0.0.1 11211"],
-    "nginx": ["CMD", "curl", "-fsS", "http://127.0.0.1/"],
-    "httpd": ["CMD-SHELL", "wget -q -O /dev/null http://127.0.0.1/ || exit 1"],
-    "elasticsearch": ["CMD-SHELL", "curl -fsS http://127.0.0.1:9200/_cluster/health || exit 1"],
 }
 _EXTRA_TMPFS = {
     "postgres": ["/var/run/postgresql"],
@@ -894,28 +887,38 @@ def _gitignore(ctx: FixContext, base_dir: str, entry: str) -> list[Edit]:
     "co.healthcheck",
     title="Add a healthcheck",
     applicability=N,
-    explanation="""Adds a healthcheck block. The default probe is the image's own tool for known
-    images (pg_isready, redis-cli ping, mysqladmin ping...) or an HTTP probe of the service's
-    port; check that the command exists in the image.""",
+    explanation="""Adds a healthcheck block with a probe the image is known to provide: its own
+    client for official service images (pg_isready, redis-cli ping, mysqladmin ping...), or an
+    HTTP probe with curl, Python or Node.js of a port the service listens on. Without such
+    evidence it proposes no command: give one with healthcheck_cmd. Never added over an
+    image's own HEALTHCHECK.""",
     params=(ParamSpec("healthcheck_cmd", "probe command (CMD-SHELL)"),
             ParamSpec("healthcheck_interval", "interval"), ParamSpec("healthcheck_timeout", "timeout"),
             ParamSpec("healthcheck_retries", "retries"), ParamSpec("healthcheck_start_period", "start period")),
 )
-def fix_healthcheck(ctx: FixContext) -> list[Edit] | None:
-    svc, _cp = _svc(ctx)
+def fix_healthcheck(ctx: FixContext) -> FixResult | None:
+    svc, cp = _svc(ctx)
     if _own_value(svc, "healthcheck") is not None or svc.get("healthcheck") is not None:
         return None  # a disabled healthcheck is an explicit choice: leave it
-    cmd = ctx.value("healthcheck_cmd")
-    test: Any
+    facts = facts_for(service_image(ctx.project, cp, svc))
+    if facts.has_own_healthcheck or image_defines_healthcheck(svc.image):
+        raise NoFix(f"the image {facts.ref or svc.image} defines its own HEALTHCHECK: a compose "
+                    "healthcheck would override it")
+    cmd = ctx.value("healthcheck_cmd").strip()
+    test: list[str]
     if cmd:
+        if "\n" in cmd or "\r" in cmd:
+            raise ValueError("the health check command must be one line")
         test = ["CMD-SHELL", cmd]
+        note = "runs the given command"
     else:
-        known = _HEALTH.get(image_name(svc))
-        if known is not None:
-            test = known
-        else:
-            ports = [p for p in _container_ports(svc)] or [8080]
-            test = ["CMD-SHELL", f"wget -q -O /dev/null http://127.0.0.1:{ports[0]}/ || exit 1"]
+        probe = service_probe(ctx.project, cp, svc, facts)
+        if isinstance(probe, NoProbe):
+            raise NoFix(f"needs input: {probe.reason}; give the probe with --set healthcheck_cmd=...")
+        test = probe.compose_test()
+        note = f"uses {probe.note}"
+        ctx.values["healthcheck_cmd"] = " ".join(test[1:]) if test[0] == "CMD-SHELL" else json.dumps(test)
+        ctx.sources["healthcheck_cmd"] = "evidence" if probe.confirmed else "checklist"
     block = {
         "test": Raw(_flow_quoted(test)),
         "interval": ctx.value("healthcheck_interval"),
@@ -923,7 +926,35 @@ def fix_healthcheck(ctx: FixContext) -> list[Edit] | None:
         "retries": _num(ctx.value("healthcheck_retries")),
         "start_period": ctx.value("healthcheck_start_period"),
     }
-    return [add_to_service(svc, {"healthcheck": block})]
+    return FixResult([add_to_service(svc, {"healthcheck": block})],
+                     explanation=_spec("co.healthcheck").explanation + f" Here it {note}.")
+
+
+def service_probe(project: Any, cp: ComposeProject, svc: Service, facts: ImageFacts) -> Probe | NoProbe:
+    ports = _container_ports(svc)
+    staged = project.service_stage(svc) if svc.build is not None else None
+    if staged is not None:
+        _df, stage = staged
+        from batten.fixers.dockerfile_fixes import _expose_ports, _installed
+        from batten.fixers.dockerfile_util import image_family, image_key
+
+        repo, tag = image_key(stage)
+        root = stage.root_image()
+        base = facts if facts.inspected else facts_for(root.raw if root is not None else None)
+        exposed = _expose_ports(stage)
+        return choose_probe(base, name=repo.rsplit("/", 1)[-1], tag=tag, family=image_family(stage),
+                            installed=_installed(stage), ports=ports + [p for p in exposed if p not in ports],
+                            ports_from="from ports/expose/EXPOSE")
+    ref = ImageRef.parse(svc.image or "")
+    name = ref.name.lower() if ref is not None else image_name(svc)
+    tag = (ref.tag or "").lower() if ref is not None else ""
+    command = svc.get("command")
+    custom_port = command is not None and "port" in str(command.plain()).lower()
+    ports_all = ports + [p for p in facts.exposed if p not in ports]
+    family = "alpine" if "alpine" in tag else "unknown"
+    return choose_probe(facts, name=name, tag=tag, family=family, installed=set(), ports=ports_all,
+                        ports_from="from ports/expose" + ("/the image" if facts.exposed else ""),
+                        default_port_service=not custom_port)
 
 
 def _flow_quoted(items: list[str]) -> str:

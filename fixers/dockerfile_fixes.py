@@ -39,7 +39,10 @@ from batten.fixers.dockerfile_util import (
     user_family,
     word_source,
 )
-from batten.fixers.registry import FixContext, FixResult, ParamSpec, fixer
+from batten.fixers.probes import NoProbe, Probe
+from batten.fixers.probes import choose as choose_probe
+from batten.fixers.registry import FixContext, FixResult, NoFix, ParamSpec, fixer
+from batten.live.imagefacts import facts_for
 from batten.model import Applicability, Edit, Span
 from batten.sources.dockerfile import Instruction, Pair, Stage
 from batten.sources.shell import Word, has_shell_syntax, split_commands
@@ -398,11 +401,6 @@ def remove_expose(ctx: FixContext) -> list[Edit] | None:
 
 _PKG_INSTALL = {"apt-get": "install", "apt": "install", "apk": "add", "dnf": "install",
                 "yum": "install", "microdnf": "install", "zypper": "install", "tdnf": "install"}
-_CURL_IMAGES = frozenset({"buildpack-deps", "php", "eclipse-temurin", "maven", "gradle", "tomcat"})
-_CURL_FULL_IMAGES = frozenset({"python", "node", "ruby", "golang", "perl", "rust", "gcc", "openjdk",
-                               "haskell", "erlang", "elixir", "nginx", "pypy"})
-
-
 def _installed(stage: Stage) -> set[str]:
     """Packages the stage chain installs with a package manager (names without versions)."""
     out: set[str] = set()
@@ -414,20 +412,6 @@ def _installed(stage: Stage) -> set[str]:
         for w in pos[1:]:
             out.add(re.split(r"[=<>~]", w.text, maxsplit=1)[0])
     return out
-
-
-# ports that do not speak HTTP: an HTTP probe there would mark a working service unhealthy
-_NOT_HTTP = frozenset({21, 22, 23, 25, 53, 110, 143, 389, 465, 587, 636, 993, 995, 1433, 1521, 1883,
-                       2181, 3306, 4222, 4369, 5432, 5672, 6379, 6650, 7000, 7001, 8883, 9042, 9050,
-                       9092, 11211, 25565, 26257, 27017})
-# service probes for images whose port is not HTTP (the tool ships in the image)
-_SERVICE_PROBES = {
-    "postgres": "pg_isready -h 127.0.0.1 -p {port} || exit 1",
-    "postgis": "pg_isready -h 127.0.0.1 -p {port} || exit 1",
-    "mysql": "mysqladmin ping -h 127.0.0.1 -P {port} --silent || exit 1",
-    "mariadb": "mariadb-admin ping -h 127.0.0.1 -P {port} --silent || exit 1",
-    "redis": "redis-cli -h 127.0.0.1 -p {port} ping | grep -q PONG || exit 1",
-}
 
 
 def _expose_ports(stage: Stage) -> list[int]:
@@ -446,38 +430,20 @@ def _expose_ports(stage: Stage) -> list[int]:
     return out
 
 
-def default_healthcheck(stage: Stage) -> tuple[str | None, str]:
-    """(command, note) of the default probe for a stage; command None when there is no safe
-    default (no shell in the image, or only ports that do not speak HTTP)."""
-    family = image_family(stage)
-    if family in ("scratch", "distroless", "windows"):
-        return None, "the image has no shell or HTTP client for a probe"
+def default_healthcheck(stage: Stage) -> Probe | NoProbe:
+    """The probe for a stage from what batten knows: the image's tools (engine, installs,
+    the image's own clients) and the ports the stage EXPOSEs."""
     repo, tag = image_key(stage)
-    name = repo.rsplit("/", 1)[-1]
-    ports = _expose_ports(stage)
-    http = [p for p in ports if p not in _NOT_HTTP]
-    if ports and not http:
-        probe = _SERVICE_PROBES.get(name)
-        if probe is None:
-            return None, f"port {ports[0]} does not speak HTTP"
-        return probe.format(port=ports[0]), f"checks the {name} server on port {ports[0]}"
-    port = str(http[0]) if http else "8080"
-    url = f"http://127.0.0.1:{port}/"
-    small = any(x in tag for x in ("slim", "alpine", "minimal"))
-    installed = _installed(stage)
-    where = f"port {port}" + (" (from EXPOSE)" if http else " (no EXPOSE: 8080 assumed)")
-    if "curl" in installed or repo in _CURL_IMAGES or (repo in _CURL_FULL_IMAGES and not small):
-        return f"curl -fsS {url} || exit 1", f"probes {where} with curl"
-    if "wget" in installed or family == "alpine":
-        return f"wget -q -O /dev/null {url} || exit 1", f"probes {where} with wget"
-    if name in ("python", "pypy"):
-        return (f"python -c \"import urllib.request,sys; urllib.request.urlopen('{url}')\"",
-                f"probes {where} with the image's Python")
-    if name == "node":
-        return (f"node -e \"require('http').get('{url}', r => process.exit(r.statusCode < 400 ? 0 : 1))"
-                f".on('error', () => process.exit(1))\"", f"probes {where} with the image's Node.js")
-    return (f"curl -fsS {url} || exit 1",
-            f"probes {where} with curl, but the image may lack curl: install it or set healthcheck_cmd")
+    root = stage.root_image()
+    return choose_probe(
+        facts_for(root.raw if root is not None else None),
+        name=repo.rsplit("/", 1)[-1],
+        tag=tag,
+        family=image_family(stage),
+        installed=_installed(stage),
+        ports=_expose_ports(stage),
+        ports_from="from EXPOSE",
+    )
 
 
 def _has_expose(stage: Stage) -> bool:
@@ -517,11 +483,12 @@ def healthcheck(ctx: FixContext) -> FixResult | None:
     if cmd:
         note = "runs the given command"
     else:
-        derived, note = default_healthcheck(stage)
-        if derived is None:
-            return None
-        cmd = derived
+        probe = default_healthcheck(stage)
+        if isinstance(probe, NoProbe):
+            raise NoFix(f"needs input: {probe.reason}; give the probe with --set healthcheck_cmd=...")
+        cmd, note = probe.dockerfile_cmd(), f"uses {probe.note}"
         ctx.values["healthcheck_cmd"] = cmd  # shown as the parameter's value in previews
+        ctx.sources["healthcheck_cmd"] = "evidence" if probe.confirmed else "checklist"
     if "\n" in cmd or "\r" in cmd:
         raise ValueError("the health check command must be one line")
     line = (f"{doc.kw('HEALTHCHECK')} --interval={interval} --timeout={timeout} "

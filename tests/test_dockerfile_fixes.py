@@ -374,7 +374,8 @@ def test_healthcheck_param_default_is_computed_and_settable(tmp_path: Path) -> N
     fx = plan_fix(f, project, Config())
     assert fx is not None and fx.applicability is Applicability.NEEDS_INPUT
     params = {p.name: p.default for p in fx.params}
-    assert "urlopen('http://127.0.0.1:5000/')" in params["healthcheck_cmd"]
+    assert "HTTPConnection('127.0.0.1', 5000, timeout=4)" in params["healthcheck_cmd"]
+    assert {p.name: p.source for p in fx.params}["healthcheck_cmd"] == "evidence"  # python:* has python
     assert params["healthcheck_interval"] == "30s"
     fx2 = plan_fix(f, project, Config(), {"healthcheck_cmd": "/bin/check", "healthcheck_timeout": "2s"})
     assert fx2 is not None
@@ -385,7 +386,7 @@ def test_healthcheck_param_default_is_computed_and_settable(tmp_path: Path) -> N
 
 
 def test_healthcheck_config_defaults(tmp_path: Path) -> None:
-    text = "FROM nginx:1.27\nEXPOSE 80\nUSER 101\n"
+    text = "FROM nginx:1.27\nRUN apt-get update && apt-get install -y curl\nEXPOSE 80\nUSER 101\n"
     project = project_of(tmp_path, {"Dockerfile": text})
     f = findings(project, "health.missing-dockerfile")[0]
     cfg = Config(fix={"healthcheck_retries": "7"})
@@ -393,20 +394,20 @@ def test_healthcheck_config_defaults(tmp_path: Path) -> None:
     assert fx is not None
     assert apply_one(project, fx)["Dockerfile"].endswith(
         "USER 101\nHEALTHCHECK --interval=30s --timeout=5s --start-period=10s --retries=7"
-        " CMD curl -fsS http://127.0.0.1:80/ || exit 1\n")
+        ' CMD ["curl", "-so", "/dev/null", "http://127.0.0.1:80/"]\n')
 
 
 def test_healthcheck_non_http_ports(tmp_path: Path) -> None:
     # a database port: the image's own client checks it, an HTTP probe would always fail
     text = "FROM postgres:16-alpine\nEXPOSE 5432\nUSER postgres\n"
     got = fix_text(tmp_path, text, "health.missing-dockerfile")
-    assert got is not None and "CMD pg_isready -h 127.0.0.1 -p 5432 || exit 1\n" in got
+    assert got is not None and 'CMD pg_isready -U "${POSTGRES_USER:-postgres}"\n' in got
     text = "FROM alpine:3.20\nRUN apk add --no-cache openssh\nEXPOSE 22\nUSER 1\n"
     assert fix_text(tmp_path, text, "health.missing-dockerfile") is None
     # an HTTP port next to a non-HTTP one is the one probed
     text = "FROM alpine:3.20\nEXPOSE 22 8081\nUSER 1\n"
     got = fix_text(tmp_path, text, "health.missing-dockerfile")
-    assert got is not None and "wget -q -O /dev/null http://127.0.0.1:8081/ || exit 1" in got
+    assert got is not None and '["wget", "-q", "-O", "/dev/null", "http://127.0.0.1:8081/"]' in got
 
 
 def test_healthcheck_scratch_without_cmd_offers_nothing_but_takes_a_given_one(tmp_path: Path) -> None:

@@ -170,6 +170,29 @@ def image_default_nonroot(image: str | None) -> bool:
     return bool(_NONROOT_IMAGES.match(image.strip()))
 
 
+# images known to define their own HEALTHCHECK (a compose healthcheck would override it)
+IMAGES_WITH_HEALTHCHECK = frozenset({
+    "vaultwarden/server", "ghcr.io/open-webui/open-webui", "jellyfin/jellyfin", "pihole/pihole",
+    "louislam/uptime-kuma",
+})
+
+
+def image_defines_healthcheck(image: str | None) -> bool | None:
+    """Whether an image defines a HEALTHCHECK, as far as it can be known without the engine:
+    True for images known to, False for Docker Official Images (their policy is to define
+    none), None otherwise (only inspecting the image can tell)."""
+    ref = ImageRef.parse(image or "")
+    if ref is None:
+        return None
+    repo = ref.repository.lower()
+    full = repo if ref.is_docker_hub else f"{(ref.registry or '').lower()}/{repo}"
+    if full in IMAGES_WITH_HEALTHCHECK:
+        return True
+    if ref.is_docker_hub and (repo.startswith("library/") or "/" not in repo):
+        return False
+    return None
+
+
 def is_windows_image(image: str | None) -> bool:
     return bool(image and _WINDOWS.search(image))
 

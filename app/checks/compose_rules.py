@@ -15,6 +15,7 @@ from batten.checks.base import (
     caps_dropped_all,
     effective_user,
     image_default_nonroot,
+    image_defines_healthcheck,
     is_root_user,
     is_secret_name,
     literal_secret_value,
@@ -416,10 +417,21 @@ def _health(ctx: SvcCtx) -> Iterator[Finding]:
         hcins = stage_healthcheck(stage)
         if hcins is not None and hcins.args.strip().upper() != "NONE":
             return
+        yield ctx.f("health.missing-compose", f"service {svc.name!r} has no healthcheck and its "
+                    "Dockerfile stage has no HEALTHCHECK", None, evidence={"image_inspected": True})
+        return
     elif svc.build is not None and not svc.image:
         return  # unknown Dockerfile: cannot tell
-    yield ctx.f("health.missing-compose", f"service {svc.name!r} has no healthcheck"
-                + (" and its Dockerfile stage has no HEALTHCHECK" if ctx.stage is not None else ""), None)
+    own = image_defines_healthcheck(svc.image)
+    if own:
+        return  # the image's own HEALTHCHECK applies
+    if own is False:
+        yield ctx.f("health.missing-compose", f"service {svc.name!r} has no healthcheck (its official "
+                    "image defines none)", None, evidence={"image_inspected": True})
+        return
+    yield ctx.f("health.missing-compose", f"service {svc.name!r} has no healthcheck in compose; its image "
+                f"{svc.image!r} was not inspected, so whether it defines its own HEALTHCHECK is unknown "
+                "(scan --live inspects it)", None, evidence={"image_inspected": False, "image": svc.image})
 
 
 def _image(ctx: SvcCtx) -> Iterator[Finding]:
