@@ -17,6 +17,7 @@ import os
 from typing import Any
 
 from batten import __version__
+from batten.fsio import WriteRefused, private_dir, read_regular, write_file
 from batten.model import Applicability, Finding, Fix, Location, Span
 from batten.sources.project import Project
 
@@ -119,8 +120,7 @@ def _decode(d: dict[str, Any]) -> Finding:
 def load(key: str) -> list[Finding] | None:
     path = os.path.join(cache_dir(), f"scan-{key}.json")
     try:
-        with open(path, encoding="utf-8") as fh:
-            data = json.load(fh)
+        data = json.loads(read_regular(path, 64 << 20))
         findings = [_decode(d) for d in data["findings"]]
     except (OSError, ValueError, KeyError, TypeError):
         return None
@@ -132,11 +132,9 @@ def load(key: str) -> list[Finding] | None:
 def store(key: str, findings: list[Finding]) -> None:
     directory = cache_dir()
     try:
-        os.makedirs(directory, exist_ok=True)
-        tmp = os.path.join(directory, f".scan-{key}.{os.getpid()}.tmp")
-        with open(tmp, "w", encoding="utf-8") as fh:
-            json.dump({"version": __version__, "findings": [_encode(f) for f in findings]}, fh, default=str)
-        os.replace(tmp, os.path.join(directory, f"scan-{key}.json"))
+        private_dir(directory)
+        data = json.dumps({"version": __version__, "findings": [_encode(f) for f in findings]}, default=str)
+        write_file(os.path.join(directory, f"scan-{key}.json"), data.encode(), private=True)
         entries = sorted(
             (e for e in os.scandir(directory) if e.name.startswith("scan-")),
             key=lambda e: e.stat().st_mtime,
@@ -144,5 +142,5 @@ def store(key: str, findings: list[Finding]) -> None:
         for e in entries[:-MAX_ENTRIES]:
             with contextlib.suppress(OSError):
                 os.unlink(e.path)
-    except OSError:
+    except (OSError, WriteRefused):
         pass  # a cache that cannot be written is just a miss next time

@@ -51,6 +51,7 @@ def build_parser(command: str | None) -> argparse.ArgumentParser:
         p.add_argument("--unsafe", action="store_true", help="also apply behaviour-changing fixes")
         p.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", help="value for a fix parameter")
         p.add_argument("--undo", action="store_true", help="revert the last write")
+        p.add_argument("--force", action="store_true", help="also write read-only (0444) files")
         p.add_argument("--live", action="store_true",
                        help="take needs-input defaults from the running containers of each service")
         p.add_argument("--color", choices=("auto", "always", "never"), default="auto")
@@ -115,11 +116,12 @@ def cmd_scan(args: argparse.Namespace) -> int:
 
 def _emit(text: str, output: str | None) -> None:
     if output:
+        from batten.fsio import WriteRefused, write_file
+
         try:
-            with open(output, "w", encoding="utf-8") as fh:
-                fh.write(text)
-        except OSError as exc:
-            raise UsageError(f"cannot write {output}: {exc.strerror}") from None
+            write_file(output, text.encode("utf-8", errors="surrogateescape"))
+        except WriteRefused as exc:
+            raise UsageError(str(exc)) from None
     else:
         sys.stdout.write(text)
         sys.stdout.flush()

@@ -7,8 +7,16 @@ import sys
 from collections.abc import Callable
 
 from batten.fixers.apply import fix_all, selector
-from batten.fixers.write import WriteRefused, undo_last, write_files
+from batten.fixers.write import (
+    JournalError,
+    WriteRefused,
+    interrupted_message,
+    interrupted_write,
+    undo_last,
+    write_files,
+)
 from batten.model import Applicability, Finding, UsageError
+from batten.sanitize import one_line
 from batten.scan import scan
 from batten.sources.project import Project
 
@@ -94,13 +102,16 @@ def run_fix(args: argparse.Namespace) -> int:
         root = resolve_root(paths)
         try:
             restored = undo_last(root)
-        except WriteRefused as exc:
-            print(f"batten: {exc}", file=sys.stderr)
-            return 1
+        except (WriteRefused, JournalError) as exc:
+            print(f"batten: {one_line(exc)}", file=sys.stderr)
+            return 2
         print(f"restored {len(restored)} file(s): {', '.join(restored)}")
         return 0
     values = _parse_sets(args.set)
     result = scan(paths)
+    pending = interrupted_write(result.project.root)
+    if pending is not None:
+        print(f"batten: {one_line(interrupted_message(pending))}", file=sys.stderr)
     from batten.fixers.plan import _load
     from batten.fixers.registry import REGISTRY
 
@@ -131,10 +142,10 @@ def run_fix(args: argparse.Namespace) -> int:
         return 1 if outcome.failed else 0
     texts = {p: c.after for p, c in outcome.changes.items() if c.before != c.after or c.created}
     try:
-        written = write_files(result.project, texts)
-    except WriteRefused as exc:
-        print(f"batten: {exc}", file=sys.stderr)
-        return 1
+        written = write_files(result.project, texts, force=args.force)
+    except (WriteRefused, JournalError) as exc:
+        print(f"batten: {one_line(exc)}", file=sys.stderr)
+        return 2
     print(f"\n{summary}; wrote {', '.join(written) if written else 'nothing'} (undo: batten fix --undo)",
           file=sys.stderr)
     return 1 if outcome.failed else 0

@@ -6,7 +6,6 @@ is passed through `safe_text` so terminal escape sequences are shown escaped, ne
 
 from __future__ import annotations
 
-import json
 import re
 from collections import Counter
 from collections.abc import Iterable
@@ -15,18 +14,11 @@ from typing import Any
 from batten import __version__
 from batten.checks.catalogue import all_rules
 from batten.model import Finding, Rule, Severity
+from batten.sanitize import json_encoder, json_text, safe_text
 
 TOOL_NAME = "batten"
 INFO_URI = "https://github.com/batten-dev/batten"
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]|\r(?!\n)")
-
-
-def safe_text(text: str) -> str:
-    """Escape control characters (ESC, BEL, CR...) so file content cannot drive the terminal."""
-    if not _CONTROL.search(text):
-        return text
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
 
 
 def finding_dict(f: Finding) -> dict[str, Any]:
@@ -52,7 +44,7 @@ def to_json(findings: list[Finding], files: Iterable[dict[str, Any]]) -> str:
     def block(items: list[str]) -> str:
         return "[]" if not items else "[\n    " + ",\n    ".join(items) + "\n  ]"
 
-    dumps = json.JSONEncoder(ensure_ascii=False).encode
+    dumps = json_encoder()
     tool = dumps({"name": TOOL_NAME, "version": __version__})
     files_part = block([dumps(f) for f in files])
     findings_part = block([dumps(finding_dict(f)) for f in findings])
@@ -145,7 +137,7 @@ def to_sarif(findings: list[Finding], uri_base: str | None = None) -> str:
         "version": "2.1.0",
         "runs": [run],
     }
-    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+    return json_text(doc, indent=2) + "\n"
 
 
 # ---------------------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from batten.config import Config
 from batten.fixers.edits import EditConflict, apply_edits, group_by_path, overlaps, unified_diff
 from batten.fixers.plan import plan_fix
 from batten.model import Applicability, Edit, Finding, Fix
+from batten.sanitize import mask_secrets
 from batten.sources.project import Project, with_texts
 
 MAX_ROUNDS = 12
@@ -48,13 +49,7 @@ class Change:
 
     def diff(self, mask: Iterable[str] = ()) -> str:
         d = unified_diff(self.path, self.before, self.after)
-        return mask_text(d, mask)
-
-
-def mask_text(text: str, secrets: Iterable[str]) -> str:
-    for s in sorted({s for s in secrets if s}, key=len, reverse=True):
-        text = text.replace(s, "••••••")
-    return text
+        return mask_secrets(d, mask)
 
 
 @dataclass

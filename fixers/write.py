@@ -1,27 +1,53 @@
-"""Writing fixed files back: atomic, mode- and owner-preserving, refusing when a file changed on
-disk since it was read or when its path leaves the project root; every write is journalled so
-`batten fix --undo` (or `u` in the TUI) restores the previous bytes exactly."""
+"""Writing fixed files back, all or nothing as far as a user can tell, with an undo journal.
+
+Every file goes through :func:`batten.fsio.write_file` (no symlink followed out of the project,
+O_EXCL temp files, mode/owner/xattrs/hard links kept, read-only files refused unless `force`,
+refused when a file changed on disk since it was read).
+
+A multi-file write runs under a per-project lock (two `batten fix --write` at once: the second
+waits briefly, then says so) in three steps: the journal entry is written first as an intent
+(status "pending": the previous bytes of every file and the temp name each will use), then the
+files, then the entry is marked complete. A failure rolls back the files already replaced; a
+crash (kill -9, power loss) leaves a pending entry that the next run offers to undo
+(`batten fix --undo` restores whichever files were replaced and removes stray temp files).
+
+The journal holds the files' previous bytes, secrets included: it is 0600 in 0700 directories.
+"""
 
 from __future__ import annotations
 
 import base64
+import binascii
 import contextlib
+import fcntl
 import hashlib
 import json
 import os
-import tempfile
+import posixpath
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
+from batten.fsio import (
+    TEMP_PREFIX,
+    TEMP_SUFFIX,
+    WriteRefused,
+    private_dir,
+    read_regular,
+    remove_file,
+    resolve_in_root,
+    temp_name,
+    write_file,
+)
 from batten.model import BattenError
 from batten.sources.project import Project
 
 JOURNAL_DEPTH = 20
+LOCK_WAIT = 5.0  # seconds a second writer waits for the first
 
 
-class WriteRefused(BattenError):
-    """Nothing was written; the message says why."""
+class JournalError(BattenError):
+    """The undo journal cannot be read or written (corrupt file, full disk...)."""
 
 
 @dataclass(slots=True)
@@ -30,9 +56,8 @@ class PlannedWrite:
     abspath: str  # resolved, inside the root
     data: bytes
     expected: bytes | None  # bytes the file must still have (None: must not exist)
-    mode: int | None
-    uid: int | None
-    gid: int | None
+    private: bool = False  # holds a secret: 0600
+    tmp: str = ""
 
 
 def state_dir() -> str:
@@ -43,29 +68,28 @@ def state_dir() -> str:
     return base
 
 
+def _key(root: str) -> str:
+    return hashlib.sha256(os.path.realpath(root).encode()).hexdigest()[:16]
+
+
 def _journal_path(root: str) -> str:
-    key = hashlib.sha256(os.path.realpath(root).encode()).hexdigest()[:16]
-    return os.path.join(state_dir(), "undo", f"{key}.json")
-
-
-def _inside(root: str, path: str) -> bool:
-    root = os.path.realpath(root)
-    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
+    return os.path.join(state_dir(), "undo", f"{_key(root)}.json")
 
 
 def resolve_target(root: str, rel: str) -> str:
     """The real path a project-relative file is written to; refuses anything leaving the root."""
-    if os.path.isabs(rel) or rel.split("/")[0] == "..":
-        raise WriteRefused(f"{rel}: outside the project root; not written")
-    joined = os.path.join(root, rel)
-    real = os.path.realpath(joined)
-    if not _inside(root, real):
-        raise WriteRefused(f"{rel}: resolves to {real}, outside the project root; not written")
-    return real
+    return resolve_in_root(root, rel)
+
+
+def holds_secret(path: str) -> bool:
+    """Files batten writes secrets into: `.env` files and anything under a `secrets/` directory."""
+    base = posixpath.basename(path)
+    return base == ".env" or base.endswith(".env") or "/secrets/" in "/" + path
 
 
 def plan_writes(project: Project, texts: dict[str, str]) -> list[PlannedWrite]:
     out: list[PlannedWrite] = []
+    by_real: dict[str, PlannedWrite] = {}
     for rel, text in texts.items():
         target = resolve_target(project.root, rel)
         pf = project.file(rel)
@@ -76,95 +100,107 @@ def plan_writes(project: Project, texts: dict[str, str]) -> list[PlannedWrite]:
             data = text.encode("utf-8", errors="surrogateescape")
             project.aux_text(rel)
             expected = project.aux_raw.get(rel)
-        st = None
-        with contextlib.suppress(FileNotFoundError):
-            st = os.stat(target)
-        out.append(PlannedWrite(rel, target, data, expected,
-                                st.st_mode & 0o7777 if st else None,
-                                st.st_uid if st else None, st.st_gid if st else None))
+        w = PlannedWrite(rel, target, data, expected, holds_secret(rel))
+        other = by_real.get(target)
+        if other is not None:  # two paths, one file (a symlink alias): written once
+            if other.data != data:
+                raise WriteRefused(f"{rel} and {other.path} are the same file with different fixes; not written")
+            continue
+        by_real[target] = w
+        out.append(w)
     return out
 
 
-def _check_unchanged(w: PlannedWrite) -> None:
+@contextlib.contextmanager
+def project_lock(root: str, wait: float = LOCK_WAIT, *, required: bool = True) -> Iterator[None]:
+    """An exclusive lock per project (a flock in the state directory). Without `required`, a
+    state directory that cannot be used means no lock (a write without a journal)."""
+    directory = os.path.join(state_dir(), "undo")
     try:
-        with open(w.abspath, "rb") as fh:
-            now: bytes | None = fh.read()
+        private_dir(directory)
+        fd = os.open(os.path.join(directory, f"{_key(root)}.lock"),
+                     os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+    except OSError as exc:
+        if not required:
+            yield
+            return
+        raise JournalError(f"cannot use the state directory {directory}: {exc.strerror or exc}; "
+                           "nothing written") from None
+    try:
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise WriteRefused("another batten is writing fixes to this project; "
+                                       "nothing written (re-run when it has finished)") from None
+                time.sleep(0.05)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
+def write_files(project: Project, texts: dict[str, str], *, journal: bool = True, force: bool = False) -> list[str]:
+    """Write every file or none; returns the paths written."""
+    writes = [w for w in plan_writes(project, texts) if w.data != (w.expected or b"") or w.expected is None]
+    if not writes:
+        return []
+    root = project.root
+    with project_lock(root, required=journal):
+        entries = _load(_journal_path(root)) if journal else []
+        if journal and entries and entries[-1].get("status") == "pending":
+            raise WriteRefused(interrupted_message(entries[-1]) + "; nothing written")
+        for w in writes:  # every check before the first byte is written
+            _precheck(root, w, force)
+            w.tmp = temp_name()
+        entry = _entry(root, writes) if journal else None
+        if entry is not None:
+            entries.append(entry)
+            _save(root, entries)
+        done: list[PlannedWrite] = []
+        try:
+            for w in writes:
+                write_file(w.path, w.data, root=root, expected=w.expected, private=w.private,
+                           force=force, create_dirs=w.expected is None, tmp=w.tmp)
+                done.append(w)
+        except BaseException:
+            _rollback(root, done)
+            if entry is not None:
+                entries.remove(entry)
+                with contextlib.suppress(BattenError):
+                    _save(root, entries)
+            raise
+        if entry is not None:
+            entry["status"] = "complete"
+            _save(root, entries[-JOURNAL_DEPTH:])
+    return [w.path for w in done]
+
+
+def _precheck(root: str, w: PlannedWrite, force: bool) -> None:
+    try:
+        now: bytes | None = read_regular(w.abspath, 1 << 31)
     except FileNotFoundError:
         now = None
     except OSError as exc:
-        raise WriteRefused(f"{w.path}: cannot read before writing: {exc.strerror}") from None
+        raise WriteRefused(f"{w.path}: cannot read before writing: {exc.strerror or exc}") from None
     if now != w.expected:
         if w.expected is None:
             raise WriteRefused(f"{w.path}: appeared on disk since the preview; not written")
         raise WriteRefused(f"{w.path}: changed on disk since it was read; re-run to preview again (not written)")
+    if now is not None and not force and not os.stat(w.abspath).st_mode & 0o222:
+        raise WriteRefused(f"{w.path}: read-only (mode {os.stat(w.abspath).st_mode & 0o7777:04o}); "
+                           "nothing written (--force writes it anyway)")
 
 
-def _atomic_write(w: PlannedWrite) -> None:
-    directory = os.path.dirname(w.abspath)
-    if w.expected is None and not os.path.isdir(directory):
-        os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".batten-", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(w.data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        if w.mode is not None:
-            os.chmod(tmp, w.mode)
-        elif "/secrets/" in "/" + w.path or w.path.endswith(".env"):
-            os.chmod(tmp, 0o600)  # a new file holding a secret is readable by its owner only
-        else:
-            umask = os.umask(0)
-            os.umask(umask)
-            os.chmod(tmp, 0o666 & ~umask)
-        if w.uid is not None and w.gid is not None:
-            st = os.stat(tmp)
-            if (st.st_uid, st.st_gid) != (w.uid, w.gid):
-                try:
-                    os.chown(tmp, w.uid, w.gid)
-                except PermissionError:
-                    raise WriteRefused(f"{w.path}: cannot keep its owner {w.uid}:{w.gid}; not written") from None
-        os.replace(tmp, w.abspath)
-        tmp = ""
-        with contextlib.suppress(OSError):
-            dfd = os.open(directory, os.O_RDONLY)
-            try:
-                os.fsync(dfd)
-            finally:
-                os.close(dfd)
-    finally:
-        if tmp:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-
-
-def write_files(project: Project, texts: dict[str, str], *, journal: bool = True) -> list[str]:
-    """Write every file or none of the checks fail; returns the paths written."""
-    writes = [w for w in plan_writes(project, texts) if w.data != (w.expected or b"") or w.expected is None]
-    for w in writes:
-        _check_unchanged(w)
-    done: list[PlannedWrite] = []
-    try:
-        for w in writes:
-            try:
-                _atomic_write(w)
-            except OSError as exc:
-                raise WriteRefused(f"{w.path}: cannot write: {exc.strerror or exc}; original intact") from None
-            done.append(w)
-    except WriteRefused:
-        # roll back the files already replaced so the set stays consistent
-        for w in done:
-            rollback = PlannedWrite(w.path, w.abspath, w.expected or b"", w.data, w.mode, w.uid, w.gid)
+def _rollback(root: str, done: list[PlannedWrite]) -> None:
+    for w in reversed(done):
+        with contextlib.suppress(BattenError, OSError):
             if w.expected is None:
-                with contextlib.suppress(OSError):
-                    os.unlink(w.abspath)
+                remove_file(w.path, root=root, expected=w.data)
             else:
-                with contextlib.suppress(OSError, WriteRefused):
-                    _atomic_write(rollback)
-        raise
-    if journal and done:
-        _record(project.root, done)
-    return [w.path for w in done]
+                write_file(w.path, w.expected, root=root, expected=w.data, force=True)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -172,37 +208,67 @@ def write_files(project: Project, texts: dict[str, str], *, journal: bool = True
 # ---------------------------------------------------------------------------------------------
 
 
-def _record(root: str, writes: Iterable[PlannedWrite]) -> None:
-    path = _journal_path(root)
-    entries = _load(path)
-    entries.append({
+def _entry(root: str, writes: Iterable[PlannedWrite]) -> dict:
+    return {
         "root": os.path.realpath(root),
         "time": time.strftime("%Y-%m-%dT%H:%M:%S"),
+        "status": "pending",
         "files": [
             {
                 "path": w.path,
                 "before": base64.b64encode(w.expected).decode() if w.expected is not None else None,
                 "after_sha256": hashlib.sha256(w.data).hexdigest(),
-                "mode": w.mode,
+                "tmp": w.tmp,
             }
             for w in writes
         ],
-    })
-    entries = entries[-JOURNAL_DEPTH:]
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    tmp = path + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as fh:
-        json.dump(entries, fh)
-    os.replace(tmp, path)
+    }
+
+
+def _save(root: str, entries: list[dict]) -> None:
+    path = _journal_path(root)
+    try:
+        private_dir(os.path.dirname(path))
+    except OSError as exc:
+        raise JournalError(f"cannot create the state directory {os.path.dirname(path)}: "
+                           f"{exc.strerror or exc}; nothing written") from None
+    try:
+        write_file(path, json.dumps(entries).encode(), private=True, label=f"undo journal {path}")
+    except WriteRefused as exc:
+        raise JournalError(str(exc)) from None
+
+
+def _valid_entry(e: object) -> bool:
+    if not isinstance(e, dict) or not isinstance(e.get("files"), list):
+        return False
+    for f in e["files"]:
+        if not isinstance(f, dict) or not isinstance(f.get("path"), str) \
+                or not isinstance(f.get("after_sha256"), str) \
+                or not (f.get("before") is None or isinstance(f.get("before"), str)):
+            return False
+        if f["before"] is not None:
+            try:
+                base64.b64decode(f["before"], validate=True)
+            except (binascii.Error, ValueError):
+                return False
+    return True
 
 
 def _load(path: str) -> list[dict]:
     try:
-        with open(path, encoding="utf-8") as fh:
-            data = json.load(fh)
-        return data if isinstance(data, list) else []
-    except (OSError, ValueError):
+        raw = read_regular(path, 256 << 20)
+    except FileNotFoundError:
         return []
+    except OSError as exc:
+        raise JournalError(f"cannot read the undo journal {path}: {exc.strerror or exc}") from None
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        data = None
+    if not isinstance(data, list) or not all(_valid_entry(e) for e in data):
+        raise JournalError(f"the undo journal {path} is corrupt; move it away to go on "
+                           "(undo history of this project is then lost)")
+    return data
 
 
 def last_write(root: str) -> dict | None:
@@ -210,40 +276,77 @@ def last_write(root: str) -> dict | None:
     return entries[-1] if entries else None
 
 
+def interrupted_write(root: str) -> dict | None:
+    """The journal entry of a write that did not complete (crash, kill -9), if any."""
+    try:
+        entry = last_write(root)
+    except JournalError:
+        return None
+    return entry if entry is not None and entry.get("status") == "pending" else None
+
+
+def interrupted_message(entry: dict) -> str:
+    n = len(entry.get("files", []))
+    return (f"a write of {n} file(s) started at {entry.get('time', '?')} did not complete; "
+            "`batten fix --undo` (or u in the TUI) restores those files as they were before it")
+
+
+def _sha(data: bytes | None) -> str | None:
+    return hashlib.sha256(data).hexdigest() if data is not None else None
+
+
 def undo_last(root: str) -> list[str]:
-    """Restore the files of the last write; refuses if any changed since batten wrote them."""
-    path = _journal_path(root)
-    entries = _load(path)
-    if not entries:
-        raise WriteRefused("nothing to undo: no write recorded for this project")
-    entry = entries[-1]
-    plans: list[PlannedWrite] = []
-    for f in entry["files"]:
-        target = resolve_target(root, f["path"])
-        try:
-            with open(target, "rb") as fh:
-                now = fh.read()
-        except FileNotFoundError:
-            raise WriteRefused(f"{f['path']}: missing; cannot undo") from None
-        if hashlib.sha256(now).hexdigest() != f["after_sha256"]:
-            raise WriteRefused(f"{f['path']}: changed since batten wrote it; undo refused (nothing restored)")
-        before = base64.b64decode(f["before"]) if f["before"] is not None else None
-        st = os.stat(target)
-        plans.append(PlannedWrite(f["path"], target, before if before is not None else b"", now,
-                                  st.st_mode & 0o7777, st.st_uid, st.st_gid))
-    restored: list[str] = []
-    for p, f in zip(plans, entry["files"], strict=True):
-        if f["before"] is None:
-            os.unlink(p.abspath)
-        else:
-            _atomic_write(p)
-        restored.append(p.path)
-    entries.pop()
-    tmp = path + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as fh:
-        json.dump(entries, fh)
-    os.replace(tmp, path)
-    return restored
+    """Restore the files of the last write; refuses if any changed since batten wrote them.
+    A pending (interrupted) write is undone as far as it got; its temp files are removed."""
+    with project_lock(root):
+        path = _journal_path(root)
+        entries = _load(path)
+        if not entries:
+            raise WriteRefused("nothing to undo: no write recorded for this project")
+        entry = entries[-1]
+        pending = entry.get("status") == "pending"
+        plans: list[tuple[dict, bytes | None, bytes | None]] = []
+        for f in entry["files"]:
+            target = resolve_target(root, f["path"])
+            try:
+                now: bytes | None = read_regular(target, 1 << 31)
+            except FileNotFoundError:
+                now = None
+            except OSError as exc:
+                raise WriteRefused(f"{f['path']}: cannot read: {exc.strerror or exc}; undo refused") from None
+            before = base64.b64decode(f["before"]) if f["before"] is not None else None
+            if _sha(now) == f["after_sha256"]:
+                plans.append((f, before, now))
+            elif pending and now == before:
+                continue  # the interrupted write had not reached this file
+            elif now is None:
+                raise WriteRefused(f"{f['path']}: missing; cannot undo (nothing restored)")
+            else:
+                raise WriteRefused(f"{f['path']}: changed since batten wrote it; undo refused (nothing restored)")
+        restored: list[str] = []
+        for f, before, now in plans:
+            if before is None:
+                remove_file(f["path"], root=root, expected=now)
+            else:
+                write_file(f["path"], before, root=root, expected=now, force=True)
+            restored.append(f["path"])
+        for f in entry["files"]:
+            _remove_temp(root, f)
+        entries.pop()
+        _save(root, entries)
+        return restored
 
 
-__all__ = ["WriteRefused", "last_write", "resolve_target", "undo_last", "write_files"]
+def _remove_temp(root: str, f: dict) -> None:
+    tmp = f.get("tmp")
+    if not isinstance(tmp, str) or not (tmp.startswith(TEMP_PREFIX) and tmp.endswith(TEMP_SUFFIX)) or "/" in tmp:
+        return
+    rel = posixpath.join(posixpath.dirname(f["path"]), tmp)
+    with contextlib.suppress(BattenError, OSError):
+        remove_file(rel, root=root)
+
+
+__all__ = [
+    "JournalError", "WriteRefused", "interrupted_message", "interrupted_write", "last_write",
+    "resolve_target", "undo_last", "write_files",
+]

@@ -16,11 +16,11 @@ from textual.widgets import DataTable, Static
 
 from batten.model import Severity
 from batten.report import safe_text
+from batten.sanitize import mask_secrets as mask_values
 from batten.widgets.text import (
     SEVERITY_CLASSES,
     SEVERITY_SHORT,
     SEVERITY_STYLE,
-    mask_values,
     severity_css,
     severity_of,
 )

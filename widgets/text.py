@@ -13,8 +13,7 @@ from textual.content import Content
 
 from batten.model import Finding, Severity, Span
 from batten.report import safe_text
-
-MASK = "••••••"
+from batten.sanitize import MASK
 
 # component classes for severity counts, shared by the tables and the tree (theme variables only)
 SEVERITY_CLASSES = frozenset({"sev--critical", "sev--high", "sev--medium", "sev--low", "sev--info"})
@@ -81,11 +80,6 @@ def secret_values(text: str, spans: Iterable[Span]) -> set[str]:
     """The secret strings themselves (to mask them wherever else they appear, e.g. diffs)."""
     return {text[s.start : s.end] for s in spans if 0 <= s.start < s.end <= len(text)}
 
-
-def mask_values(text: str, values: Iterable[str]) -> str:
-    for v in sorted({v for v in values if v}, key=len, reverse=True):
-        text = text.replace(v, MASK)
-    return text
 
 
 def render_source(

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from batten.checks.catalogue import rule
 from batten.model import Finding, Location, Span
+from batten.sanitize import MASK
 from batten.sources.dockerfile import ImageRef, Instruction, Stage, expand_args
 from batten.sources.shell import Command, split_commands
 from batten.sources.text import SourceText
@@ -124,7 +125,7 @@ def token_in(text: str) -> tuple[str, Span] | None:
 
 def mask(value: str) -> str:
     """What batten prints instead of a secret value."""
-    return "••••••" if value else ""
+    return MASK if value else ""
 
 
 # ---------------------------------------------------------------------------------------------

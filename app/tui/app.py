@@ -20,10 +20,11 @@ from textual.worker import Worker, WorkerState
 from batten.config import Config
 from batten.model import Applicability, BattenError, Finding, Fix, Span
 from batten.report import safe_text
+from batten.sanitize import mask_secrets as mask_values
 from batten.scan import ScanResult, scan
 from batten.tui import commands
 from batten.tui.screens.main import MainScreen
-from batten.widgets.text import file_secret_spans, mask_values, secret_values
+from batten.widgets.text import file_secret_spans, secret_values
 
 POLL_INTERVAL = 5.0  # seconds between engine snapshots (after each success)
 POLL_BACKOFF_MAX = 60.0  # after failures the delay doubles up to this
@@ -99,6 +100,12 @@ class BattenApp(App[int]):
                 + f" (known: {', '.join(commands.BY_ID)})",
                 severity="warning",
             )
+        from batten.fixers.write import interrupted_message, interrupted_write
+
+        pending = interrupted_write(self.world.root)
+        if pending is not None and not self.world.read_only:
+            self.notify(safe_text(interrupted_message(pending)), title="interrupted write", severity="warning",
+                        timeout=30)
 
     def main_ready(self) -> None:
         """The main screen is composed: fill it, then reach for the engine (in a worker)."""
@@ -440,7 +447,11 @@ class BattenApp(App[int]):
         if self.world.read_only:
             self.notify("read-only mode: undo is disabled", severity="warning")
             return
-        entry = last_write(self.world.root)
+        try:
+            entry = last_write(self.world.root)
+        except BattenError as exc:
+            self.notify(safe_text(str(exc)), title="undo unavailable", severity="error", timeout=10)
+            return
         if not entry:
             self.notify("nothing to undo: no write recorded for this project", severity="warning")
             return
@@ -538,18 +549,14 @@ class BattenApp(App[int]):
     def _export_to(self, target: str | None) -> None:
         if not target:
             return
+        from batten.fsio import WriteRefused, write_file
+
         path = target if os.path.isabs(target) else os.path.join(self.world.root, target)
-        text = self.report_text()
-        try:
-            parent = os.path.dirname(path)
-            if parent:
-                os.makedirs(parent, exist_ok=True)
-            tmp = path + ".tmp"
-            with open(tmp, "w", encoding="utf-8") as fh:
-                fh.write(text)
-            os.replace(tmp, path)
-        except OSError as exc:
-            self.notify(f"report not written: {exc.strerror or exc}", severity="error")
+        try:  # the one writer: no symlink followed, O_EXCL temp file, a relative path stays inside
+            write_file(target, self.report_text().encode(), root=None if os.path.isabs(target) else self.world.root,
+                       create_dirs=True)
+        except WriteRefused as exc:
+            self.notify(f"report not written: {safe_text(str(exc))}", severity="error")
             return
         self.notify(f"report written to {safe_text(path)}", title="exported", timeout=8)
 
