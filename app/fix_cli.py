@@ -6,6 +6,7 @@ import argparse
 import sys
 from collections.abc import Callable
 
+from batten.config import Config
 from batten.fixers.apply import fix_all, selector
 from batten.fixers.write import (
     JournalError,
@@ -30,6 +31,24 @@ def _parse_sets(items: list[str]) -> dict[str, str]:
             raise UsageError(f"--set {item!r}: expected NAME=VALUE")
         k, _, v = item.partition("=")
         values[k.strip().replace("-", "_")] = v
+    return values
+
+
+def checked_sets(values: dict[str, str], config: Config) -> dict[str, str]:
+    """--set values validated and normalised (the validators the TUI form uses), and checked
+    against the other values in force (a reservation above its limit): UsageError otherwise."""
+    from batten.fixers.params import ParamError, validate_all
+    from batten.fixers.plan import _load
+    from batten.fixers.registry import REGISTRY, resolve_values
+
+    _load()
+    try:
+        values = validate_all(values)
+        for spec in REGISTRY.values():
+            if any(p.name in values for p in spec.params):
+                resolve_values(spec, config, values)
+    except ParamError as exc:
+        raise UsageError(f"--set {exc}") from None
     return values
 
 
@@ -112,14 +131,7 @@ def run_fix(args: argparse.Namespace) -> int:
     pending = interrupted_write(result.project.root)
     if pending is not None:
         print(f"batten: {one_line(interrupted_message(pending))}", file=sys.stderr)
-    from batten.fixers.plan import _load
-    from batten.fixers.registry import REGISTRY
-
-    _load()
-    known = {p.name for spec in REGISTRY.values() for p in spec.params}
-    unknown = [k for k in values if k not in known]
-    if unknown:
-        raise UsageError(f"--set: unknown parameter(s) {', '.join(unknown)} (known: {', '.join(sorted(known))})")
+    values = checked_sets(values, result.config)
     pick = selector(args.rule or None, unsafe=args.unsafe)
     evidence = live_evidence(result.project, args.host, args.context) if args.live else None
     outcome = fix_all(result.project, result.config, pick, values, evidence, findings=result.findings)

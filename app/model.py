@@ -186,6 +186,7 @@ class Finding:
     severity: Severity | None = None  # effective severity after config overrides
     suppressed: str | None = None  # None, or how it was suppressed ("inline: ...", "config: reason")
     fix: Fix | None = None
+    no_fix: str | None = None  # why the rule's remedy declines this instance (None: offered or none exists)
     origin: str = "static"  # static | live | drift
     evidence: dict[str, Any] = field(default_factory=dict)
     # extra lines whose preceding comment block may carry an inline pragma (stage FROM, service key)

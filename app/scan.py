@@ -190,11 +190,11 @@ def _parallel_findings(project: Project, config: Config, with_fixes: bool) -> li
 
 def attach_fixes(findings: list[Finding], project: Project, config: Config) -> None:
     try:
-        from batten.fixers.plan import plan_fix
+        from batten.fixers.plan import attach_fix
     except ImportError:  # fixers not built yet
         return
     for f in findings:
-        f.fix = plan_fix(f, project, config)
+        attach_fix(f, project, config)
 
 
 def threshold_hit(result: ScanResult, fail_on: str) -> bool:

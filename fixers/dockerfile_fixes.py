@@ -110,7 +110,7 @@ below 1024, or install packages at run time. Check ownership (COPY --chown, chow
 ports before applying."""
 
 
-class _Decline(Exception):
+class _Decline(NoFix):
     """This instance is better left to a human: the fixer offers nothing."""
 
 
@@ -174,10 +174,7 @@ def add_user(ctx: FixContext) -> FixResult | None:
         how = "no user-creation tool is known for this base image, so USER takes numeric ids only"
     else:
         made = creations(stage, image_family(stage))
-        try:
-            reused = _reuse_user(doc, stage, made, uid, gid, edits)
-        except _Decline:
-            return None
+        reused = _reuse_user(doc, stage, made, uid, gid, edits)  # _Decline is a NoFix: its reason reaches the user
         if reused is not None:
             value = reused
             how = "the stage already creates a user; USER switches to its ids"

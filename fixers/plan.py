@@ -36,6 +36,32 @@ def spec_for(finding: Finding) -> FixerSpec | None:
     return REGISTRY.get(fid) if fid else None
 
 
+def plan(
+    finding: Finding,
+    project: Project,
+    config: Config,
+    values: Mapping[str, str] | None = None,
+    evidence: Mapping[str, str] | None = None,
+) -> Fix:
+    """The fix for `finding`, or NoFix(reason) when no remedy applies to this instance (there is
+    none for the rule, the fixer declined, or a parameter value is unusable)."""
+    if finding.origin != "static" or finding.location is None:
+        raise NoFix("only findings in files can be fixed")
+    spec = spec_for(finding)
+    if spec is None:
+        raise NoFix(f"{finding.rule.id} has no automatic fix")
+    try:
+        return build_fix(spec, finding, project, config, values, evidence)
+    except NoFix:
+        raise
+    except (ValueError, KeyError, IndexError, AttributeError, TypeError) as exc:
+        # a fixer that cannot handle an odd input offers no fix rather than a wrong one;
+        # the test suite sets BATTEN_STRICT_FIXERS so such inputs surface as failures
+        if os.environ.get("BATTEN_STRICT_FIXERS"):
+            raise
+        raise NoFix(f"{spec.id} cannot handle this input ({type(exc).__name__}: {exc})") from None
+
+
 def plan_fix(
     finding: Finding,
     project: Project,
@@ -44,18 +70,24 @@ def plan_fix(
     evidence: Mapping[str, str] | None = None,
 ) -> Fix | None:
     """The fix for `finding`, or None when no remedy applies to this instance."""
-    if finding.origin != "static" or finding.location is None:
-        return None
-    spec = spec_for(finding)
-    if spec is None:
-        return None
     try:
-        return build_fix(spec, finding, project, config, values, evidence)
+        return plan(finding, project, config, values, evidence)
     except NoFix:
-        return None  # the fixer declined this instance on purpose
-    except (ValueError, KeyError, IndexError, AttributeError, TypeError):
-        # a fixer that cannot handle an odd input offers no fix rather than a wrong one;
-        # the test suite sets BATTEN_STRICT_FIXERS so such inputs surface as failures
-        if os.environ.get("BATTEN_STRICT_FIXERS"):
-            raise
         return None
+
+
+def attach_fix(
+    finding: Finding,
+    project: Project,
+    config: Config,
+    values: Mapping[str, str] | None = None,
+    evidence: Mapping[str, str] | None = None,
+) -> Fix | None:
+    """Plan `finding`'s fix and record it on the finding: `fix`, or `no_fix` with the reason a
+    remedy that exists for its rule declines this instance (shown to the user)."""
+    try:
+        finding.fix, finding.no_fix = plan(finding, project, config, values, evidence), None
+    except NoFix as exc:
+        finding.fix = None
+        finding.no_fix = exc.reason if finding.origin == "static" and spec_for(finding) is not None else None
+    return finding.fix

@@ -1,5 +1,9 @@
 """The fixer registry: each remedy is a function from a finding (plus project, config and
-parameter values) to a `Fix`, i.e. a list of edits on the original text."""
+parameter values) to a `Fix`, i.e. a list of edits on the original text.
+
+A fixer that cannot fix an instance raises `NoFix(reason)`; `build_fix` turns every other way of
+declining (returning None or no edits, a parameter that does not validate) into a `NoFix` too,
+so callers see one outcome: a `Fix`, or a reason for the user."""
 
 from __future__ import annotations
 
@@ -7,18 +11,32 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from batten.config import Config
+from batten.fixers.params import Kind, ParamError, consistent, kind_of, validate
 from batten.model import Applicability, Edit, Finding, Fix, Param
 from batten.sources.project import Project
 
 
 class NoFix(ValueError):
-    """A fixer declines: this instance cannot be fixed without touching more than it should."""
+    """A fixer declines: this instance cannot be fixed without touching more than it should.
+    `reason` is one line for the user ("service extends another: ...")."""
+
+    def __init__(self, reason: str = "no edit applies to this instance") -> None:
+        super().__init__(reason)
+        self.reason = reason
 
 
 @dataclass(frozen=True, slots=True)
 class ParamSpec:
     name: str
     description: str
+
+    @property
+    def kind(self) -> Kind:
+        """How the value is checked and normalised (batten.fixers.params)."""
+        return kind_of(self.name)
+
+    def validate(self, value: str) -> str:
+        return validate(self.name, value)
 
 
 @dataclass(slots=True)
@@ -83,18 +101,31 @@ def resolve_values(
     user: Mapping[str, str] | None = None,
     evidence: Mapping[str, str] | None = None,
 ) -> tuple[dict[str, str], dict[str, str]]:
-    """Parameter values and their sources: --set/form > live evidence > config > checklist."""
+    """Parameter values and their sources: --set/form > live evidence > config > checklist.
+
+    Every value is validated and normalised (batten.fixers.params). A bad value from the user or
+    the config raises ParamError; one from the live engine is ignored (an engine may answer
+    anything) and the next source is used."""
     values: dict[str, str] = {}
     sources: dict[str, str] = {}
     for p in spec.params:
         if user and p.name in user:
-            values[p.name], sources[p.name] = user[p.name], "user"
-        elif evidence and evidence.get(p.name):
-            values[p.name], sources[p.name] = str(evidence[p.name]), "live"
-        elif p.name in config.fix:
-            values[p.name], sources[p.name] = config.fix[p.name], "config"
+            values[p.name], sources[p.name] = validate(p.name, user[p.name]), "user"
+            continue
+        if evidence and evidence.get(p.name):
+            try:
+                values[p.name], sources[p.name] = validate(p.name, str(evidence[p.name])), "live"
+                continue
+            except ParamError:
+                pass
+        if p.name in config.fix:
+            try:
+                values[p.name], sources[p.name] = validate(p.name, config.fix[p.name]), "config"
+            except ParamError as exc:
+                raise ParamError(p.name, f"{exc.reason} (in the config's fix table)") from None
         else:
-            values[p.name], sources[p.name] = config.fix_value(p.name) or "", "checklist"
+            values[p.name], sources[p.name] = validate(p.name, config.fix_value(p.name) or ""), "checklist"
+    consistent(values, sources)
     return values, sources
 
 
@@ -105,15 +136,17 @@ def build_fix(
     config: Config,
     user: Mapping[str, str] | None = None,
     evidence: Mapping[str, str] | None = None,
-) -> Fix | None:
-    values, sources = resolve_values(spec, config, user, evidence)
+) -> Fix:
+    """The fix for `finding`; NoFix(reason) when the fixer declines or a value is unusable."""
+    try:
+        values, sources = resolve_values(spec, config, user, evidence)
+    except ParamError as exc:
+        raise NoFix(str(exc)) from None
     ctx = FixContext(finding, project, config, values, sources)
     out = spec.fn(ctx)
-    if out is None:
-        return None
-    res = out if isinstance(out, FixResult) else FixResult(list(out))
+    res = out if isinstance(out, FixResult) else FixResult(list(out or ()))
     if not res.edits:
-        return None
+        raise NoFix("no edit applies to this instance")
     params = tuple(Param(p.name, p.description, values[p.name], sources[p.name]) for p in spec.params)
     applicability = res.applicability or spec.applicability
     return Fix(

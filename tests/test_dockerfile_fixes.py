@@ -5,6 +5,7 @@ again."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -14,8 +15,8 @@ from batten.config import Config
 from batten.fixers import dockerfile_fixes
 from batten.fixers.apply import apply_one, check_one, fix_all, selector
 from batten.fixers.edits import apply_edits
-from batten.fixers.plan import plan_fix
-from batten.fixers.registry import REGISTRY
+from batten.fixers.plan import plan, plan_fix
+from batten.fixers.registry import REGISTRY, NoFix
 from batten.model import Applicability, Edit
 from batten.sources.dockerfile import parse_dockerfile
 from batten.sources.project import load_project
@@ -241,9 +242,10 @@ def test_add_user_values_and_validation(tmp_path: Path, monkeypatch: pytest.Monk
     )
     project = project_of(tmp_path, {"Dockerfile": text})
     f = findings(project, "user.missing")[0]
-    for bad in ({"uid": "abc"}, {"uid": "0"}, {"user_name": "Bad Name"}):
-        with pytest.raises(ValueError):
-            plan_fix(f, project, Config(), bad)
+    for bad, reason in (({"uid": "abc"}, "uid: 'abc' is not a numeric id"), ({"uid": "0"}, "uid: 0 is root"),
+                        ({"user_name": "Bad Name"}, "user_name: 'Bad Name' is not a portable user name")):
+        with pytest.raises(NoFix, match=re.escape(reason)):  # a bad value is the user's, not a fixer bug
+            plan(f, project, Config(), bad)
     monkeypatch.delenv("BATTEN_STRICT_FIXERS")
     assert plan_fix(f, project, Config(), {"uid": "abc"}) is None
 
@@ -381,8 +383,8 @@ def test_healthcheck_param_default_is_computed_and_settable(tmp_path: Path) -> N
     assert fx2 is not None
     after = apply_one(project, fx2)["Dockerfile"]
     assert "HEALTHCHECK --interval=30s --timeout=2s --start-period=10s --retries=3 CMD /bin/check\n" in after
-    with pytest.raises(ValueError):
-        plan_fix(f, project, Config(), {"healthcheck_interval": "often"})
+    with pytest.raises(NoFix, match="healthcheck_interval: 'often' is not a duration"):
+        plan(f, project, Config(), {"healthcheck_interval": "often"})
 
 
 def test_healthcheck_config_defaults(tmp_path: Path) -> None:
