@@ -179,6 +179,7 @@ def test_gateway_exposes_only_read_calls() -> None:
         "api_version",
         "changes",
         "close",
+        "export_image",
         "info",
         "inspect_container",
         "inspect_image",

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import errno
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar, runtime_checkable
@@ -39,6 +39,10 @@ class ContainerNotFound(EngineError):
     """The container is gone (removed between list and inspect)."""
 
 
+class ImageNotFound(EngineError):
+    """The image does not exist on the engine (batten never pulls it)."""
+
+
 @runtime_checkable
 class EngineGateway(Protocol):
     """What batten needs from an engine. Implemented by DockerGateway and ReplayGateway."""
@@ -62,6 +66,8 @@ class EngineGateway(Protocol):
     def stats_once(self, id: str) -> dict[str, Any]: ...
 
     def top(self, id: str) -> dict[str, Any]: ...
+
+    def export_image(self, ref: str) -> Iterator[bytes]: ...
 
     def close(self) -> None: ...
 
@@ -344,6 +350,47 @@ class DockerGateway:
             return dict(self._call(call, f"top of {id}") or {})
         except docker.errors.NotFound:
             raise ContainerNotFound(f"container {id} not found (removed?)") from None
+
+    def export_image(self, ref: str, chunk_size: int = 64 * 1024) -> Iterator[bytes]:
+        """``GET /images/{ref}/get`` (the ``docker save`` archive) as a stream of chunks.
+
+        Unlike the SDK's ``get_image`` the socket keeps its read timeout, so a stalled engine
+        cannot hang the read; the caller bounds total size and time (batten.live.imagefs).
+        The response is closed when the iterator is closed or exhausted.
+        """
+        import docker
+
+        def start(c: Any) -> Any:
+            res = c._get(c._url("/images/{0}/get", ref), stream=True)
+            c._raise_for_status(res)
+            return res
+
+        try:
+            res = self._call(start, f"export of image {ref}")
+        except docker.errors.NotFound:
+            raise ImageNotFound(f"image {ref} is not on the engine (batten never pulls)") from None
+        return self._chunks(res, chunk_size, ref)
+
+    def _chunks(self, res: Any, chunk_size: int, ref: str) -> Iterator[bytes]:
+        import requests
+
+        what = f"export of image {ref}"
+        it = res.iter_content(chunk_size)
+
+        def step() -> bytes | None:
+            try:
+                return next(it, None)
+            except requests.exceptions.ChunkedEncodingError as exc:
+                raise EngineUnavailable(
+                    f"Docker engine at {self.endpoint.display} broke off the {what}: "
+                    f"{_one_line(str(_root_cause(exc)))}"
+                ) from None
+
+        try:
+            while (chunk := self._guard(step, what)) is not None:
+                yield chunk
+        finally:
+            res.close()
 
 
 # ---------------------------------------------------------------------- parallel inspect

@@ -20,12 +20,12 @@ from __future__ import annotations
 import copy
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 from batten.live.endpoint import Endpoint
-from batten.live.gateway import ContainerNotFound
+from batten.live.gateway import ContainerNotFound, EngineError
 
 _LABELS_WITH_PATHS = (
     "com.docker.compose.project.config_files",
@@ -175,6 +175,10 @@ class ReplayGateway:
         if key not in self._inspects:
             raise ContainerNotFound(f"container {id} not found (removed?)")
         return copy.deepcopy(self._tops.get(key, {"Titles": [], "Processes": []}))
+
+    def export_image(self, ref: str) -> Iterator[bytes]:
+        """Image filesystems are not part of a recording."""
+        raise EngineError(f"image {ref}: no export in this recording")
 
     def close(self) -> None:
         pass
