@@ -295,34 +295,48 @@ def _sha(data: bytes | None) -> str | None:
     return hashlib.sha256(data).hexdigest() if data is not None else None
 
 
+UndoStep = tuple[dict, "bytes | None", "bytes | None"]  # journal file entry, bytes to restore, bytes now
+
+
+def plan_undo(root: str) -> tuple[dict, list[UndoStep]]:
+    """The last write and what undoing it restores, checked as `undo_last` checks it (raises
+    WriteRefused), so a preview never shows an undo that would then be refused."""
+    return _plan_undo(root, _load(_journal_path(root)))
+
+
+def _plan_undo(root: str, entries: list[dict]) -> tuple[dict, list[UndoStep]]:
+    if not entries:
+        raise WriteRefused("nothing to undo: no write recorded for this project")
+    entry = entries[-1]
+    pending = entry.get("status") == "pending"
+    plans: list[UndoStep] = []
+    for f in entry["files"]:
+        target = resolve_target(root, f["path"])
+        try:
+            now: bytes | None = read_regular(target, 1 << 31)
+        except FileNotFoundError:
+            now = None
+        except OSError as exc:
+            raise WriteRefused(f"{f['path']}: cannot read: {exc.strerror or exc}; undo refused") from None
+        before = base64.b64decode(f["before"]) if f["before"] is not None else None
+        if _sha(now) == f["after_sha256"]:
+            plans.append((f, before, now))
+        elif pending and now == before:
+            continue  # the interrupted write had not reached this file
+        elif now is None:
+            raise WriteRefused(f"{f['path']}: missing; cannot undo (nothing restored)")
+        else:
+            raise WriteRefused(f"{f['path']}: changed since batten wrote it; undo refused (nothing restored)")
+    return entry, plans
+
+
 def undo_last(root: str) -> list[str]:
     """Restore the files of the last write; refuses if any changed since batten wrote them.
     A pending (interrupted) write is undone as far as it got; its temp files are removed."""
     with project_lock(root):
         path = _journal_path(root)
         entries = _load(path)
-        if not entries:
-            raise WriteRefused("nothing to undo: no write recorded for this project")
-        entry = entries[-1]
-        pending = entry.get("status") == "pending"
-        plans: list[tuple[dict, bytes | None, bytes | None]] = []
-        for f in entry["files"]:
-            target = resolve_target(root, f["path"])
-            try:
-                now: bytes | None = read_regular(target, 1 << 31)
-            except FileNotFoundError:
-                now = None
-            except OSError as exc:
-                raise WriteRefused(f"{f['path']}: cannot read: {exc.strerror or exc}; undo refused") from None
-            before = base64.b64decode(f["before"]) if f["before"] is not None else None
-            if _sha(now) == f["after_sha256"]:
-                plans.append((f, before, now))
-            elif pending and now == before:
-                continue  # the interrupted write had not reached this file
-            elif now is None:
-                raise WriteRefused(f"{f['path']}: missing; cannot undo (nothing restored)")
-            else:
-                raise WriteRefused(f"{f['path']}: changed since batten wrote it; undo refused (nothing restored)")
+        entry, plans = _plan_undo(root, entries)
         restored: list[str] = []
         for f, before, now in plans:
             if before is None:
@@ -348,5 +362,5 @@ def _remove_temp(root: str, f: dict) -> None:
 
 __all__ = [
     "JournalError", "WriteRefused", "interrupted_message", "interrupted_write", "last_write",
-    "resolve_target", "undo_last", "write_files",
+    "plan_undo", "resolve_target", "undo_last", "write_files",
 ]

@@ -42,7 +42,7 @@ async def settle(pilot: Any) -> None:
 
 
 def select(app: Any, rule: str, target: str) -> None:
-    for f in app.result.active():
+    for f in app.session.result.active():
         if f.rule.id == rule and f.target == target:
             app.main.findings.table.select_fingerprint(f.fingerprint())
             return
@@ -82,7 +82,7 @@ async def guided_summary(pilot: Any) -> None:
     select_in_guided = app.main.guided.table
     await pilot.press("n")  # capabilities: accept the safe no-new-privileges fix for app
     await pilot.pause()
-    for f in app.result.active():
+    for f in app.session.result.active():
         if f.rule.id == "priv.no-new-privileges" and f.target == "app":
             select_in_guided.select_fingerprint(f.fingerprint())
     await pilot.pause()
@@ -91,7 +91,7 @@ async def guided_summary(pilot: Any) -> None:
     await pilot.press("y")
     await settle(pilot)
     await pilot.press("s")  # skip one
-    for _ in range(len(app.guided.areas)):
+    for _ in range(len(app.session.guided.areas)):
         await pilot.press("n")
         await pilot.pause()
 

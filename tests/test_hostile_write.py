@@ -74,8 +74,8 @@ def test_planted_temp_and_target_symlinks_are_never_followed(tmp_path):
 
 
 def test_tui_export_goes_through_the_writer():
-    src = Path(__file__).parent.parent / "app" / "tui"
-    text = "".join(p.read_text() for p in src.rglob("*.py"))
+    app = Path(__file__).parent.parent / "app"
+    text = "".join(p.read_text() for p in [*(app / "tui").rglob("*.py"), app / "session.py"])
     assert "write_file(" in text
     assert ".tmp\"" not in text and "open(tmp" not in text
 

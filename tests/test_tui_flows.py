@@ -89,7 +89,7 @@ async def settle(pilot: Any) -> None:
 
 
 def find(app: Any, rule: str, target: str | None = None) -> Finding:
-    for f in app.result.active():
+    for f in app.session.result.active():
         if f.rule.id == rule and (target is None or f.target == target):
             return f
     raise AssertionError(f"no finding {rule} on {target}")
@@ -119,7 +119,7 @@ async def test_open_demo_shows_tree_table_detail(demo: Path) -> None:
         await settle(pilot)
         main = app.main
         table = main.findings.table
-        assert len(table.shown) == len(app.result.findings) > 40
+        assert len(table.shown) == len(app.session.result.findings) > 40
         assert table.current is not None and table.current.rule.id == "priv.privileged"  # worst first
         root = str(main.findings.tree.root.label)
         assert root.startswith("demo") and "1C" in root
@@ -233,7 +233,7 @@ async def test_fix_preview_confirm_writes_what_the_diff_showed_then_undo(demo: P
         assert app.screen is app.main
         after = compose.read_text()
         assert after == screen.preview.texts["compose.yaml"]
-        assert app.mask(unified_diff("compose.yaml", original.decode(), after), ["compose.yaml"]) == shown_diff
+        assert app.session.mask(unified_diff("compose.yaml", original.decode(), after), ["compose.yaml"]) == shown_diff
         fps = {f.fingerprint() for f in app.main.findings.table.shown}
         assert finding.fingerprint() not in fps  # the finding is gone
         assert any("is gone" in n for n in notes(app))
@@ -265,9 +265,9 @@ async def test_needs_input_form_changes_the_diff(demo: Path) -> None:
         await pilot.pause()
         assert "pids_limit: 123" in screen.preview.diff
         assert "pids_limit: 123" in str(screen.query_one("#fix-diff").render())
-        await pilot.press("enter")  # to the Apply button
-        await pilot.press("enter")
+        await pilot.press("enter")  # applies from the field: the diff is current
         await pilot.pause()
+        assert app.screen is app.main
         assert "pids_limit: 123" in (demo / "compose.yaml").read_text()
 
 
@@ -279,7 +279,9 @@ async def test_unsafe_fix_explains_what_may_break(demo: Path) -> None:
         await pilot.press("f")
         await pilot.pause()
         text = str(app.screen.query_one("#fix-explanation").render())
-        assert "changes behaviour" in text and "What may break" in text
+        assert "What may break" in text and "privileged" in text
+        # said once: the warning does not repeat what the title and explanation already say
+        assert text.count("⚠") == 1 and text.lower().count("behaviour-changing") <= 1
         await pilot.press("escape")
         await pilot.pause()
         assert app.screen is app.main
@@ -355,7 +357,7 @@ async def test_palette_applies_all_safe_fixes_of_a_file(demo: Path) -> None:
         await pilot.press("y")
         await pilot.pause()
         assert compose.read_text() == screen.preview.texts["compose.yaml"]
-        left = [f for f in app.result.active() if f.path == "compose.yaml" and f.fix is not None
+        left = [f for f in app.session.result.active() if f.path == "compose.yaml" and f.fix is not None
                 and str(f.fix.applicability) == "safe"]
         assert left == []
 
@@ -388,7 +390,7 @@ async def test_guided_session_to_summary_and_report(demo: Path) -> None:
         await settle(pilot)
         guided = app.main.guided
         assert app.main.view == "guided" and guided is not None
-        session = app.guided
+        session = app.session.guided
         assert [a.value for a in session.areas][:9] == [
             "user", "capabilities", "filesystem", "secrets", "images", "health", "network", "resources",
             "supply chain"]
@@ -486,7 +488,7 @@ async def test_live_evidence_feeds_fix_defaults(demo: Path) -> None:
         screen = app.screen
         assert screen.live_from == "demo-app-1"
         assert screen.evidence, "evidence from the running container"
-        assert "Live evidence from demo-app-1" in str(screen.query_one("#fix-explanation").render())
+        assert "Live evidence from demo-app-1" in str(screen.query_one("#fix-evidence").render())
 
 
 async def test_engine_unreachable_static_findings_still_work(demo: Path) -> None:
@@ -495,7 +497,7 @@ async def test_engine_unreachable_static_findings_still_work(demo: Path) -> None
         await settle(pilot)
         assert "unreachable" in app.main.header.text
         assert app.main.header.engine_state == "unreachable"
-        assert len(app.main.findings.table.shown) == len(app.result.findings)
+        assert len(app.main.findings.table.shown) == len(app.session.result.findings)
         await pilot.press("2")
         await settle(pilot)
         status = str(app.main.containers.query_one("#containers-status").render())
@@ -559,7 +561,7 @@ async def test_no_engine_never_touches_an_engine(demo: Path) -> None:
 async def test_keys_are_remapped_from_config(demo: Path) -> None:
     (demo / ".batten.toml").write_text('[keys]\nfix = "x"\nview_containers = "c"\nbogus = "z"\n')
     app = build_app(str(demo), engine=False)
-    assert app.world.config.keys["fix"] == "x"
+    assert app.session.config.keys["fix"] == "x"
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         assert "x fix" in app.main.keybar.text

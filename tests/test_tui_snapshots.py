@@ -91,7 +91,7 @@ def test_snapshot_guided_summary(snap_compare: Any, demo: Path) -> None:
     async def run_before(pilot: Any) -> None:
         await settle(pilot)
         await pilot.press("s")  # skip one
-        for _ in range(len(pilot.app.guided.areas)):
+        for _ in range(len(pilot.app.session.guided.areas)):
             await pilot.press("n")
             await pilot.pause()
         await _quiet(pilot)

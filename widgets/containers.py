@@ -15,15 +15,10 @@ from textual.message import Message
 from textual.widgets import DataTable, Static
 
 from batten.model import Severity
+from batten.present import severity_of
 from batten.report import safe_text
-from batten.sanitize import mask_secrets as mask_values
-from batten.widgets.text import (
-    SEVERITY_CLASSES,
-    SEVERITY_SHORT,
-    SEVERITY_STYLE,
-    severity_css,
-    severity_of,
-)
+from batten.sanitize import mask_secrets
+from batten.widgets.text import SEVERITY_CLASSES, SEVERITY_SHORT, SEVERITY_STYLE, severity_css
 
 
 def _fmt(value: Any) -> str:
@@ -133,7 +128,7 @@ def container_detail(c: Any | None, secrets: Iterable[str] = ()) -> Content:
     secrets = set(secrets)
 
     def show(value: Any) -> str:
-        return mask_values(_fmt(value), secrets)
+        return mask_secrets(_fmt(value), secrets)
 
     if c is None:
         return Content.styled("Select a container.", "$text-muted")

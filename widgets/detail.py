@@ -10,9 +10,10 @@ from textual.content import Content
 from textual.widgets import Static, TabbedContent, TabPane
 
 from batten.model import Finding, Span
+from batten.present import severity_of
 from batten.report import safe_text
 from batten.widgets.diff_view import DiffView
-from batten.widgets.text import SEVERITY_STYLE, render_source, severity_of
+from batten.widgets.text import SEVERITY_STYLE, render_source
 
 
 def explain(finding: Finding) -> Content:

@@ -10,15 +10,9 @@ from textual.message import Message
 from textual.widgets import DataTable
 
 from batten.model import Finding
+from batten.present import fix_label, location_label, severity_of, target_label
 from batten.report import safe_text
-from batten.widgets.text import (
-    SEVERITY_CLASSES,
-    fix_label,
-    location_label,
-    severity_css,
-    severity_of,
-    target_label,
-)
+from batten.widgets.text import SEVERITY_CLASSES, severity_css
 
 SORTS = ("severity", "rule", "target", "location")
 

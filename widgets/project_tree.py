@@ -13,10 +13,11 @@ from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
 from batten.model import Finding, Severity
+from batten.present import severity_of
 from batten.report import safe_text
 from batten.sources.project import Project
 from batten.widgets.findings_table import ALL, Scope
-from batten.widgets.text import SEVERITY_CLASSES, SEVERITY_SHORT, severity_css, severity_of
+from batten.widgets.text import SEVERITY_CLASSES, SEVERITY_SHORT, severity_css
 
 
 class ProjectTree(Tree[Scope]):

@@ -11,9 +11,9 @@ from collections.abc import Iterable
 
 from textual.content import Content
 
-from batten.model import Finding, Severity, Span
+from batten.model import Severity, Span
+from batten.present import mask_spans
 from batten.report import safe_text
-from batten.sanitize import MASK
 
 # component classes for severity counts, shared by the tables and the tree (theme variables only)
 SEVERITY_CLASSES = frozenset({"sev--critical", "sev--high", "sev--medium", "sev--low", "sev--info"})
@@ -46,39 +46,8 @@ SEVERITY_SHORT = {
 }
 
 
-def severity_of(finding: Finding) -> Severity:
-    return finding.severity if finding.severity is not None else finding.rule.severity
 
 
-def file_secret_spans(findings: Iterable[Finding], path: str | None) -> list[Span]:
-    """Every secret span any finding reports in `path` (the file's secrets, all of them)."""
-    out: dict[tuple[int, int], Span] = {}
-    for f in findings:
-        if path is not None and f.path == path:
-            for s in f.secrets:
-                out[(s.start, s.end)] = s
-    return sorted(out.values(), key=lambda s: (s.start, s.end))
-
-
-def mask_spans(text: str, spans: Iterable[Span]) -> str:
-    """`text` with every span replaced by the mask (spans may overlap)."""
-    merged: list[list[int]] = []
-    for s in sorted(spans, key=lambda s: (s.start, s.end)):
-        start, end = max(0, s.start), min(len(text), s.end)
-        if end <= start:
-            continue
-        if merged and start <= merged[-1][1]:
-            merged[-1][1] = max(merged[-1][1], end)
-        else:
-            merged.append([start, end])
-    for start, end in reversed(merged):
-        text = text[:start] + MASK + text[end:]
-    return text
-
-
-def secret_values(text: str, spans: Iterable[Span]) -> set[str]:
-    """The secret strings themselves (to mask them wherever else they appear, e.g. diffs)."""
-    return {text[s.start : s.end] for s in spans if 0 <= s.start < s.end <= len(text)}
 
 
 
@@ -137,22 +106,3 @@ def severity_badge(sev: Severity) -> Content:
     return Content.styled(f" {sev.label:<8}", SEVERITY_STYLE[sev])
 
 
-def fix_label(finding: Finding) -> str:
-    if finding.fix is None:
-        return "—"
-    return {"safe": "safe", "needs-input": "input", "unsafe": "unsafe"}.get(
-        str(finding.fix.applicability), str(finding.fix.applicability)
-    )
-
-
-def location_label(finding: Finding) -> str:
-    loc = finding.location
-    if loc is None:
-        return "-"
-    return f"{safe_text(loc.path)}:{loc.line}"
-
-
-def target_label(finding: Finding) -> str:
-    if not finding.target:
-        return finding.target_kind
-    return safe_text(finding.target)

@@ -107,6 +107,20 @@ def split_keymap(keys: Mapping[str, str]) -> tuple[dict[str, str], list[str]]:
     return valid, unknown
 
 
+def key_hints(view: str, keymap: Mapping[str, str] | None = None) -> list[tuple[str, str, str]]:
+    """What the key bar shows in `view`: the view's own keys, then the app's, then the palette."""
+    out: list[tuple[str, str, str]] = []
+    for c in COMMANDS:
+        if not c.footer or not c.keys or c.scope not in ("app", view):
+            continue
+        if view != "findings" and c.id in ("filter", "guided"):
+            continue  # the key works everywhere; the bar keeps to what the view needs
+        out.append((display_keys(c, keymap).split(", ")[0], c.label or c.title, c.id))
+    out.sort(key=lambda item: 0 if BY_ID[item[2]].scope != "app" else 1)
+    out.append((display_keys(BY_ID["palette"], keymap), "palette", "palette"))
+    return out
+
+
 _DISPLAY = {"question_mark": "?", "slash": "/", "escape": "esc", "enter": "enter", "tab": "tab"}
 
 

@@ -25,14 +25,10 @@ def build_app(
     """A BattenApp on `path`: the project is scanned now (fast); the engine is reached later,
     in a worker, through `gateway` (tests, screenshots) or a gateway made from host/context
     (the docker SDK is imported only there). `engine=False` never touches an engine."""
-    from batten.config import load_config
-    from batten.scan import resolve_root, scan
+    from batten.session import Session
     from batten.tui.app import POLL_INTERVAL, BattenApp, World
 
-    paths = [path]
-    root = os.path.abspath(resolve_root(paths))
-    cfg = config if config is not None else load_config(root)
-    result = scan(paths, config=cfg)
+    session = Session.open(path, config=config, read_only=read_only, engine=engine)
     factory = None
     if engine and gateway is None:
         def factory() -> Any:
@@ -41,14 +37,9 @@ def build_app(
             return make_gateway(host, context, timeout=5.0)
 
     world = World(
-        root=root,
-        paths=paths,
-        config=cfg,
-        result=result,
+        session=session,
         gateway=gateway if engine else None,
         gateway_factory=factory,
-        engine=engine,
-        read_only=read_only,
         guided=guided,
         poll_interval=POLL_INTERVAL if poll_interval is None else poll_interval,
         theme=theme or os.environ.get("BATTEN_THEME") or None,

@@ -1,7 +1,12 @@
 """The fix dialog: the diff, a small form for `needs-input` fixes (defaults from config and
-live evidence; the diff follows the values), what may break for unsafe fixes, and an explicit
-Apply. Also used for the combined diff of a file's safe fixes and for undo. Nothing is written
-unless Apply is pressed (and never in read-only mode)."""
+live evidence; the diff follows the values, each value checked beside its field), what may
+break for unsafe fixes, and an explicit Apply. Also used for the combined diff of a file's
+safe fixes and for undo.
+
+What is written is what is on screen: the plan follows each field's current value (keys may
+arrive in bursts), Apply re-checks that the diff shown was planned from the values shown, and
+Apply stays disabled while the diff is not current, a value is invalid, or no changed line of
+the diff is visible (small terminals: the diff gets the room, the form can be hidden)."""
 
 from __future__ import annotations
 
@@ -9,6 +14,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
 from textual.screen import ModalScreen
@@ -16,25 +22,33 @@ from textual.widgets import Button, Input, Label, Static
 
 from batten.model import Applicability, Finding, Fix
 from batten.report import safe_text
+from batten.session import NotApplied
 from batten.tui import commands
 from batten.widgets.diff_view import DiffView
 
 if TYPE_CHECKING:
-    from batten.tui.app import BattenApp, Preview
+    from batten.session import Preview, Session
 
-SOURCE_LABEL = {"checklist": "checklist default", "config": "from config", "live": "from the running container"}
+SOURCE_LABEL = {"checklist": "checklist default", "config": "from config", "live": "from the running container",
+                "user": "typed"}
+SMALL_HEIGHT = 32  # below this many rows the dialog takes the whole screen and packs tighter
 
 
 class FixScreen(ModalScreen[bool]):
-    BINDINGS = commands.bindings("fix")
+    BINDINGS = [
+        *commands.bindings("fix"),
+        Binding("pagedown", "diff_page(1)", "diff down", show=False),
+        Binding("pageup", "diff_page(-1)", "diff up", show=False),
+        Binding("ctrl+o", "toggle_form", "hide/show the form", show=False),
+    ]
 
     def __init__(
         self,
+        session: Session,
         *,
         title: str,
         preview: Preview | None = None,
         explanation: str = "",
-        read_only: bool = False,
         on_confirm: Callable[[], bool] | None = None,
         confirm_label: str = "Apply",
         finding: Finding | None = None,
@@ -42,52 +56,55 @@ class FixScreen(ModalScreen[bool]):
         live_from: str | None = None,
     ) -> None:
         super().__init__()
+        self.session = session
         self.title_text = title
         self.preview = preview
         self.explanation = explanation
-        self.read_only = read_only
+        self.read_only = session.read_only
         self.on_confirm = on_confirm
         self.confirm_label = confirm_label
         self.finding = finding
         self.fix = fix
         self.live_from = live_from
-        self.user_values: dict[str, str] = {}
+        self.user_values: dict[str, str] = {}  # fields the user typed in (name -> value)
         self.evidence: dict[str, str] = {}
-        self.error: str | None = None
-        self._quiet = False  # set while inputs are filled programmatically
+        self.errors: dict[str, str] = {}  # field -> why its value cannot be used
+        self.error: str | None = None  # why no preview
+        self.planned: dict[str, str] | None = None  # the form values the preview was planned from
+        self._shown: dict[str, str] = {}  # values the dialog itself put into fields
 
     @classmethod
-    def for_finding(cls, finding: Finding, *, read_only: bool, live_from: str | None = None) -> FixScreen:
+    def for_finding(cls, session: Session, finding: Finding, *, live_from: str | None = None) -> FixScreen:
         fix = finding.fix
         assert fix is not None
-        return cls(title=f"{fix.title}", finding=finding, fix=fix, read_only=read_only, live_from=live_from)
-
-    @property
-    def app_(self) -> BattenApp:
-        return self.app  # type: ignore[return-value]
+        return cls(session, title=fix.title, finding=finding, fix=fix, live_from=live_from)
 
     # ------------------------------------------------------------------ layout
     def compose(self) -> ComposeResult:
         with Vertical(id="fix-dialog"):
             yield Static(self._title(), id="fix-title")
-            yield Static(self._explanation(), id="fix-explanation")
-            if self.fix is not None and self.fix.params:
-                with Vertical(id="fix-form"):
-                    for p in self.fix.params:
-                        value = self.fix.values.get(p.name, p.default)
-                        with Horizontal(classes="fix-param"):
-                            yield Label(p.name, classes="fix-param-name")
-                            yield Input(value=str(value), id=f"param-{p.name}", compact=True,
-                                        select_on_focus=False, tooltip=p.description)
-                            yield Label(self._param_note(p.source, p.description), id=f"note-{p.name}",
-                                        classes="fix-param-note")
+            with Vertical(id="fix-top"):
+                yield Static(self._explanation(), id="fix-explanation")
+                yield Static(self._evidence_text(), id="fix-evidence", classes="" if self.live_from else "-none")
+                if self.fix is not None and self.fix.params:
+                    with Vertical(id="fix-form"):
+                        for p in self.fix.params:
+                            value = str(self.fix.values.get(p.name, p.default))
+                            self._shown[p.name] = value
+                            with Horizontal(classes="fix-param"):
+                                yield Label(p.name, classes="fix-param-name")
+                                yield Input(value=value, id=f"param-{p.name}", compact=True,
+                                            select_on_focus=False, tooltip=p.description)
+                                yield Label(self._param_note(p.source, p.description), id=f"note-{p.name}",
+                                            classes="fix-param-note")
             with VerticalScroll(id="fix-diff-scroll"):
                 yield DiffView(id="fix-diff")
             yield Static("", id="fix-status")
             with Horizontal(id="fix-buttons"):
-                yield Button(f"{self.confirm_label} (y)", id="fix-confirm", variant="success", compact=True,
-                             disabled=self.read_only)
+                yield Button(f"{self.confirm_label} (enter)", id="fix-confirm", variant="success", compact=True,
+                             disabled=True)
                 yield Button("Cancel (esc)", id="fix-cancel", compact=True)
+                yield Static("", id="fix-keys")
 
     def _title(self) -> Content:
         if self.finding is None:
@@ -104,26 +121,30 @@ class FixScreen(ModalScreen[bool]):
     def _explanation(self) -> Content:
         if self.fix is None:
             return Content(safe_text(self.explanation))
-        parts: list[Content | str | tuple[str, str]] = []
+        text = safe_text(self.fix.explanation.strip())
         if self.fix.applicability == Applicability.UNSAFE:
-            parts += [("⚠ This fix changes behaviour. What may break: ", "bold $text-error")]
-        parts.append(safe_text(self.fix.explanation.strip()))
-        if self.live_from:
-            parts.append((f"\nLive evidence: defaults are read from the running container {self.live_from}…",
-                          "$text-muted"))
-        return Content.assemble(*parts)
+            return Content.assemble(("⚠ What may break: ", "bold $text-error"), text)
+        return Content(text)
+
+    def _evidence_text(self) -> Content:
+        if not self.live_from:
+            return Content("")
+        if not self.evidence:
+            return Content.styled(f"Live evidence: reading the running container {self.live_from}…",
+                                  "$text-muted")
+        shown = ", ".join(f"{k}={safe_text(v)}" for k, v in sorted(self.evidence.items()))
+        return Content.styled(f"Live evidence from {self.live_from}: {shown}", "$text-muted")
 
     @staticmethod
     def _param_note(source: str, description: str) -> str:
         return f"{SOURCE_LABEL.get(source, source)} · {description}"
 
     def on_mount(self) -> None:
+        self._fit()
         if self.preview is None and self.fix is not None:
             self._replan()
         else:
             self._show_preview()
-        if self.read_only:
-            self._status("read-only mode: this is a preview; nothing will be written", "$text-warning")
         first_input = self.query(Input).first() if self.query(Input) else None
         if first_input is not None:
             first_input.focus()
@@ -131,107 +152,172 @@ class FixScreen(ModalScreen[bool]):
             self.query_one("#fix-confirm", Button).focus()
         else:
             self.query_one("#fix-cancel", Button).focus()
+        scroll = self.query_one("#fix-diff-scroll", VerticalScroll)
+        self.watch(scroll, "scroll_y", lambda _y: self._update_confirm(), init=False)
+
+    def on_resize(self) -> None:
+        self._fit()
+        self.call_after_refresh(self._update_confirm)
+
+    def _fit(self) -> None:
+        self.set_class(self.app.size.height < SMALL_HEIGHT, "-small")
+        keys = "tab: next · pgup/pgdn: diff"
+        if self.query("#fix-form"):
+            keys += " · ctrl+o: " + ("show" if self.has_class("-form-hidden") else "hide") + " form"
+        self.query_one("#fix-keys", Static).update(Content.styled(keys, "$text-muted"))
 
     # ------------------------------------------------------------------ planning
     def values(self) -> dict[str, str]:
+        """The values on screen, field by field."""
         return {inp.id.removeprefix("param-"): inp.value for inp in self.query(Input) if inp.id}
+
+    def _typed(self) -> dict[str, str]:
+        """The values the user typed (on screen now); the others follow the defaults."""
+        on_screen = self.values()
+        return {k: on_screen[k] for k in self.user_values if k in on_screen}
 
     def _replan(self) -> None:
         """Plan the fix again with the form's values (and live evidence) and show its diff."""
         finding = self.finding
         if finding is None:
             return
+        typed = self._typed()
+        self.user_values = dict(typed)
         self.error = None
+        self.errors = self.session.check_values(finding, typed)
+        self._show_errors()
+        if self.errors:
+            self.preview, self.planned = None, None
+            self.error = "fix the value(s) marked beside the field(s)"
+            self._show_preview()
+            return
         try:
-            fix = self.app_.plan(finding, dict(self.user_values) or None, self.evidence or None)
+            fix = self.session.plan(finding, typed or None, self.evidence or None)
         except Exception as exc:
             fix, self.error = None, " ".join(str(exc).split()) or type(exc).__name__
         if fix is None:
-            self.preview = None
+            self.preview, self.planned = None, None
             self.error = self.error or "no fix can be built with these values"
             self._show_preview()
             return
         self.fix = fix
         try:
-            self.preview = self.app_.preview(fix)
+            self.preview = self.session.preview(fix)
         except Exception as exc:
             self.preview, self.error = None, " ".join(str(exc).split())
         self._sync_defaults()
+        self.planned = self.values()
         self._show_preview()
 
     def _sync_defaults(self) -> None:
-        """Inputs the user has not touched follow the fix's values (config, live evidence)."""
+        """Fields the user has not typed in follow the fix's values (config, live evidence)."""
         if self.fix is None:
             return
-        self._quiet = True
-        try:
-            for p in self.fix.params:
-                if p.name in self.user_values:
-                    continue
-                try:
-                    inp = self.query_one(f"#param-{p.name}", Input)
-                except Exception:
-                    continue
+        for p in self.fix.params:
+            found = self.query(f"#param-{p.name}")
+            if not found:
+                continue
+            if p.name not in self.user_values:
+                inp = found.first(Input)
                 value = str(self.fix.values.get(p.name, p.default))
                 if inp.value != value:
+                    self._shown[p.name] = value
                     inp.value = value
-                note = self.query_one(f"#note-{p.name}", Label)
-                note.update(self._param_note(p.source, p.description))
-        finally:
-            self.call_after_refresh(self._unquiet)
+            self.query_one(f"#note-{p.name}", Label).update(self._param_note(
+                "user" if p.name in self.user_values else p.source, p.description))
 
-    def _unquiet(self) -> None:
-        self._quiet = False
+    def _show_errors(self) -> None:
+        for inp in self.query(Input):
+            name = (inp.id or "").removeprefix("param-")
+            error = self.errors.get(name)
+            inp.set_class(error is not None, "-invalid")
+            notes = self.query(f"#note-{name}")
+            if notes and error is not None:
+                notes.first(Label).update(Content.styled(f"✗ {safe_text(error)}", "$text-error"))
 
     def _show_preview(self) -> None:
         diff_view = self.query_one("#fix-diff", DiffView)
-        confirm = self.query_one("#fix-confirm", Button)
         if self.preview is None:
             diff_view.set_diff("", note="(no preview)")
-            confirm.disabled = True
             if self.error:
                 self._status(f"cannot preview: {safe_text(self.error)}", "bold $text-error")
+            self._update_confirm()
             return
         diff_view.set_diff(self.preview.diff, note="The fix makes no change.")
-        confirm.disabled = self.read_only or not self.preview.diff.strip()
-        if not self.read_only:
-            self._status("Nothing is written until you press Apply (y).", "$text-muted")
+        if self.read_only:
+            self._status("read-only mode: this is a preview; nothing will be written", "$text-warning")
+        else:
+            self._status("Nothing is written until you press Apply (enter).", "$text-muted")
+        self.call_after_refresh(self._scroll_to_change)
+
+    def _scroll_to_change(self) -> None:
+        """Bring the first changed line into view (with its hunk header when there is room)."""
+        if not self.is_attached:
+            return
+        scroll = self.query_one("#fix-diff-scroll", VerticalScroll)
+        first = first_change(self.query_one("#fix-diff", DiffView).diff)
+        if first is not None:
+            height = max(1, scroll.scrollable_content_region.height)
+            if not scroll.scroll_y <= first < scroll.scroll_y + height:
+                scroll.scroll_to(y=max(0, first - 1), animate=False, immediate=True)
+        self._update_confirm()
 
     def _status(self, text: str, style: str) -> None:
         self.query_one("#fix-status", Static).update(Content.styled(text, style))
 
+    def change_visible(self) -> bool:
+        """Is at least one added or removed line of the diff on screen now?"""
+        scroll = self.query_one("#fix-diff-scroll", VerticalScroll)
+        diff = self.query_one("#fix-diff", DiffView).diff
+        height = scroll.scrollable_content_region.height
+        if not diff or height <= 0 or not scroll.display:
+            return False
+        top = round(scroll.scroll_y)
+        lines = diff.splitlines()[top : top + height]
+        return any(is_change(line) for line in lines)
+
+    def diff_current(self) -> bool:
+        """The preview was planned from exactly the values on screen."""
+        if self.preview is None or not self.preview.changes:
+            return False
+        return self.finding is None or self.planned == self.values()
+
+    def _update_confirm(self) -> None:
+        if not self.is_attached:
+            return
+        ok = not self.read_only and not self.errors and self.diff_current() and self.change_visible()
+        self.query_one("#fix-confirm", Button).disabled = not ok
+
+    # ------------------------------------------------------------------ live evidence
     def set_evidence(self, values: dict[str, str]) -> None:
-        """Live evidence arrived (from a worker): new defaults for untouched inputs."""
+        """Live evidence arrived (from a worker): new defaults for untouched fields."""
         if not self.is_attached:
             return
         self.evidence = {k: v for k, v in values.items() if v}
+        self.query_one("#fix-evidence", Static).update(self._evidence_text())
         self._replan()
-        if self.live_from:
-            self.query_one("#fix-explanation", Static).update(self._explanation_with_evidence())
 
-    def _explanation_with_evidence(self) -> Content:
-        base = self._explanation().plain.split("\nLive evidence")[0]
-        shown = ", ".join(f"{k}={safe_text(v)}" for k, v in sorted(self.evidence.items()))
-        parts: list[Content | str | tuple[str, str]] = []
-        if self.fix is not None and self.fix.applicability == Applicability.UNSAFE:
-            head = "⚠ This fix changes behaviour. What may break: "
-            parts += [(head, "bold $text-error"), base.removeprefix(head)]
-        else:
-            parts.append(base)
-        parts.append((f"\nLive evidence from {self.live_from}: {shown or 'nothing usable'}", "$text-muted"))
-        return Content.assemble(*parts)
+    def evidence_failed(self, reason: str) -> None:
+        if not self.is_attached:
+            return
+        self.query_one("#fix-evidence", Static).update(
+            Content.styled(f"Live evidence unavailable: {safe_text(reason)} (checklist defaults)", "$text-warning"))
 
     # ------------------------------------------------------------------ events
     def on_input_changed(self, event: Input.Changed) -> None:
         event.stop()
-        if self._quiet or not event.input.id:
+        name = (event.input.id or "").removeprefix("param-")
+        if not name:
             return
-        self.user_values[event.input.id.removeprefix("param-")] = event.value
+        value = event.input.value  # the field's value now, not the one this event was sent with
+        if name not in self.user_values and value == self._shown.get(name):
+            return  # the dialog put this default there itself
+        self.user_values[name] = value
         self._replan()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
-        self.query_one("#fix-confirm", Button).focus()
+        self.action_confirm()
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         event.stop()
@@ -240,23 +326,70 @@ class FixScreen(ModalScreen[bool]):
         else:
             self.action_cancel()
 
+    def action_diff_page(self, direction: int) -> None:
+        scroll = self.query_one("#fix-diff-scroll", VerticalScroll)
+        if direction > 0:
+            scroll.scroll_page_down(animate=False)
+        else:
+            scroll.scroll_page_up(animate=False)
+
+    def action_toggle_form(self) -> None:
+        if not self.query("#fix-form"):
+            return
+        self.toggle_class("-form-hidden")
+        self._fit()
+        if self.has_class("-form-hidden") and isinstance(self.focused, Input):
+            self.query_one("#fix-cancel", Button).focus()
+        self.call_after_refresh(self._update_confirm)
+
     def action_cancel(self) -> None:
         self.dismiss(False)
 
     def action_confirm(self) -> None:
         if self.read_only:
-            self.app_.notify("read-only mode: nothing written", severity="warning")
+            self.notify("read-only mode: nothing written", severity="warning")
             return
+        if self.finding is not None and self.planned != self.values():
+            self._replan()  # keys still arriving: plan from what is on screen, show it, wait
+            return
+        self._update_confirm()
         if self.query_one("#fix-confirm", Button).disabled or self.preview is None:
+            if self.preview is not None and not self.change_visible():
+                self._status("Scroll the diff (pgup/pgdn) to see what changes before applying.", "$text-warning")
             return
-        ok = False
         if self.on_confirm is not None:
             ok = self.on_confirm()
-        elif self.finding is not None and self.fix is not None:
-            ok = self.app_.apply_fix(self.finding, self.fix, self.preview)
+        else:
+            ok = self._apply()
         if ok:
             self.dismiss(True)
         # on failure the dialog stays open with its values; the error is a notification
 
+    def _apply(self) -> bool:
+        if self.finding is None or self.fix is None or self.preview is None:
+            return False
+        finding, fix = self.finding, self.fix
+        try:
+            applied = self.session.apply_fix(finding, fix, self.preview)
+        except NotApplied as exc:
+            self.notify(str(exc), title="not applied", severity="error", timeout=10)
+            return False
+        status = "gone" if applied.gone else "still reported"
+        self.notify(f"wrote {', '.join(applied.paths) or 'nothing'}: {finding.rule.id} on "
+                    f"{safe_text(finding.target or finding.path or '')} is {status}. u undoes it.",
+                    title=fix.title, timeout=8)
+        return True
 
-__all__ = ["FixScreen"]
+
+def is_change(line: str) -> bool:
+    return line.startswith(("+", "-")) and not line.startswith(("+++", "---"))
+
+
+def first_change(diff: str) -> int | None:
+    for i, line in enumerate(diff.splitlines()):
+        if is_change(line):
+            return i
+    return None
+
+
+__all__ = ["FixScreen", "first_change", "is_change"]

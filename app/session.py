@@ -1,0 +1,437 @@
+"""A project opened for hardening, without any user interface: the scan result and its
+rescans, the secret values seen (masked wherever text is shown), planning and previewing a fix,
+applying it after a yes, undo from the write journal, the guided checklist, the live engine's
+last answer, and the exported report. The TUI renders and asks; this decides and writes
+(through the fixes engine only). Textual-free, so the CLI and tests use it as it is."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from batten.config import Config
+from batten.guided import GuidedSession, build_report
+from batten.model import Applicability, BattenError, Finding, Fix, Span
+from batten.present import file_secret_spans, secret_values
+from batten.report import safe_text
+from batten.sanitize import mask_secrets
+from batten.scan import ScanResult, resolve_root, scan
+
+if TYPE_CHECKING:
+    from batten.live_scan import ContainerView, LiveSnapshot
+
+
+class NotApplied(BattenError):
+    """Nothing was written; the message (one line) says why."""
+
+
+@dataclass
+class Preview:
+    """A change as the user sees it: new texts per file and their masked diff."""
+
+    texts: dict[str, str]
+    befores: dict[str, str]
+    diff: str
+
+    @property
+    def changes(self) -> bool:
+        return bool(self.diff.strip())
+
+
+@dataclass
+class Batch:
+    """Several fixes shown and written as one change (every safe fix of a file)."""
+
+    path: str
+    preview: Preview
+    lines: list[str]  # what is in it, what could not be applied
+    count: int
+
+
+@dataclass
+class UndoPlan:
+    """The last write, checked to be undoable, as the diff that undoing it makes."""
+
+    time: str
+    paths: list[str]
+    preview: Preview
+
+
+@dataclass
+class Applied:
+    paths: list[str]
+    gone: bool  # the finding is no longer reported after the rescan
+
+
+@dataclass
+class Session:
+    root: str
+    paths: list[str]
+    config: Config
+    result: ScanResult
+    read_only: bool = False
+    engine: bool = True  # False: started without an engine (--no-engine)
+    guided: GuidedSession | None = None
+    snapshot: LiveSnapshot | None = None  # the engine's latest answer (maybe an error)
+    live: LiveSnapshot | None = None  # the latest good answer, kept while the engine is away
+    live_at: float | None = None  # time.time() of `live`
+    _secrets: set[str] = field(default_factory=set)
+
+    def __post_init__(self) -> None:
+        self._remember_secrets()
+
+    @classmethod
+    def open(cls, path: str, *, config: Config | None = None, read_only: bool = False,
+             engine: bool = True) -> Session:
+        """Scan `path` (a project root or a file in it) with its config."""
+        from batten.config import load_config
+
+        paths = [path]
+        root = os.path.abspath(resolve_root(paths))
+        cfg = config if config is not None else load_config(root)
+        return cls(root=root, paths=paths, config=cfg, result=scan(paths, config=cfg),
+                   read_only=read_only, engine=engine)
+
+    @property
+    def name(self) -> str:
+        return self.root.rstrip("/").rsplit("/", 1)[-1]
+
+    # ------------------------------------------------------------------ scanning
+    def _remember_secrets(self) -> None:
+        """Secret values seen in any scan of this session: masked wherever text is shown."""
+        for f in [*self.result.findings, *self.result.live]:
+            if f.fix is not None:
+                self._secrets.update(s for s in f.fix.secrets if s)
+            if f.secrets and f.path:
+                text = self.file_text(f.path)
+                if text is not None:
+                    self._secrets.update(secret_values(text, f.secrets))
+
+    def rescan(self) -> ScanResult:
+        """Read the project again (raises BattenError; the old result stays then)."""
+        self.result = scan(self.paths, config=self.config)
+        self._remember_secrets()
+        return self.result
+
+    # ------------------------------------------------------------------ text and secrets
+    def file_text(self, path: str) -> str | None:
+        project = self.result.project
+        pf = project.file(path)
+        if pf is not None and pf.source is not None:
+            return pf.source.text
+        try:
+            return project.aux_text(path)
+        except (OSError, ValueError):
+            return None
+
+    def secrets_in(self, paths: Iterable[str] = ()) -> set[str]:
+        """Every secret value known: seen anywhere so far, and in `paths` now."""
+        out = set(self._secrets)
+        findings = self.result.findings
+        for path in paths:
+            text = self.file_text(path)
+            if text is not None:
+                out |= secret_values(text, file_secret_spans(findings, path))
+        return out
+
+    def mask(self, text: str, paths: Iterable[str] = ()) -> str:
+        return mask_secrets(text, self.secrets_in(paths))
+
+    def source_for(self, finding: Finding) -> tuple[str | None, list[Span]]:
+        """The finding's file text and the spans to mask in it."""
+        if finding.path is None:
+            return None, []
+        text = self.file_text(finding.path)
+        spans = file_secret_spans(self.result.findings, finding.path)
+        if text is not None:
+            # values known from elsewhere (e.g. a secret moved out of this file) are masked too
+            for value in self._secrets:
+                start = text.find(value) if value else -1
+                while start >= 0:
+                    spans.append(Span(start, start + len(value)))
+                    start = text.find(value, start + len(value))
+        return text, spans
+
+    # ------------------------------------------------------------------ fixes
+    def plan(self, finding: Finding, values: dict[str, str] | None = None,
+             evidence: dict[str, str] | None = None) -> Fix | None:
+        """The finding's fix built with these form values and live evidence."""
+        from batten.fixers.plan import plan_fix
+
+        return plan_fix(finding, self.result.project, self.result.config, values or None, evidence or None)
+
+    def check_values(self, finding: Finding, values: dict[str, str]) -> dict[str, str]:
+        """Why each of these form values cannot be used, by parameter (empty: all usable)."""
+        return {}
+
+    def preview(self, fix: Fix) -> Preview:
+        """New texts and the masked diff of one fix (not verified: `apply_fix` does that)."""
+        from batten.fixers.apply import apply_one, current_text
+        from batten.fixers.edits import unified_diff
+
+        project = self.result.project
+        texts = apply_one(project, fix)
+        befores = {p: current_text(project, p) for p in texts}
+        self._secrets.update(s for s in fix.secrets if s)
+        diff = "".join(unified_diff(p, befores[p], texts[p]) for p in texts if befores[p] != texts[p])
+        return Preview(texts, befores, self.mask(diff, texts))
+
+    def _writable(self) -> None:
+        if self.read_only:
+            raise NotApplied("read-only mode: nothing written")
+
+    def apply_fix(self, finding: Finding, fix: Fix, preview: Preview) -> Applied:
+        """Verify the fix (it must parse and clear its finding), check it is still exactly what
+        was previewed, write it, rescan. Raises NotApplied with the reason."""
+        from batten.fixers.apply import FixFailed, check_one
+
+        self._writable()
+        try:
+            outcome = check_one(self.result.project, finding, fix, self.result.config)
+        except (FixFailed, BattenError) as exc:
+            raise NotApplied(safe_text(str(exc))) from None
+        texts = {p: c.after for p, c in outcome.changes.items()}
+        if texts != preview.texts:
+            raise NotApplied("the fix changed since its preview; preview it again (nothing written)")
+        written = self._write(texts)
+        fp = finding.fingerprint()
+        self._rescan_after_write()
+        gone = all(f.fingerprint() != fp for f in self.result.active())
+        if self.guided is not None:
+            self.guided.record(finding, fix, written, preview.diff)
+        return Applied(written, gone)
+
+    def _write(self, texts: dict[str, str]) -> list[str]:
+        from batten.fixers.write import WriteRefused, write_files
+
+        self._writable()
+        try:
+            return write_files(self.result.project, texts)
+        except (WriteRefused, BattenError) as exc:
+            raise NotApplied(safe_text(str(exc))) from None
+        except OSError as exc:
+            raise NotApplied(f"cannot write: {exc.strerror or exc}") from None
+
+    def _rescan_after_write(self) -> None:
+        try:
+            self.rescan()
+        except BattenError:
+            pass  # written; the next rescan shows it
+
+    def write_texts(self, texts: dict[str, str]) -> list[str]:
+        """Write texts already shown as a diff (a batch); rescan. Raises NotApplied."""
+        written = self._write(texts)
+        self._rescan_after_write()
+        return written
+
+    def files_with_safe_fixes(self) -> list[str]:
+        paths = {f.path for f in self.result.active()
+                 if f.fix is not None and f.fix.applicability == Applicability.SAFE and f.path}
+        return sorted(p for p in paths if p)
+
+    def safe_fixes_of(self, path: str) -> Batch:
+        """Every safe fix of one file, applied together in memory (raises NotApplied when
+        there is none)."""
+        from batten.fixers.apply import fix_all, selector
+        from batten.fixers.edits import unified_diff
+
+        base = selector(unsafe=False, paths=[path])
+
+        def pick(f: Finding) -> bool:
+            return base(f) and f.fix is not None and f.fix.applicability == Applicability.SAFE
+
+        try:
+            outcome = fix_all(self.result.project, self.result.config, pick)
+        except BattenError as exc:
+            raise NotApplied(safe_text(str(exc))) from None
+        texts = {p: c.after for p, c in outcome.changes.items() if c.before != c.after}
+        if not texts:
+            raise NotApplied(f"{path}: no safe fix to apply")
+        for _f, fx in outcome.applied:
+            self._secrets.update(s for s in fx.secrets if s)
+        befores = {p: outcome.changes[p].before for p in texts}
+        diff = "".join(unified_diff(p, befores[p], texts[p]) for p in texts)
+        lines = [f"{f.rule.id} on {safe_text(f.target or f.path or '')}: {fx.title}" for f, fx in outcome.applied]
+        lines += [f"not applied: {f.rule.id} on {safe_text(f.target or '')}: {safe_text(msg)}"
+                  for f, msg in outcome.failed]
+        return Batch(path, Preview(texts, befores, self.mask(diff, texts)), lines, len(outcome.applied))
+
+    # ------------------------------------------------------------------ undo
+    def undo_plan(self) -> UndoPlan:
+        """The last write as the diff undoing it makes, checked first: raises NotApplied when
+        there is nothing to undo or a file changed since (so no diff is shown that would then
+        be refused)."""
+        from batten.fixers.edits import unified_diff
+        from batten.fixers.write import WriteRefused, plan_undo
+
+        if self.read_only:
+            raise NotApplied("read-only mode: undo is disabled")
+        try:
+            entry, steps = plan_undo(self.root)
+        except (WriteRefused, BattenError) as exc:
+            raise NotApplied(safe_text(str(exc))) from None
+        except OSError as exc:
+            raise NotApplied(f"cannot read the files to undo: {exc.strerror or exc}") from None
+        befores: dict[str, str] = {}
+        diffs: list[str] = []
+        for f, before, now in steps:
+            rel = str(f["path"])
+            befores[rel] = (before or b"").decode("utf-8", "surrogateescape")
+            diffs.append(unified_diff(rel, (now or b"").decode("utf-8", "surrogateescape"), befores[rel]))
+        secrets = self.secrets_in(befores) | self._secrets_of_texts(befores)
+        preview = Preview({}, befores, mask_secrets("".join(diffs), secrets))
+        return UndoPlan(str(entry.get("time", "?")), list(befores), preview)
+
+    def _secrets_of_texts(self, texts: dict[str, str]) -> set[str]:
+        """Secret values in texts that are not the current ones (undo shows the old bytes)."""
+        from batten.checks.engine import run_checks
+        from batten.sources.project import with_texts
+
+        known = {p: t for p, t in texts.items() if self.result.project.file(p) is not None}
+        if not known:
+            return set()
+        try:
+            project = with_texts(self.result.project, known)
+            found = run_checks(project, self.result.config)
+        except Exception:
+            return set()
+        out: set[str] = set()
+        for f in found:
+            if f.path in known and f.secrets:
+                out |= secret_values(known[f.path], f.secrets)
+        self._secrets |= out
+        return out
+
+    def interrupted_write(self) -> str | None:
+        """What to say about a write that was interrupted (offered for undo), if any."""
+        from batten.fixers.write import interrupted_message, interrupted_write
+
+        if self.read_only:
+            return None
+        try:
+            pending = interrupted_write(self.root)
+        except BattenError:
+            return None
+        return safe_text(interrupted_message(pending)) if pending is not None else None
+
+    def undo(self) -> list[str]:
+        """Restore the files of the last write (refused if they changed since); rescan."""
+        from batten.fixers.write import WriteRefused, undo_last
+
+        if self.read_only:
+            raise NotApplied("read-only mode: undo is disabled")
+        try:
+            restored = undo_last(self.root)
+        except (WriteRefused, BattenError) as exc:
+            raise NotApplied(safe_text(str(exc))) from None
+        except OSError as exc:
+            raise NotApplied(f"undo failed: {exc.strerror or exc}") from None
+        self._rescan_after_write()
+        if self.guided is not None:
+            self.guided.record_undo(restored)
+        return restored
+
+    # ------------------------------------------------------------------ guided
+    def start_guided(self) -> GuidedSession:
+        self.guided = GuidedSession.start(self.result.active())
+        return self.guided
+
+    # ------------------------------------------------------------------ engine
+    def accept_snapshot(self, snap: LiveSnapshot) -> None:
+        """The engine answered (or failed to): config severities on its findings; a good
+        answer becomes the live view, a failure keeps the last good one (marked stale)."""
+        for c in snap.containers:
+            for f in [*c.findings, *c.drift_findings]:
+                f.severity = self.config.severity_for(f.rule.id, f.rule.severity)
+        self.snapshot = snap
+        if not snap.error:
+            self.live, self.live_at = snap, time.time()
+
+    @property
+    def engine_state(self) -> str:
+        if not self.engine:
+            return "off"
+        if self.snapshot is None:
+            return "connecting"
+        return "unreachable" if self.snapshot.error else "ok"
+
+    def live_age(self, now: float | None = None) -> float | None:
+        """Seconds since the last good engine answer (None: never had one)."""
+        if self.live_at is None:
+            return None
+        return max(0.0, (now or time.time()) - self.live_at)
+
+    @property
+    def containers(self) -> list[ContainerView]:
+        """The containers to show: the latest good list (stale while the engine is away)."""
+        return list(self.live.containers) if self.live is not None else []
+
+    def engine_summary(self) -> str:
+        snap = self.snapshot
+        if not self.engine:
+            return "engine: off (--no-engine)"
+        if snap is None:
+            return "engine: connecting…"
+        if snap.error:
+            age = self.live_age()
+            stale = f"; the list shown is {format_age(age)} old" if age is not None else ""
+            return f"engine {snap.endpoint}: unreachable: {snap.error}{stale}"
+        n = len(snap.containers)
+        return f"engine {snap.endpoint}: {n} container{'s' if n != 1 else ''}"
+
+    def container_for(self, finding: Finding) -> ContainerView | None:
+        """The running container of the finding's compose service, if the engine shows one."""
+        if finding.target_kind != "service" or not finding.target:
+            return None
+        for c in self.containers:
+            if c.service == finding.target and c.source is not None and c.state == "running":
+                return c
+        return None
+
+    def service_findings(self, container: ContainerView) -> list[Finding]:
+        """The static findings of the compose service a container runs."""
+        svc = container.source
+        if svc is None:
+            return []
+        return [f for f in self.result.active()
+                if f.target_kind == "service" and f.target == svc.name and f.path == svc.file.path]
+
+    # ------------------------------------------------------------------ report
+    def report_text(self) -> str:
+        """The Markdown report (guided progress, remaining findings, live containers and
+        their drift), secrets masked."""
+        guided = self.guided or GuidedSession.start(self.result.active())
+        text = build_report(guided, self.result, self.engine_summary(), self.live)
+        return mask_secrets(text, self.secrets_in(f.path for f in self.result.findings if f.path))
+
+    def export_report(self, target: str) -> str:
+        """Write the report to `target` (relative to the project root, or absolute); the path
+        written. Raises NotApplied."""
+        if self.read_only:
+            raise NotApplied("read-only mode: the report is not written (nothing is)")
+        from batten.fsio import WriteRefused, write_file
+
+        path = target if os.path.isabs(target) else os.path.join(self.root, target)
+        try:  # the one writer: no symlink followed, O_EXCL temp file, a relative path stays inside
+            write_file(target, self.report_text().encode(), root=None if os.path.isabs(target) else self.root,
+                       create_dirs=True)
+        except WriteRefused as exc:
+            raise NotApplied(f"report not written: {safe_text(str(exc))}") from None
+        return path
+
+
+def format_age(seconds: float | None) -> str:
+    if seconds is None:
+        return "?"
+    s = int(seconds)
+    if s < 60:
+        return f"{s}s"
+    if s < 3600:
+        return f"{s // 60}m{s % 60:02d}s"
+    return f"{s // 3600}h{s % 3600 // 60:02d}m"
+
+
+__all__ = ["Applied", "Batch", "NotApplied", "Preview", "Session", "UndoPlan", "format_age"]
