@@ -28,19 +28,45 @@ def _engine_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--context", "-c", metavar="NAME", help="docker context to use")
 
 
+FORMATS = ("text", "json", "sarif", "github", "gitlab", "junit")  # batten.report.FORMATS
+
+
+def _common(p: argparse.ArgumentParser, *, rules: bool = True) -> None:
+    """Options every subcommand takes: --version, --config, --color (and rule selection)."""
+    p.add_argument("--version", action="version", version=f"batten {__version__}")
+    p.add_argument("--config", metavar="FILE",
+                   help="read this config file (default: .batten.toml or [tool.batten] found from the paths upwards)")
+    if rules:
+        p.add_argument("--select", action="append", default=[], metavar="RULE",
+                       help="only these rules: ids or globs, repeatable or comma-separated (replaces the config's select)")
+        p.add_argument("--ignore", action="append", default=[], metavar="RULE",
+                       help="skip these rules: ids or globs (added to the config's ignore)")
+    p.add_argument("--color", choices=("auto", "always", "never"), default="auto",
+                   help="auto honours NO_COLOR, FORCE_COLOR and TERM=dumb")
+
+
 def build_parser(command: str | None) -> argparse.ArgumentParser:
     if command == "scan":
         p = _Parser(prog="batten scan", description="Scan Dockerfiles and compose files; report findings.")
-        p.add_argument("paths", nargs="*", metavar="PATH", help="a directory or files (default: .)")
-        p.add_argument("--format", "-f", choices=("text", "json", "sarif"), default="text")
+        p.add_argument("paths", nargs="*", metavar="PATH",
+                       help="a directory or files (default: .); - reads one file from stdin (see --stdin-filename)")
+        p.add_argument("--format", "-f", choices=FORMATS, default="text",
+                       help="text, json, sarif (GitHub code scanning), github (workflow annotations), "
+                            "gitlab (Code Quality), junit")
         p.add_argument("--output", "-o", metavar="FILE", help="write the report to FILE")
         p.add_argument("--fail-on", choices=FAIL_LEVELS, default=None,
-                       help="exit 1 when a finding is at or above this severity (default: high)")
+                       help="exit 1 when a finding is at or above this severity (default: the config's fail-on, else high)")
         p.add_argument("--show-suppressed", action="store_true", help="list suppressed findings in text output")
+        p.add_argument("--no-suppressed", action="store_true",
+                       help="leave suppressed and baselined findings out of every format")
+        p.add_argument("--baseline", metavar="FILE", help="report and fail only on findings not recorded in FILE")
+        p.add_argument("--write-baseline", metavar="FILE", help="record today's findings in FILE and exit 0")
+        p.add_argument("--stdin-filename", metavar="NAME",
+                       help="with -: the file's name (picks Dockerfile or compose; paths and config follow it)")
         p.add_argument("--live", action="store_true", help="add live container findings and drift")
         p.add_argument("--all", action="store_true", help="with --live: include stopped containers")
-        p.add_argument("--color", choices=("auto", "always", "never"), default="auto")
         p.add_argument("--no-cache", action="store_true", help="do not read or write the scan cache")
+        _common(p)
         _engine_args(p)
         return p
     if command == "fix":
@@ -54,7 +80,7 @@ def build_parser(command: str | None) -> argparse.ArgumentParser:
         p.add_argument("--force", action="store_true", help="also write read-only (0444) files")
         p.add_argument("--live", action="store_true",
                        help="take needs-input defaults from the running containers of each service")
-        p.add_argument("--color", choices=("auto", "always", "never"), default="auto")
+        _common(p)
         _engine_args(p)
         return p
     if command == "containers":
@@ -64,7 +90,7 @@ def build_parser(command: str | None) -> argparse.ArgumentParser:
         p.add_argument("--format", "-f", choices=("text", "json", "sarif"), default="text")
         p.add_argument("--project", metavar="PATH", help="tie containers to this project's compose services")
         p.add_argument("--timeout", type=float, default=5.0, help="seconds per engine call (default 5)")
-        p.add_argument("--color", choices=("auto", "always", "never"), default="auto")
+        _common(p, rules=False)
         return p
     p = _Parser(
         prog="batten",
@@ -80,38 +106,82 @@ def build_parser(command: str | None) -> argparse.ArgumentParser:
     return p
 
 
-def _color(choice: str, stream: object) -> bool:
-    if choice == "always":
-        return True
-    if choice == "never" or os.environ.get("NO_COLOR"):
-        return False
-    return bool(getattr(stream, "isatty", lambda: False)())
-
-
 def cmd_scan(args: argparse.Namespace) -> int:
-    from batten.report import to_json, to_sarif, to_text
+    from batten.baseline import apply_baseline, read_baseline, write_baseline
+    from batten.config import config_for
+    from batten.report import ReportContext, render, report_top, use_color
     from batten.scan import scan, threshold_hit
 
     paths = args.paths or ["."]
-    result = scan(paths, detached=True, use_cache=not args.no_cache)
-    if args.live:
-        from batten.live_scan import add_live
+    stdin_dir = None
+    if "-" in paths:
+        stdin_dir, paths = _stdin_file(paths, args.stdin_filename)
+    elif args.stdin_filename:
+        raise UsageError("--stdin-filename goes with - (the file read from standard input)")
+    try:
+        where = [_stdin_home(args.stdin_filename)] if stdin_dir else paths
+        config = config_for(where, args.config, args.select, args.ignore)
+        result = scan(paths, config=config, detached=True, use_cache=not args.no_cache and stdin_dir is None,
+                      stdin_root=stdin_dir)
+        if args.live:
+            from batten.live_scan import add_live
 
-        add_live(result, host=args.host, context=args.context, include_all=args.all)
-    findings = result.findings + result.live
-    stream = sys.stdout
-    if args.format == "json":
-        text = to_json(findings, result.files())
-    elif args.format == "sarif":
-        text = to_sarif(findings, result.project.root)
-    else:
-        color = _color(args.color, stream) and not args.output
-        text = to_text(findings, result.files(), color=color, show_suppressed=args.show_suppressed,
-                       elapsed=result.elapsed)
+            add_live(result, host=args.host, context=args.context, include_all=args.all)
+        findings = result.findings + result.live
+        ctx = ReportContext.for_project(result.project, result.config, elapsed=result.elapsed,
+                                        show_suppressed=args.show_suppressed,
+                                        include_suppressed=not args.no_suppressed)
+        if stdin_dir is not None:  # paths name the file as if it lay in the current directory
+            ctx.root = os.path.realpath(os.getcwd())
+            ctx.top = report_top(ctx.root)
+        if args.write_baseline:
+            n = write_baseline(args.write_baseline, findings, ctx.fingerprints(findings), ctx.path)
+            print(f"batten: recorded {n} finding(s) in {args.write_baseline}", file=sys.stderr)
+            return 0
+        baseline = args.baseline or result.config.baseline
+        if baseline:
+            apply_baseline(findings, ctx.fingerprints(findings), read_baseline(baseline))
+        ctx.color = args.format == "text" and not args.output and use_color(args.color, sys.stdout)
+        text = render(args.format, findings, result.files(), ctx)
+    finally:
+        if stdin_dir is not None:
+            import shutil
+
+            shutil.rmtree(stdin_dir, ignore_errors=True)
     _emit(text, args.output)
+    for note in ctx.notes:
+        print(f"batten: note: {note}", file=sys.stderr)
     fail_on = args.fail_on or result.config.fail_on or "high"
     result.findings = findings
     return 1 if threshold_hit(result, fail_on) else 0
+
+
+def _stdin_home(name: str) -> str:
+    """Where a file read from stdin would live: its config is found from there."""
+    d = os.path.dirname(os.path.abspath(name))
+    return d if os.path.isdir(d) else "."
+
+
+def _stdin_file(paths: list[str], name: str | None) -> tuple[str, list[str]]:
+    """`scan -`: standard input saved as NAME in a private directory, scanned as that file."""
+    import tempfile
+
+    from batten.sources.text import MAX_BYTES
+
+    if paths != ["-"]:
+        raise UsageError("- (standard input) cannot be combined with other paths")
+    if not name:
+        raise UsageError("scan - needs --stdin-filename NAME (e.g. Dockerfile or compose.yaml) to know what it reads")
+    rel = os.path.normpath(name.replace("\\", "/")).lstrip("/")
+    if rel in ("", ".") or rel.startswith(".."):
+        rel = os.path.basename(name) or "Dockerfile"
+    data = sys.stdin.buffer.read(MAX_BYTES + 1)
+    tmp = tempfile.mkdtemp(prefix="batten-stdin-")
+    target = os.path.join(tmp, rel)
+    os.makedirs(os.path.dirname(target), exist_ok=True)
+    with open(target, "wb") as fh:
+        fh.write(data)
+    return tmp, [target]
 
 
 def _emit(text: str, output: str | None) -> None:
@@ -142,6 +212,14 @@ def cmd_containers(args: argparse.Namespace) -> int:
 def cmd_tui(args: argparse.Namespace) -> int:
     if not os.path.exists(args.path):
         raise UsageError(f"{args.path}: no such file or directory")
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        raise UsageError("the interactive view needs a terminal on stdin and stdout; "
+                         f"for pipes and CI run `batten scan {args.path}`")
+    import importlib.util
+
+    if importlib.util.find_spec("textual") is None:  # an install for CI may leave Textual out
+        raise UsageError("the interactive view needs Textual (pip install textual); "
+                         f"`batten scan {args.path}` works without it")
     from batten.tui.factory import run_app
 
     return run_app(args)

@@ -111,10 +111,11 @@ def live_evidence(project: Project, host: str | None, context: str | None) -> Ca
 
 
 def run_fix(args: argparse.Namespace) -> int:
-    from batten.report import safe_text
+    from batten.config import config_for
+    from batten.report import safe_text, use_color
 
     paths = args.paths or ["."]
-    color = args.color == "always" or (args.color == "auto" and sys.stdout.isatty())
+    color = use_color(args.color, sys.stdout)
     if args.undo:
         from batten.scan import resolve_root
 
@@ -127,7 +128,7 @@ def run_fix(args: argparse.Namespace) -> int:
         print(f"restored {len(restored)} file(s): {', '.join(restored)}")
         return 0
     values = _parse_sets(args.set)
-    result = scan(paths)
+    result = scan(paths, config=config_for(paths, args.config, args.select, args.ignore))
     pending = interrupted_write(result.project.root)
     if pending is not None:
         print(f"batten: {one_line(interrupted_message(pending))}", file=sys.stderr)

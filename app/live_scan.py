@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from batten.config import Config
 from batten.model import BattenError, Finding, Location, UsageError
 from batten.sources.compose import Service
 from batten.sources.project import Project
@@ -63,8 +64,13 @@ class LiveSnapshot:
 def make_gateway(host: str | None = None, context: str | None = None, timeout: float = 5.0) -> Any:
     """A read-only gateway to the engine the docker CLI would use (resolution order in
     batten.live.endpoint). Raises BattenError subclasses with one-line messages."""
+    import importlib.util
+
     from batten.live.endpoint import resolve_endpoint
     from batten.live.gateway import DockerGateway
+
+    if importlib.util.find_spec("docker") is None:  # an install for CI may leave the SDK out
+        raise BattenError("the live view needs the docker SDK (pip install docker)")
 
     endpoint = resolve_endpoint(host, context)
     return DockerGateway(endpoint, timeout=timeout)
@@ -143,6 +149,29 @@ def snapshot(gateway: Any, project: Project | None = None, *, include_all: bool 
     return snap
 
 
+def apply_config(snap: LiveSnapshot, config: Config) -> LiveSnapshot:
+    """The project's config applied to live findings, the same way for every caller
+    (`batten scan --live`, `batten containers`, the TUI): findings of rules the config does not
+    select are dropped, severities overridden, per-path ignores applied to findings tied to a
+    file. Returns the snapshot, changed in place."""
+    for c in snap.containers:
+        c.findings = config.apply(c.findings)
+        c.drift_findings = config.apply(c.drift_findings)
+    return snap
+
+
+def tie_to_sources(snap: LiveSnapshot) -> None:
+    """Give each finding of a container that a compose service declares that service's
+    location, so file-based reports (SARIF, annotations) can place it."""
+    for c in snap.containers:
+        if c.source is None:
+            continue
+        where = c.source.location()
+        for f in c.findings:
+            if f.location is None:
+                f.location = where
+
+
 def add_live(result: Any, *, host: str | None, context: str | None, include_all: bool = False) -> None:
     """`batten scan --live`: append live findings and drift to a ScanResult."""
     try:
@@ -161,21 +190,22 @@ def add_live(result: Any, *, host: str | None, context: str | None, include_all:
     if snap.error:
         print(f"batten: live view unavailable: {snap.error} (static findings below)", file=sys.stderr)
         return
-    live = snap.findings
-    for f in live:
-        f.severity = result.config.severity_for(f.rule.id, f.rule.severity)
-    result.live = [f for f in live if result.config.enabled(f.rule.id)]
+    tie_to_sources(apply_config(snap, result.config))
+    result.live = snap.findings
 
 
 def run_containers(args: argparse.Namespace) -> int:
     """`batten containers`."""
+    from batten.config import config_for
     from batten.report import safe_text, to_json, to_sarif
 
     project = None
+    config = config_for([args.project or "."], getattr(args, "config", None))
     if args.project:
         from batten.sources.project import load_project
 
         project = load_project([args.project])
+        config.bind(project.root)
     try:
         gw = make_gateway(args.host, args.context, timeout=args.timeout)
     except UsageError:
@@ -190,6 +220,7 @@ def run_containers(args: argparse.Namespace) -> int:
     if snap.error:
         print(f"batten: {snap.error}", file=sys.stderr)
         return 2
+    tie_to_sources(apply_config(snap, config))
     findings = snap.findings
     if args.format == "json":
         import json
@@ -209,9 +240,13 @@ def run_containers(args: argparse.Namespace) -> int:
         sys.stdout.write(json.dumps(doc, indent=2) + "\n")
         return 0
     if args.format == "sarif":
-        sys.stdout.write(to_sarif(findings))
+        from batten.report import ReportContext
+
+        sys.stdout.write(to_sarif(findings, ctx=ReportContext.for_project(project, config)))
         return 0
-    color = args.color == "always" or (args.color == "auto" and sys.stdout.isatty() and not os.environ.get("NO_COLOR"))
+    from batten.report import use_color
+
+    color = use_color(args.color, sys.stdout)
     bold, dim, reset = ("\x1b[1m", "\x1b[2m", "\x1b[0m") if color else ("", "", "")
     print(f"{bold}{safe_text(snap.endpoint)}{reset}: {len(snap.containers)} container(s)")
     for c in snap.containers:

@@ -12,7 +12,7 @@ from typing import Any
 
 from batten import cache
 from batten.checks.engine import run_checks
-from batten.config import Config, load_config
+from batten.config import Config, discover_config
 from batten.model import Finding, Severity, UsageError
 from batten.sources.project import Project, load_project
 
@@ -58,15 +58,26 @@ def scan(
     with_fixes: bool = True,
     detached: bool = False,
     use_cache: bool = True,
+    stdin_root: str | None = None,
 ) -> ScanResult:
     """Load and check a project. With `detached=True` (headless reports) findings may come back
     without their model objects (`subject`/`scope`), which lets the checks of a large project run
     on both cores and lets an unchanged project come from the content-hash cache."""
     started = time.perf_counter()
     paths = paths or ["."]
-    root = resolve_root(paths)
-    cfg = config if config is not None else load_config(root)
-    project = load_project(paths, exclude=cfg.exclude)
+    resolve_root(paths)
+    cfg = config if config is not None else discover_config(paths)
+    if stdin_root is not None:  # `scan -`: the file stands in for one under the current directory
+        project = load_project(paths, root=stdin_root)
+        cfg.bind(os.getcwd())
+    else:
+        if any(os.path.isdir(p) for p in paths):
+            cfg.bind(paths[0])
+        else:  # files named on the command line (a pre-commit hook's) honour `exclude` too
+            paths = [p for p in paths if not cfg.excludes_file(p)]
+        project = (load_project(paths, exclude=cfg.excluded) if paths
+                   else Project(root=os.path.realpath(os.getcwd()), explicit=True))
+        cfg.bind(project.root)
     key = None
     if detached and with_fixes and use_cache and cache.enabled():
         key = cache.scan_key(project, repr(cfg))

@@ -341,11 +341,12 @@ class Session:
 
     # ------------------------------------------------------------------ engine
     def accept_snapshot(self, snap: LiveSnapshot) -> None:
-        """The engine answered (or failed to): config severities on its findings; a good
-        answer becomes the live view, a failure keeps the last good one (marked stale)."""
-        for c in snap.containers:
-            for f in [*c.findings, *c.drift_findings]:
-                f.severity = self.config.severity_for(f.rule.id, f.rule.severity)
+        """The engine answered (or failed to): the config applied to its findings as everywhere
+        else (live_scan.apply_config); a good answer becomes the live view, a failure keeps the
+        last good one (marked stale)."""
+        from batten.live_scan import apply_config
+
+        apply_config(snap, self.config)
         self.snapshot = snap
         if not snap.error:
             self.live, self.live_at = snap, time.time()

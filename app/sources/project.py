@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import posixpath
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from batten.sources.compose import (
@@ -216,8 +217,11 @@ def _read_text(abspath: str, limit: int = 1 << 20) -> str | None:
         return None
 
 
-def load_project(paths: list[str] | None = None, *, exclude: list[str] | None = None) -> Project:
-    """Load a directory (walked) or explicit files into a Project."""
+def load_project(paths: list[str] | None = None, *,
+                 exclude: list[str] | Callable[[str], bool] | None = None, root: str | None = None) -> Project:
+    """Load a directory (walked) or explicit files into a Project. `exclude`: globs of
+    project-relative paths discovery skips, or a predicate on those paths. `root`: the project
+    root for explicit files (default: the current directory when they lie below it)."""
     paths = paths or ["."]
     dirs = [p for p in paths if os.path.isdir(p)]
     if dirs and len(paths) > 1:
@@ -233,7 +237,8 @@ def load_project(paths: list[str] | None = None, *, exclude: list[str] | None = 
         abs_files = [os.path.abspath(p) for p in paths]
         cwd = os.path.realpath(os.getcwd())
         common = os.path.commonpath([os.path.dirname(os.path.realpath(p)) for p in abs_files])
-        root = cwd if all(os.path.realpath(p).startswith(cwd + os.sep) for p in abs_files) else common
+        if root is None:
+            root = cwd if all(os.path.realpath(p).startswith(cwd + os.sep) for p in abs_files) else common
         project = Project(root=root, explicit=True)
         env_cache: dict[str, dict[str, str]] = {}
         for p in abs_files:
@@ -262,13 +267,14 @@ def load_project(paths: list[str] | None = None, *, exclude: list[str] | None = 
     return project
 
 
-def _fill_from_discovery(project: Project, disc: Discovery, exclude: list[str]) -> None:
+def _fill_from_discovery(project: Project, disc: Discovery, exclude: list[str] | Callable[[str], bool]) -> None:
+    skip = exclude if callable(exclude) else (lambda path: any(match_path(path, p) for p in exclude))
     envs: dict[str, dict[str, str]] = {}
     for d, abspath in disc.dotenvs.items():
         text = _read_text(abspath)
         envs[d] = parse_dotenv(text) if text else {}
     for f in disc.files:
-        if exclude and any(match_path(f.path, p) for p in exclude):
+        if exclude and skip(f.path):
             continue
         env = envs.get(posixpath.dirname(f.path), {}) if f.kind == "compose" else None
         project._add(_load_file(f.path, f.abspath, f.kind, env))
