@@ -97,7 +97,7 @@ def _encode(f: Finding) -> dict[str, Any]:
         "e": f.evidence,
         "a": list(f.anchors),
         "x": [[s.start, s.end] for s in f.secrets],
-        "f": None if f.fix is None else [f.fix.id, f.fix.title, str(f.fix.applicability)],
+        "f": None if f.fix is None else [f.fix.id, f.fix.title, str(f.fix.applicability), f.fix.risk],
     }
 
 
@@ -109,7 +109,8 @@ def _decode(d: dict[str, Any]) -> Finding:
     if d["l"] is not None:
         path, line, col, eline, ecol, *span = d["l"]
         loc = Location(path, line, col, eline, ecol, Span(*span) if span else None)
-    fix = None if d["f"] is None else Fix(d["f"][0], d["f"][1], Applicability(d["f"][2]), "", ())
+    fix = None if d["f"] is None else Fix(d["f"][0], d["f"][1], Applicability(d["f"][2]), "", (),
+                                          risk=str(d["f"][3]) if len(d["f"]) > 3 else "")
     return Finding(
         rule=rule(d["r"]), message=d["m"], location=loc, target=d["t"], target_kind=d["k"],
         severity=Severity(d["v"]) if d["v"] is not None else None, suppressed=d["s"], fix=fix,

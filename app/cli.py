@@ -75,6 +75,8 @@ def build_parser(command: str | None) -> argparse.ArgumentParser:
         p.add_argument("--rule", action="append", default=[], metavar="ID", help="only findings of this rule (repeatable; globs ok)")
         p.add_argument("--write", action="store_true", help="apply the fixes (default: print the diff only)")
         p.add_argument("--unsafe", action="store_true", help="also apply behaviour-changing fixes")
+        p.add_argument("--accept-defaults", action="store_true",
+                       help="apply needs-input fixes with checklist defaults where no value was given or observed")
         p.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", help="value for a fix parameter")
         p.add_argument("--undo", action="store_true", help="revert the last write")
         p.add_argument("--force", action="store_true", help="also write read-only (0444) files")

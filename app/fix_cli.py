@@ -133,7 +133,11 @@ def run_fix(args: argparse.Namespace) -> int:
     if pending is not None:
         print(f"batten: {one_line(interrupted_message(pending))}", file=sys.stderr)
     values = checked_sets(values, result.config)
-    pick = selector(args.rule or None, unsafe=args.unsafe)
+    from batten.fixers.safety import behaviour_lines, gate, pending_lines
+
+    everything = selector(args.rule or None, unsafe=args.unsafe)
+    accept = getattr(args, "accept_defaults", False)
+    pick = gate(everything, accept)
     evidence = live_evidence(result.project, args.host, args.context) if args.live else None
     outcome = fix_all(result.project, result.config, pick, values, evidence, findings=result.findings)
     skipped_unsafe = [f for f in result.findings if f.fix is not None and not f.suppressed
@@ -146,6 +150,8 @@ def run_fix(args: argparse.Namespace) -> int:
     for finding, reason in outcome.failed:
         print(f"batten: could not apply {finding.fix.id if finding.fix else finding.rule.id} "
               f"for {finding.rule.id} [{finding.target or finding.path}]: {reason}", file=sys.stderr)
+    for line in pending_lines(result.findings, everything, accept) + behaviour_lines(outcome.applied, written=args.write):
+        print(safe_text(line), file=sys.stderr)
     n = len({id(fx) for _f, fx in outcome.applied})
     summary = f"{n} fix(es) for {len(outcome.applied)} finding(s) in {len(outcome.changes)} file(s)"
     if skipped_unsafe:

@@ -146,7 +146,8 @@ class Param:
     name: str
     description: str
     default: str
-    source: str = "checklist"  # checklist | config | live
+    source: str = "checklist"  # checklist | config | live | evidence | user
+    risk: str = ""  # what a wrong value breaks (one line); empty: any value is harmless
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,6 +163,13 @@ class Fix:
     values: Mapping[str, str] = field(default_factory=dict)  # the values the edits were built with
     rule_id: str = ""
     secrets: tuple[str, ...] = ()  # values the edits carry that must be masked when shown
+    risk: str = ""  # what may break, one line (every unsafe fix has one)
+
+    @property
+    def defaults_used(self) -> tuple[Param, ...]:
+        """Parameters whose value is a checklist default and matters (it has a risk): a
+        needs-input fix with any of these is applied headless only with --accept-defaults."""
+        return tuple(p for p in self.params if p.source == "checklist" and p.risk)
 
     @property
     def paths(self) -> tuple[str, ...]:
@@ -171,7 +179,10 @@ class Fix:
         return tuple(seen)
 
     def summary(self) -> dict[str, str]:
-        return {"id": self.id, "applicability": str(self.applicability), "title": self.title}
+        out = {"id": self.id, "applicability": str(self.applicability), "title": self.title}
+        if self.risk and self.applicability != Applicability.SAFE:
+            out["risk"] = self.risk
+        return out
 
 
 @dataclass(slots=True)

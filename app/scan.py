@@ -138,7 +138,7 @@ def _run_units(project: Project, config: Config, units: list[tuple[int, str, int
 
 
 def _detach(f: Finding) -> tuple[Any, ...]:
-    fix = (f.fix.id, f.fix.title, str(f.fix.applicability)) if f.fix is not None else None
+    fix = (f.fix.id, f.fix.title, str(f.fix.applicability), f.fix.risk) if f.fix is not None else None
     return (f.rule.id, f.message, f.location, f.target, f.target_kind, f.evidence, f.anchors, f.secrets, fix)
 
 
@@ -147,7 +147,7 @@ def _attach(t: tuple[Any, ...]) -> Finding:
     from batten.model import Applicability, Fix
 
     rid, message, location, target, kind, evidence, anchors, secrets, fix = t
-    summary = Fix(fix[0], fix[1], Applicability(fix[2]), "", ()) if fix is not None else None
+    summary = Fix(fix[0], fix[1], Applicability(fix[2]), "", (), risk=fix[3]) if fix is not None else None
     return Finding(rule=rule(rid), message=message, location=location, target=target, target_kind=kind,
                    evidence=evidence, anchors=anchors, secrets=secrets, fix=summary)
 

@@ -29,6 +29,15 @@ from batten.fixers.yamledit import (
     scalar,
 )
 from batten.live.imagefacts import ImageFacts, facts_for, service_image
+from batten.live.values import (
+    HEAP_FLOOR,
+    MIB,
+    declared_heaps,
+    format_memory,
+    memory_for_heap,
+    memory_step,
+    parse_memory,
+)
 from batten.model import Applicability, Edit
 from batten.sources.compose import ComposeFile, ComposeProject, Service, V, parse_port, parse_volume
 from batten.sources.dockerfile import ImageRef
@@ -260,11 +269,13 @@ def _container_ports(svc: Service) -> list[int]:
     "co.cap-drop",
     title="Drop all capabilities (cap_drop: [ALL])",
     applicability=U,
+    risk="a process that needs a dropped capability (chown, setuid, a low port, raw sockets) fails with 'Operation not permitted'",
     explanation="""Adds cap_drop: [ALL] and, in cap_add, only the capabilities the service needs
     (NET_BIND_SERVICE when it listens below 1024; CHOWN/SETUID/SETGID... for official images whose
     entrypoint drops from root to a user). Behaviour-changing: a process that relied on another
     default capability (chown, binding a low port, setuid helpers) fails until it is added back.""",
-    params=(ParamSpec("cap_add", "capabilities to keep, comma-separated (empty for none)"),),
+    params=(ParamSpec("cap_add", "capabilities to keep, comma-separated (empty for none)",
+              risk="a capability the service needs and that is not kept fails its call with 'Operation not permitted'"),),
 )
 def fix_cap_drop(ctx: FixContext) -> FixResult | None:
     svc, _cp = _svc(ctx)
@@ -274,6 +285,9 @@ def fix_cap_drop(ctx: FixContext) -> FixResult | None:
         keep = list(_PRIV_DROP.get(image_name(svc), []))
         if any(0 < p < 1024 for p in _container_ports(svc)) and "NET_BIND_SERVICE" not in keep:
             keep.append("NET_BIND_SERVICE")
+        ctx.values["cap_add"] = ",".join(sorted(keep))
+        if image_name(svc) in _PRIV_DROP:
+            ctx.sources["cap_add"] = "evidence"  # what the official image's entrypoint needs
     edits = _append_or_add(svc, "cap_drop", ["ALL"])
     if keep:
         edits += _append_or_add(svc, "cap_add", sorted(keep))
@@ -299,6 +313,7 @@ fixer(
     "co.remove-cap",
     title="Remove the dangerous capability",
     applicability=U,
+    risk="a service that really uses the capability fails at the call that needs it",
     explanation="""Removes the capability from cap_add. Behaviour-changing if the service really
     uses it (then document why and isolate the service instead).""",
 )(_remove_subject_item)
@@ -312,8 +327,54 @@ fixer(
     setuid binaries can no longer raise privileges. Safe for almost every service; images that
     switch users with su/sudo after start (rare) need their entrypoint to use setpriv/gosu first.""",
 )
-def fix_nnp(ctx: FixContext) -> list[Edit] | None:
-    svc, _cp = _svc(ctx)
+def fix_nnp(ctx: FixContext) -> list[Edit] | FixResult | None:
+    svc, cp = _svc(ctx)
+    edits = _nnp_edits(svc)
+    why = privilege_gain(ctx.project, cp, svc)
+    if why is None:
+        return edits
+    return FixResult(edits, applicability=U, risk=f"{why}: with no-new-privileges it no longer gains them "
+                     "(sudo fails, setuid programs run unprivileged)",
+                     explanation=_spec("co.no-new-privileges").explanation + f" Unsafe here: {why}.")
+
+
+_SUDO_IMAGES = ("mcr.microsoft.com/devcontainers/", "mcr.microsoft.com/vscode/devcontainers/",
+                "codercom/code-server", "gitpod/workspace-")
+_SETUID_CHMOD = re.compile(r"\bchmod\s+(?:-\S+\s+)*(?:[ugoa]*\+[rwx]*s|[0-7]?[4-7][0-7]{3}\b)")
+_SUDO_WORD = re.compile(r"(?:^|[\s;&|/'\"(])(?:sudo|su|doas)(?=$|\s)")
+
+
+def privilege_gain(project: Any, cp: ComposeProject, svc: Service) -> str | None:
+    """Why the service may rely on gaining privileges after start (sudo, su, setuid files), as
+    far as batten knows from its command, its Dockerfile and the image; None when nothing shows."""
+    if any(_SUDO_WORD.search(w) for w in service_command(svc)):
+        return "its command uses sudo/su"
+    facts = facts_for(service_image(project, cp, svc))
+    if facts.sudo_or_setuid:
+        return f"the image {facts.ref} has sudo or setuid files"
+    staged = project.service_stage(svc) if svc.build is not None else None
+    if staged is not None:
+        from batten.fixers.dockerfile_fixes import _installed
+        from batten.fixers.dockerfile_util import chain_run_text
+
+        _df, stage = staged
+        if {"sudo", "doas"} & _installed(stage):
+            return "its Dockerfile installs sudo"
+        text = chain_run_text(stage)
+        if "sudoers" in text:
+            return "its Dockerfile configures sudo"
+        if _SETUID_CHMOD.search(text):
+            return "its Dockerfile makes a file setuid"
+        root = stage.root_image()
+        base = root.raw.lower() if root is not None else ""
+    else:
+        base = (svc.image or "").lower()
+    if base.startswith(_SUDO_IMAGES):
+        return f"its base image {base} sets up sudo for its user"
+    return None
+
+
+def _nnp_edits(svc: Service) -> list[Edit]:
     v = _own_value(svc, "security_opt")
     if v is not None and v.is_seq:
         for item in v.data:
@@ -335,6 +396,7 @@ def Raw_q(text: str, svc: Service) -> str:
     "co.remove-privileged",
     title="Remove privileged: true",
     applicability=U,
+    risk="a service that needs devices, mounts or kernel settings fails to start or loses that function",
     explanation="""Removes privileged, which gives the container every capability and every host
     device and turns off seccomp/AppArmor. Behaviour-changing: grant the specific capabilities
     (cap_add) or devices the service needs instead.""",
@@ -352,6 +414,7 @@ fixer(
     "co.remove-security-opt",
     title="Remove the entry that disables confinement",
     applicability=U,
+    risk="a service that needs the unconfined profile has a system call refused",
     explanation="""Removes seccomp:unconfined / apparmor:unconfined / label:disable so the default
     profile applies again. Behaviour-changing if the service makes syscalls the default seccomp
     profile blocks (then ship a custom profile instead of none).""",
@@ -362,6 +425,7 @@ fixer(
     "co.remove-host-ns",
     title="Stop sharing the host namespace",
     applicability=U,
+    risk="a service that watches host processes, the host network or IPC stops seeing them",
     explanation="""Removes pid/ipc/uts/userns_mode: host. Behaviour-changing for monitoring agents
     that inspect host processes; everything else runs unchanged.""",
 )
@@ -384,11 +448,13 @@ def fix_remove_host_ns(ctx: FixContext) -> list[Edit] | None:
     "co.read-only",
     title="Read-only root filesystem with tmpfs",
     applicability=U,
+    risk="a write outside the tmpfs paths and volumes fails with 'Read-only file system'",
     explanation="""Sets read_only: true and mounts tmpfs (noexec,nosuid) for the paths the service
     writes: /tmp and /run by default, more from live evidence (docker diff) or the image's known
     needs. Behaviour-changing: a write anywhere else now fails; add those paths to tmpfs or a
     volume.""",
-    params=(ParamSpec("tmpfs_paths", "comma-separated paths to mount as tmpfs"),
+    params=(ParamSpec("tmpfs_paths", "comma-separated paths to mount as tmpfs",
+              risk="a path the service writes that is not listed fails with 'Read-only file system'"),
             ParamSpec("tmpfs_options", "tmpfs mount options")),
 )
 def fix_read_only(ctx: FixContext) -> FixResult | None:
@@ -398,6 +464,7 @@ def fix_read_only(ctx: FixContext) -> FixResult | None:
         for extra in _EXTRA_TMPFS.get(image_name(svc), []):
             if extra not in paths:
                 paths.append(extra)
+        ctx.values["tmpfs_paths"] = ",".join(paths)
     opts = ctx.value("tmpfs_options")
     edits: list[Edit] = []
     ro = _own_value(svc, "read_only")
@@ -437,6 +504,7 @@ def fix_read_only(ctx: FixContext) -> FixResult | None:
     "co.tmpfs-noexec",
     title="Mount tmpfs with noexec,nosuid",
     applicability=U,
+    risk="a service that runs files from that tmpfs gets 'Permission denied'",
     explanation="""Adds noexec,nosuid,nodev to the tmpfs options (and drops exec/suid/dev).
     Behaviour-changing if the service executes files from that tmpfs.""",
 )
@@ -459,6 +527,7 @@ def fix_tmpfs_noexec(ctx: FixContext) -> list[Edit] | None:
     "co.mount-read-only",
     title="Mount the host path read-only",
     applicability=U,
+    risk="a service that writes to the host path gets 'Read-only file system'",
     explanation="""Makes the bind mount read-only (:ro, or read_only: true in long syntax).
     Behaviour-changing if the service writes there; better still, mount only the files it needs.""",
 )
@@ -506,6 +575,64 @@ def _file_uses_short_limits(cf: ComposeFile) -> bool:
     return bool(got)
 
 
+def service_env(svc: Service) -> dict[str, str]:
+    env = svc.get("environment")
+    return {k: v.text for k, v in env.data.items()} if env is not None and env.is_map else {}
+
+
+def service_command(svc: Service) -> list[str]:
+    out: list[str] = []
+    for key in ("entrypoint", "command"):
+        v = svc.get(key)
+        plain = v.plain() if v is not None else None
+        if isinstance(plain, list):
+            out.extend(str(x) for x in plain)
+        elif plain is not None:
+            out.append(str(plain))
+    return out
+
+
+def _size(text: str | None) -> int | None:
+    try:
+        return parse_memory(text) if text else None
+    except ValueError:
+        return None
+
+
+def limit_values(ctx: FixContext, svc: Service) -> tuple[str, str, list[str]]:
+    """(memory limit, memory reservation, notes) from the evidence: never below 1.5x a heap the
+    service declares plus a floor, never below its memory reservation; a reservation the fix
+    adds stays below the limit."""
+    mem, rmem = ctx.value("memory"), ctx.value("memory_reservation")
+    notes: list[str] = []
+    heaps = declared_heaps(service_env(svc), service_command(svc))
+    if heaps:
+        heap, where = heaps[0]
+        need = memory_for_heap(heap)
+        have = _size(mem)
+        if have is None or have < need:
+            mem = format_memory(need)
+            ctx.values["memory"], ctx.sources["memory"] = mem, "evidence"
+            notes.append(f"memory {mem} is 1.5x the {format_memory(heap)} heap the service declares "
+                         f"({where}) plus {format_memory(HEAP_FLOOR)}")
+    reserved = _size(_text(svc.get("mem_reservation")) or _text(svc.get("deploy", "resources", "reservations", "memory")))
+    have = _size(mem)
+    if reserved is not None and have is not None and have < reserved:
+        mem = format_memory(memory_step(reserved))
+        ctx.values["memory"], ctx.sources["memory"] = mem, "evidence"
+        notes.append(f"memory {mem}: not below the service's reservation")
+    existing = _size(_text(svc.get("mem_limit")) or _text(svc.get("deploy", "resources", "limits", "memory")))
+    have = existing if existing is not None else _size(mem)
+    if have is not None and (_size(rmem) or 0) > have:
+        rmem = format_memory(max(MIB, have // 2 // MIB * MIB))
+        ctx.values["memory_reservation"] = rmem
+    return mem, rmem, notes
+
+
+def _text(v: V | None) -> str | None:
+    return v.text if v is not None and v.is_scalar else None
+
+
 @fixer(
     "co.limits",
     title="Set memory and CPU limits and reservations",
@@ -515,17 +642,34 @@ def _file_uses_short_limits(cf: ComposeFile) -> bool:
     with headroom when a container is running, else the checklist defaults (1.0 CPU / 512M,
     reserving 0.5 / 256M). A limit too low gets the service OOM-killed or throttled: check the
     numbers.""",
-    params=(ParamSpec("memory", "memory limit (e.g. 512M)"), ParamSpec("cpus", "CPU limit (e.g. 1.0)"),
+    params=(ParamSpec("memory", "memory limit (e.g. 512M)",
+              risk="a limit below what the service needs gets it OOM-killed"), ParamSpec("cpus", "CPU limit (e.g. 1.0)",
+              risk="a limit below what the service needs throttles it (slow responses, timeouts)"),
             ParamSpec("memory_reservation", "memory reservation"), ParamSpec("cpus_reservation", "CPU reservation")),
 )
-def fix_limits(ctx: FixContext) -> list[Edit] | None:
+def fix_limits(ctx: FixContext) -> FixResult | None:
     svc, _cp = _svc(ctx)
-    mem, cpus = ctx.value("memory"), ctx.value("cpus")
-    rmem, rcpus = ctx.value("memory_reservation"), ctx.value("cpus_reservation")
+    mem, rmem, notes = limit_values(ctx, svc)
+    cpus, rcpus = ctx.value("cpus"), ctx.value("cpus_reservation")
+    try:
+        if float(rcpus) > float(cpus):
+            rcpus = ctx.values["cpus_reservation"] = cpus  # a reservation above the limit is refused
+    except ValueError:
+        pass
     has_mem = svc.get("mem_limit") is not None or svc.get("deploy", "resources", "limits", "memory") is not None
     has_cpu = any(svc.get(k) is not None for k in ("cpus", "cpu_quota", "cpuset")) or \
         svc.get("deploy", "resources", "limits", "cpus") is not None
     has_res = svc.get("deploy", "resources", "reservations") is not None or svc.get("mem_reservation") is not None
+    for name, used in (("memory", not has_mem), ("cpus", not has_cpu), ("memory_reservation", not has_res),
+                       ("cpus_reservation", not has_res)):
+        if not used:
+            ctx.sources[name] = "unused"  # the service sets it already: the value plays no part
+    explanation = _spec("co.limits").explanation + "".join(f" Here {n}." for n in notes)
+    return _limit_edits(svc, mem, cpus, rmem, rcpus, has_mem, has_cpu, has_res, explanation)
+
+
+def _limit_edits(svc: Service, mem: str, cpus: str, rmem: str, rcpus: str, has_mem: bool, has_cpu: bool,
+                 has_res: bool, explanation: str) -> FixResult | None:
     if _file_uses_short_limits(svc.file) and svc.get("deploy", "resources") is None:
         entries: dict[str, Any] = {}
         if not has_mem:
@@ -534,7 +678,7 @@ def fix_limits(ctx: FixContext) -> list[Edit] | None:
             entries["cpus"] = _num(cpus)
         if not has_res:
             entries["mem_reservation"] = rmem.lower() if rmem[-1:].isalpha() else rmem
-        return [add_to_service(svc, entries)] if entries else None
+        return FixResult([add_to_service(svc, entries)], explanation=explanation) if entries else None
     limits: dict[str, Any] = {}
     if not has_cpu:
         limits["cpus"] = Raw(f'"{cpus}"') if _quote_numbers(svc) else _num(cpus)
@@ -550,7 +694,7 @@ def fix_limits(ctx: FixContext) -> list[Edit] | None:
         want["reservations"] = res
     if not want:
         return None
-    return _ensure_path(svc, ["deploy", "resources"], want)
+    return FixResult(_ensure_path(svc, ["deploy", "resources"], want), explanation=explanation)
 
 
 def _num(text: str) -> Any:
@@ -612,7 +756,8 @@ def _ensure_path(svc: Service, path: list[str], leaf: dict[str, Any]) -> list[Ed
     applicability=N,
     explanation="""Adds pids_limit so a fork bomb cannot exhaust the host's process table. 200 suits
     most services; raise it for workers that spawn many processes or threads.""",
-    params=(ParamSpec("pids_limit", "maximum number of processes"),),
+    params=(ParamSpec("pids_limit", "maximum number of processes",
+              risk="a service that runs more processes or threads than this cannot start new ones"),),
 )
 def fix_pids(ctx: FixContext) -> list[Edit] | None:
     svc, _cp = _svc(ctx)
@@ -628,17 +773,23 @@ def fix_pids(ctx: FixContext) -> list[Edit] | None:
     "co.user",
     title="Run the service as a non-root user",
     applicability=U,
+    risk="files and volumes owned by root become unwritable, ports below 1024 cannot be bound",
     explanation="""Sets user: "<uid>:<gid>". Behaviour-changing: files and volumes the service
     writes must be writable by that UID (a fresh named volume is created root-owned), and ports
     below 1024 need NET_BIND_SERVICE. For official images the default is the image's own
     service account (postgres and redis: 999).""",
-    params=(ParamSpec("user", "uid:gid to run as"),),
+    params=(ParamSpec("user", "uid:gid to run as",
+              risk="a uid that does not own the service's files cannot write them"),),
 )
 def fix_user(ctx: FixContext) -> list[Edit] | None:
     svc, _cp = _svc(ctx)
     value = ctx.value("user")
     if ctx.sources.get("user") == "checklist" or not value:
-        value = _IMAGE_USER.get(image_name(svc)) or f"{ctx.config.fix_value('uid')}:{ctx.config.fix_value('gid')}"
+        own_user = _IMAGE_USER.get(image_name(svc))
+        value = own_user or f"{ctx.config.fix_value('uid')}:{ctx.config.fix_value('gid')}"
+        ctx.values["user"] = value
+        if own_user:
+            ctx.sources["user"] = "evidence"  # the official image's own service account
     return [_set_or_add(svc, "user", Raw(f'"{value}"'))] if _own_value(svc, "user") is None else \
         [_set_or_add(svc, "user", value)]
 
@@ -652,6 +803,7 @@ def fix_user(ctx: FixContext) -> list[Edit] | None:
     "co.bind-localhost",
     title="Publish the port on 127.0.0.1 only",
     applicability=U,
+    risk="clients on other hosts can no longer reach the published port",
     explanation="""Binds the published port to one interface (127.0.0.1 by default), so the service
     is reachable from this host (or a reverse proxy on it) but not from the network.
     Behaviour-changing for clients on other machines.""",
@@ -686,6 +838,7 @@ def fix_bind(ctx: FixContext) -> list[Edit] | None:
     "co.internal-network",
     title="Move the service to an internal network",
     applicability=U,
+    risk="the service loses access to the outside network (downloads, APIs, DNS of external names)",
     explanation="""Adds an internal: true network (no route to the outside), moves the service onto
     it and adds it to the services that talk to this one (depends_on or a URL naming it), keeping
     them on their current networks. Behaviour-changing: the service can no longer reach the
@@ -769,6 +922,7 @@ def _secret_id(name: str) -> str:
     "co.env-secret",
     title="Move the credential out of the compose file",
     applicability=U,
+    risk="the service must read the value from the secret file; one that only reads the variable loses it",
     explanation="""Moves the literal value into a file-based secret (secrets/<name>.txt, mode 0600,
     git-ignored) mounted at /run/secrets/<name>, and switches the variable to the image's *_FILE
     convention (postgres, mysql, mariadb, mongo, wordpress, minio...). For other images the value
@@ -892,7 +1046,8 @@ def _gitignore(ctx: FixContext, base_dir: str, entry: str) -> list[Edit]:
     HTTP probe with curl, Python or Node.js of a port the service listens on. Without such
     evidence it proposes no command: give one with healthcheck_cmd. Never added over an
     image's own HEALTHCHECK.""",
-    params=(ParamSpec("healthcheck_cmd", "probe command (CMD-SHELL)"),
+    params=(ParamSpec("healthcheck_cmd", "probe command (CMD-SHELL)",
+              risk="a probe the image cannot run, or that asks the wrong port or path, marks a working container unhealthy"),
             ParamSpec("healthcheck_interval", "interval"), ParamSpec("healthcheck_timeout", "timeout"),
             ParamSpec("healthcheck_retries", "retries"), ParamSpec("healthcheck_start_period", "start period")),
 )
@@ -1070,6 +1225,7 @@ def build_secret_edits(project_services: list[tuple[ComposeProject, Service]], s
     "co.build-secret",
     title="Pass the build arg as a BuildKit secret",
     applicability=U,
+    risk="a build that reads the build argument gets it only through the secret mount",
     explanation="""Moves the secret-looking build arg to a BuildKit secret: the Dockerfile's ARG is
     removed and each RUN that uses it mounts the secret (RUN --mount=type=secret,...,env=NAME),
     the service lists it in build.secrets, and a top-level secret reads it from the same

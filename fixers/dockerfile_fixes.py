@@ -86,8 +86,10 @@ def _id_edit(doc: Doc, c: Creation, value: str) -> Edit | None:
 # ---------------------------------------------------------------------------------------------
 
 _USER_PARAMS = (
-    ParamSpec("uid", "numeric UID of the non-root user"),
-    ParamSpec("gid", "numeric GID of its primary group"),
+    ParamSpec("uid", "numeric UID of the non-root user",
+              risk="an id another account of the image already uses makes the build fail or shares its files"),
+    ParamSpec("gid", "numeric GID of its primary group",
+              risk="an id another group of the image already uses makes the build fail or shares its files"),
     ParamSpec("user_name", "name of the user (and group) to create"),
 )
 
@@ -149,6 +151,7 @@ def _reuse_user(doc: Doc, stage: Stage, made: list[Creation], uid: str, gid: str
     "df.add-user",
     title="Run as a non-root user with a fixed UID/GID",
     applicability=UNSAFE,
+    risk="root-owned paths become unwritable and ports below 1024 cannot be bound by the new user",
     explanation=_ADD_USER_EXPLANATION,
     params=_USER_PARAMS,
 )
@@ -455,7 +458,8 @@ def _has_expose(stage: Stage) -> bool:
     127.0.0.1. Check the command: the path, the port and the tool must exist in the image.""",
     params=(
         ParamSpec("healthcheck_cmd", "command that exits 0 when the service is healthy "
-                                     "(default: derived from EXPOSE and the image's tools)"),
+                                     "(default: derived from EXPOSE and the image's tools)",
+              risk="a probe the image cannot run, or that asks the wrong port or path, marks a working container unhealthy"),
         ParamSpec("healthcheck_interval", "time between probes"),
         ParamSpec("healthcheck_timeout", "time a probe may take"),
         ParamSpec("healthcheck_start_period", "start-up time before failures count"),
@@ -566,6 +570,7 @@ application reads the variable at run time, pass it at run time instead."""
     "df.secret-mount",
     title="Pass the secret as a BuildKit secret mount",
     applicability=UNSAFE,
+    risk="a RUN step that needs the value gets it only from the secret mount: builds without --secret fail",
     explanation=_SECRET_EXPLANATION,
 )
 def secret_mount(ctx: FixContext) -> FixResult | None:
@@ -766,6 +771,7 @@ def _word_span(doc: Doc, rc: RunCommand, words: list[Word], a: int, b: int) -> S
     "df.remove-flag",
     title="Remove the flag that turns verification off",
     applicability=UNSAFE,
+    risk="a download that relied on the flag (an invalid certificate, an untrusted repository) now fails",
     explanation="""Removes the option or variable that disables signature or TLS checks. The build
     may fail until the repository's signing key or the CA certificate it needs is installed: that
     failure is the check doing its job.""",

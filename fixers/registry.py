@@ -29,6 +29,7 @@ class NoFix(ValueError):
 class ParamSpec:
     name: str
     description: str
+    risk: str = ""  # what a wrong value (a checklist default) breaks, one line
 
     @property
     def kind(self) -> Kind:
@@ -63,6 +64,7 @@ class FixResult:
     explanation: str | None = None
     title: str | None = None
     secrets: tuple[str, ...] = ()  # secret values inside the edits (masked in previews)
+    risk: str | None = None  # overrides the fixer's risk line (e.g. with the applicability)
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +75,7 @@ class FixerSpec:
     explanation: str
     params: tuple[ParamSpec, ...]
     fn: FixerFn
+    risk: str = ""
 
 
 REGISTRY: dict[str, FixerSpec] = {}
@@ -85,11 +88,13 @@ def fixer(
     applicability: Applicability,
     explanation: str,
     params: tuple[ParamSpec, ...] = (),
+    risk: str = "",
 ) -> Callable[[FixerFn], FixerFn]:
     def register(fn: FixerFn) -> FixerFn:
         if fix_id in REGISTRY:
             raise ValueError(f"fixer {fix_id} registered twice")
-        REGISTRY[fix_id] = FixerSpec(fix_id, title, applicability, " ".join(explanation.split()), params, fn)
+        REGISTRY[fix_id] = FixerSpec(fix_id, title, applicability, " ".join(explanation.split()), params, fn,
+                                     " ".join(risk.split()))
         return fn
 
     return register
@@ -147,7 +152,7 @@ def build_fix(
     res = out if isinstance(out, FixResult) else FixResult(list(out or ()))
     if not res.edits:
         raise NoFix("no edit applies to this instance")
-    params = tuple(Param(p.name, p.description, values[p.name], sources[p.name]) for p in spec.params)
+    params = tuple(Param(p.name, p.description, values[p.name], sources[p.name], p.risk) for p in spec.params)
     applicability = res.applicability or spec.applicability
     return Fix(
         id=spec.id,
@@ -159,4 +164,5 @@ def build_fix(
         values=values,
         rule_id=finding.rule.id,
         secrets=res.secrets,
+        risk=res.risk if res.risk is not None else spec.risk,
     )

@@ -67,10 +67,13 @@ def test_json_shape(demo, capsys):
     for f in doc["findings"]:
         assert set(f) == keys
         assert f["severity"] in ("critical", "high", "medium", "low", "info")
-        assert f["fix"] is None or set(f["fix"]) == {"id", "applicability", "title"}
+        assert f["fix"] is None or set(f["fix"]) - {"risk"} == {"id", "applicability", "title"}
+        assert f["fix"] is None or f["fix"]["applicability"] != "unsafe" or f["fix"]["risk"]
     priv = next(f for f in doc["findings"] if f["rule"] == "priv.privileged")
     assert priv["target"] == "cache" and priv["path"] == "compose.yaml" and priv["line"] == 38
-    assert priv["fix"] == {"id": "co.remove-privileged", "applicability": "unsafe", "title": "Remove privileged: true"}
+    assert priv["fix"] == {"id": "co.remove-privileged", "applicability": "unsafe", "title": "Remove privileged: true",
+                           "risk": "a service that needs devices, mounts or kernel settings fails to start or "
+                                   "loses that function"}
     assert priv["refs"]["docker-bench"] == "5.5"
 
 

@@ -133,3 +133,162 @@ def test_build_service_probe_from_its_dockerfile(tmp_path: Path) -> None:
     files = {"Dockerfile": "FROM debian:12-slim\nUSER 1\n"}  # debian slim has neither curl nor wget
     _p, fx = _health_fix(tmp_path / "s", "services:\n  app:\n    build: .\n    expose: ['3000']\n", files=files)
     assert fx is None
+
+
+# ---------------------------------------------------------------------------------------------
+# co.limits: never below a declared heap or a reservation
+# ---------------------------------------------------------------------------------------------
+
+
+def _limits_fix(tmp_path: Path, text: str, values=None):
+    project = rulekit.project(tmp_path, {"compose.yaml": text})
+    found = next(f for f in run_checks(project, Config()) if f.rule.id == "limits.memory")
+    return project, plan_fix(found, project, Config(), values)
+
+
+def test_memory_limit_from_declared_heaps(tmp_path: Path) -> None:
+    from batten.live.values import declared_heaps
+
+    assert declared_heaps({"ES_JAVA_OPTS": "-Xms512m -Xmx512m"})[0][0] == 512 * 2**20
+    assert declared_heaps({"NODE_OPTIONS": "--max-old-space-size=4096"})[0][0] == 4096 * 2**20
+    assert declared_heaps({}, ["java", "-Xmx2g", "-jar", "app.jar"])[0][0] == 2 * 2**30
+    assert declared_heaps({"MAX_HEAP_SIZE": "1G"})[0][0] == 2**30
+    assert declared_heaps({"OPTS": "-XmxNOPE"}) == []
+    es = "services:\n  es:\n    image: elasticsearch:8.15.0\n    environment:\n      - ES_JAVA_OPTS=-Xmx512m\n"
+    _project, fx = _limits_fix(tmp_path, es)
+    params = {p.name: p for p in fx.params}
+    assert params["memory"].default == "1G" and params["memory"].source == "evidence"
+    assert "1.5x the 512M heap" in fx.explanation
+    # a value given lower than the heap needs is raised, and says so
+    _project, fx = _limits_fix(tmp_path / "u", es, {"memory": "512M"})
+    assert {p.name: p.default for p in fx.params}["memory"] == "1G"
+    # a bigger value given stays
+    _project, fx = _limits_fix(tmp_path / "b", es, {"memory": "4G"})
+    assert {p.name: p.default for p in fx.params}["memory"] == "4G"
+
+
+def test_memory_limit_never_below_a_reservation(tmp_path: Path) -> None:
+    text = ("services:\n  app:\n    image: example/app:1\n    deploy:\n      resources:\n"
+            "        reservations:\n          memory: 700M\n")
+    project, fx = _limits_fix(tmp_path, text)
+    assert fx is not None
+    after = apply_one(project, fx)["compose.yaml"]
+    assert "memory: 768M" in after  # not the 512M default
+    # a reservation the fix adds stays below a small limit
+    project, fx = _limits_fix(tmp_path / "s", "services:\n  app:\n    image: example/app:1\n",
+                              {"memory": "128M", "cpus": "0.25"})
+    after = apply_one(project, fx)["compose.yaml"]
+    assert "memory: 64M" in after and 'cpus: "0.25"' in after and "256M" not in after and '"0.5"' not in after
+
+
+# ---------------------------------------------------------------------------------------------
+# co.no-new-privileges: unsafe where the service relies on sudo or setuid
+# ---------------------------------------------------------------------------------------------
+
+
+def _nnp(tmp_path: Path, files: dict[str, str]):
+    from batten.model import Applicability
+
+    project = rulekit.project(tmp_path, files)
+    found = next(f for f in run_checks(project, Config()) if f.rule.id == "priv.no-new-privileges")
+    fx = plan_fix(found, project, Config())
+    assert fx is not None
+    return fx.applicability == Applicability.SAFE, fx
+
+
+def test_nnp_is_unsafe_when_the_service_relies_on_sudo(tmp_path: Path) -> None:
+    assert _nnp(tmp_path / "a", {"compose.yaml": "services:\n  a:\n    image: example/a:1\n"})[0]
+    safe, fx = _nnp(tmp_path / "b", {"compose.yaml": "services:\n  a:\n    build: .\n",
+                                      "Dockerfile": "FROM debian:12\nRUN apt-get install -y sudo\nUSER 1000\n"})
+    assert not safe and "installs sudo" in fx.risk
+    safe, fx = _nnp(tmp_path / "c", {"compose.yaml": "services:\n  a:\n    build: .\n",
+                                      "Dockerfile": "FROM debian:12\nRUN chmod u+s /usr/bin/ping\nUSER 1000\n"})
+    assert not safe and "setuid" in fx.risk
+    safe, fx = _nnp(tmp_path / "d", {"compose.yaml": "services:\n  a:\n    image: example/a:1\n"
+                                                     "    command: sh -c 'sudo service x start && run'\n"})
+    assert not safe
+    safe, _fx = _nnp(tmp_path / "e", {
+        "compose.yaml": "services:\n  a:\n    image: mcr.microsoft.com/devcontainers/python:3.12\n"})
+    assert not safe
+    k = ImageKnowledge({"example/a:1": ImageFacts("example/a:1").with_filesystem(
+        files=["/bin/sh", "/usr/bin/sudo"], setuid=["/usr/bin/sudo"])})
+    project = rulekit.project(tmp_path / "f", {"compose.yaml": "services:\n  a:\n    image: example/a:1\n"})
+    found = next(f for f in run_checks(project, Config()) if f.rule.id == "priv.no-new-privileges")
+    with using(k):
+        fx = plan_fix(found, project, Config())
+    assert fx is not None and fx.applicability.value == "unsafe" and "setuid" in fx.risk
+
+
+# ---------------------------------------------------------------------------------------------
+# batten fix: checklist defaults need --accept-defaults; risks are said
+# ---------------------------------------------------------------------------------------------
+
+HEAP_PROJECT = """\
+services:
+  es:
+    image: elasticsearch:8.15.0
+    environment:
+      ES_JAVA_OPTS: "-Xms512m -Xmx512m"
+  db:
+    image: postgres:16
+"""
+
+
+def _cli(capsys, *argv):
+    from batten.cli import main
+
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_plain_write_applies_no_checklist_defaults(tmp_path: Path, capsys) -> None:
+    rulekit.write(tmp_path, {"compose.yaml": HEAP_PROJECT})
+    code, _out, err = _cli(capsys, "fix", str(tmp_path), "--write", "--color", "never")
+    text = (tmp_path / "compose.yaml").read_text()
+    assert code == 0, err
+    assert "no-new-privileges" in text  # safe fixes are applied
+    assert "pg_isready" in text  # a probe from evidence (the image's own client) is applied
+    assert "limits:" not in text and "pids_limit" not in text  # defaults alone are not
+    assert "needs-input fix(es) not applied" in err and "--accept-defaults" in err
+    assert "memory (co.limits" in err and "OOM-killed" in err
+    # a second plain run has nothing left that it may apply
+    code, _out, err = _cli(capsys, "fix", str(tmp_path), "--write", "--color", "never")
+    assert (tmp_path / "compose.yaml").read_text() == text
+
+
+def test_accept_defaults_applies_them_and_says_which(tmp_path: Path, capsys) -> None:
+    rulekit.write(tmp_path, {"compose.yaml": HEAP_PROJECT})
+    code, _out, err = _cli(capsys, "fix", str(tmp_path), "--write", "--accept-defaults", "--color", "never")
+    text = (tmp_path / "compose.yaml").read_text()
+    assert code == 0, err
+    es_block = text.split("  db:")[0]
+    assert "memory: 1G" in es_block  # 1.5x the 512M heap + 256M, not the 512M default
+    assert "behaviour-changing fix(es) applied" in err
+    assert "co.limits at compose.yaml" in err and "defaults cpus=1.0" in err
+    assert "default cpus: a limit below what the service needs throttles it" in err
+
+
+def test_user_values_count_as_input(tmp_path: Path, capsys) -> None:
+    rulekit.write(tmp_path, {"compose.yaml": "services:\n  app:\n    image: example/app:1\n"})
+    _cli(capsys, "fix", str(tmp_path), "--write", "--set", "memory=300M", "--set", "cpus=0.5",
+         "--set", "pids_limit=100", "--color", "never")
+    text = (tmp_path / "compose.yaml").read_text()
+    assert "memory: 300M" in text and "pids_limit: 100" in text
+
+
+def test_every_unsafe_fixer_and_every_risky_default_states_its_risk() -> None:
+    from batten.config import FIX_DEFAULTS
+    from batten.fixers.plan import _load
+    from batten.fixers.registry import REGISTRY
+    from batten.model import Applicability
+
+    _load()
+    for spec in REGISTRY.values():
+        if spec.applicability == Applicability.UNSAFE:
+            assert spec.risk and "\n" not in spec.risk, spec.id
+    risky = {p.name for spec in REGISTRY.values() for p in spec.params if p.risk}
+    # the defaults that decide whether a service keeps working all carry a risk line
+    assert {"memory", "cpus", "pids_limit", "uid", "gid", "healthcheck_cmd", "tmpfs_paths", "cap_add",
+            "user"} <= risky
+    assert risky <= set(FIX_DEFAULTS) | {"healthcheck_cmd", "user"}

@@ -269,13 +269,14 @@ def test_evidence_from_a_running_container(
     assert ev.tmpfs_paths == ["/tmp", "/run", "/var/cache/app", "/work"]
     assert ev.low_ports == {80: "top: httpd -f -p 80"}
     assert ev.memory_usage is not None and ev.memory_usage > 0
-    assert ev.defaults() == {
+    got = ev.defaults()
+    assert {k: got[k] for k in ("tmpfs_paths", "cap_add", "memory")} == {
         "tmpfs_paths": "/tmp,/run,/var/cache/app,/work",
         "cap_add": "NET_BIND_SERVICE",
         "memory": "64M",
-        "cpus": "1.0",
-        "user": "10001:10001",
     }
+    # only observed values: cpus when the one-shot stats had a CPU delta, no user (root ran it)
+    assert "user" not in got and got.get("cpus", "1.0") == "1.0"
 
 
 def test_evidence_finds_the_images_user(

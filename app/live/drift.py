@@ -14,7 +14,6 @@ container is not what the file describes, so recreating it is the way back.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -30,6 +29,7 @@ from batten.live.facts import (
 )
 from batten.live.facts import caps as _caps
 from batten.live.facts import rule as _rule
+from batten.live.values import parse_memory
 from batten.model import Finding, Location
 
 LABEL_PROJECT = "com.docker.compose.project"
@@ -88,25 +88,6 @@ def compose_identity(inspect: Mapping[str, Any]) -> ComposeIdentity | None:
 
 
 # ---------------------------------------------------------------------- units
-_MEM_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgtp]?)(i?b?)?\s*$", re.IGNORECASE)
-_MEM_MULT = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4, "p": 1024**5}
-
-
-def parse_memory(value: Any) -> int | None:
-    """'512M', '1g', '1.5GiB', '536870912', 536870912 -> bytes (binary multiples, as Docker)."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, bool):
-        raise ValueError(f"not a memory size: {value!r}")
-    if isinstance(value, (int, float)):
-        return int(value)
-    m = _MEM_RE.match(str(value))
-    if not m:
-        raise ValueError(f"not a memory size: {value!r}")
-    number, unit = float(m.group(1)), m.group(2).lower()
-    return int(number * _MEM_MULT[unit])
-
-
 def parse_cpus(value: Any) -> int | None:
     """cpus ('0.5', 1.5) -> NanoCpus."""
     if value is None or value == "":

@@ -25,8 +25,8 @@ from batten.live.facts import (
     processes,
     tmpfs_mounts,
 )
+from batten.live.values import MIB, format_memory, memory_step
 
-MIB = 1024 * 1024
 DEFAULT_TMPFS = ("/tmp", "/run")
 DEFAULT_USER = "10001:10001"
 MIN_MEMORY = 64 * MIB
@@ -81,13 +81,16 @@ class Evidence:
     notes: list[str] = field(default_factory=list)
 
     def defaults(self) -> dict[str, str]:
-        return {
-            "tmpfs_paths": ",".join(self.tmpfs_paths),
-            "cap_add": ",".join(self.cap_add),
-            "memory": self.memory,
-            "cpus": self.cpus,
-            "user": self.user,
-        }
+        """Values observed on the container (a value that was not observed is left out, so the
+        fix falls back to config or checklist and says so)."""
+        out = {"tmpfs_paths": ",".join(self.tmpfs_paths), "cap_add": ",".join(self.cap_add)}
+        if self.memory_usage is not None:
+            out["memory"] = self.memory
+        if self.cpu_usage is not None:
+            out["cpus"] = self.cpus
+        if self.users:
+            out["user"] = self.user
+        return out
 
 
 # ---------------------------------------------------------------------- filesystem
@@ -221,24 +224,6 @@ def discovered_users(
 
 
 # ---------------------------------------------------------------------- resources
-def memory_step(n_bytes: int) -> int:
-    """Round up to 64, 96, 128, 192, 256, 384, 512, 768, 1024... MiB."""
-    mib = max(1, math.ceil(n_bytes / MIB))
-    step = 64
-    while True:
-        for candidate in (step, step * 3 // 2):
-            if candidate >= mib:
-                return candidate * MIB
-        step *= 2
-
-
-def format_memory(n_bytes: int) -> str:
-    mib = n_bytes // MIB
-    if mib >= 1024 and mib % 1024 == 0:
-        return f"{mib // 1024}G"
-    return f"{mib}M"
-
-
 def memory_working_set(stats: Mapping[str, Any]) -> tuple[int | None, int | None]:
     """(usage without page cache, peak) as the docker CLI computes it (cgroup v1 and v2)."""
     mem = stats.get("memory_stats") or {}
