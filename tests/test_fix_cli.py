@@ -44,6 +44,6 @@ def test_a_bad_set_value_is_a_usage_error_naming_the_reason(demo: Path, capsys, 
 
 def test_set_values_are_normalised_before_they_are_written(demo: Path, capsys) -> None:
     code, out, _err = run(capsys, "fix", str(demo), "--rule", "limits.*", "--set", "memory=1g",
-                          "--set", "memory-reservation=0.5G", "--color", "never")
+                          "--set", "memory-reservation=0.5G", "--accept-defaults", "--color", "never")
     assert code == 0
     assert "+          memory: 1G\n" in out and "+          memory: 512M\n" in out
