@@ -179,11 +179,10 @@ def _stdin_file(paths: list[str], name: str | None) -> tuple[str, list[str]]:
         rel = os.path.basename(name) or "Dockerfile"
     data = sys.stdin.buffer.read(MAX_BYTES + 1)
     tmp = tempfile.mkdtemp(prefix="batten-stdin-")
-    target = os.path.join(tmp, rel)
-    os.makedirs(os.path.dirname(target), exist_ok=True)
-    with open(target, "wb") as fh:
-        fh.write(data)
-    return tmp, [target]
+    from batten.fsio import write_file
+
+    write_file(rel, data, root=tmp, create_dirs=True)  # the one writer, inside the private directory
+    return tmp, [os.path.join(tmp, rel)]
 
 
 def _emit(text: str, output: str | None) -> None:

@@ -78,12 +78,12 @@ def live_evidence(project: Project, host: str | None, context: str | None) -> Ca
     try:
         gw = make_gateway(host, context)
     except BattenError as exc:
-        print(f"batten: live evidence unavailable: {exc} (checklist defaults used)", file=sys.stderr)
+        print(f"batten: live evidence unavailable: {one_line(exc)} (checklist defaults used)", file=sys.stderr)
         return None
     try:
         snap = snapshot(gw, project)
         if snap.error:
-            print(f"batten: live evidence unavailable: {snap.error} (checklist defaults used)", file=sys.stderr)
+            print(f"batten: live evidence unavailable: {one_line(snap.error)} (checklist defaults used)", file=sys.stderr)
             return None
         by_service: dict[tuple[str, str], dict[str, str]] = {}
         for c in snap.containers:
@@ -94,11 +94,11 @@ def live_evidence(project: Project, host: str | None, context: str | None) -> Ca
                 try:
                     by_service[key] = gather_evidence(gw, c.id).defaults()
                 except BattenError as exc:
-                    print(f"batten: no evidence from {c.name}: {exc}", file=sys.stderr)
+                    print(f"batten: no evidence from {one_line(c.name)}: {one_line(exc)}", file=sys.stderr)
     finally:
         gw.close()
     if by_service:
-        names = ", ".join(sorted(n for _p, n in by_service))
+        names = ", ".join(sorted(one_line(n) for _p, n in by_service))
         print(f"batten: live evidence from the running containers of: {names}", file=sys.stderr)
 
     def evidence_for(f: Finding) -> dict[str, str] | None:

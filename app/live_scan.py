@@ -14,6 +14,7 @@ from typing import Any
 
 from batten.config import Config
 from batten.model import BattenError, Finding, Location, UsageError
+from batten.sanitize import one_line, safe_line
 from batten.sources.compose import Service
 from batten.sources.project import Project
 
@@ -61,7 +62,8 @@ class LiveSnapshot:
         return out
 
 
-def make_gateway(host: str | None = None, context: str | None = None, timeout: float = 5.0) -> Any:
+def make_gateway(host: str | None = None, context: str | None = None, timeout: float = 5.0, *,
+                 warn: bool = True) -> Any:
     """A read-only gateway to the engine the docker CLI would use (resolution order in
     batten.live.endpoint). Raises BattenError subclasses with one-line messages."""
     import importlib.util
@@ -73,6 +75,8 @@ def make_gateway(host: str | None = None, context: str | None = None, timeout: f
         raise BattenError("the live view needs the docker SDK (pip install docker)")
 
     endpoint = resolve_endpoint(host, context)
+    if warn and endpoint.warning:
+        print(f"batten: warning: {one_line(endpoint.warning)}", file=sys.stderr)
     return DockerGateway(endpoint, timeout=timeout)
 
 
@@ -132,17 +136,25 @@ def snapshot(gateway: Any, project: Project | None = None, *, include_all: bool 
             inspect=data,
             image_inspect=item.image if with_images else None,
         )
-        view.findings = judge_container(data, item.image if with_images else None, snap.info)
-        ident = compose_identity(data)
-        if ident is not None:
-            view.compose_project, view.service = ident.project, ident.service
-            svc = _service_for(project, ident)
-            if svc is not None:
-                view.source = svc
-                declared = svc.plain()
-                view.drift = drift(data, declared, item.image)
-                view.drift_findings = drift_findings(data, declared, item.image, location=svc.location(),
-                                                     service=svc.name)
+        try:
+            view.findings = judge_container(data, item.image if with_images else None, snap.info)
+            ident = compose_identity(data)
+            if ident is not None:
+                view.compose_project, view.service = ident.project, ident.service
+                svc = _service_for(project, ident)
+                if svc is not None:
+                    view.source = svc
+                    declared = svc.plain()
+                    view.drift = drift(data, declared, item.image)
+                    view.drift_findings = drift_findings(data, declared, item.image, location=svc.location(),
+                                                         service=svc.name)
+        except (TypeError, AttributeError, KeyError, ValueError, IndexError) as exc:
+            # the engine's data had a shape no check foresaw: one line, never a traceback
+            snap.error = (f"malformed data from the engine for container {one_line(item.name, 80)}: "
+                          f"{one_line(exc, 120)}")
+            snap.containers = []
+            snap.elapsed = time.perf_counter() - started
+            return snap
         snap.containers.append(view)
     snap.containers.sort(key=lambda c: (c.compose_project or "~", c.service or "", c.name))
     snap.elapsed = time.perf_counter() - started
@@ -177,7 +189,7 @@ def add_live(result: Any, *, host: str | None, context: str | None, include_all:
     try:
         gw = make_gateway(host, context)
     except BattenError as exc:
-        print(f"batten: live view unavailable: {exc}", file=sys.stderr)
+        print(f"batten: live view unavailable: {one_line(exc)} (static findings below)", file=sys.stderr)
         return
     try:
         snap = snapshot(gw, result.project, include_all=include_all)
@@ -185,10 +197,13 @@ def add_live(result: Any, *, host: str | None, context: str | None, include_all:
             from batten.live.imagefacts import gather, project_images, refine_findings
 
             result.findings = refine_findings(result.findings, gather(gw, project_images(result.project)))
+    except BattenError as exc:  # whatever the engine did, the static findings are still printed
+        print(f"batten: live view unavailable: {one_line(exc)} (static findings below)", file=sys.stderr)
+        return
     finally:
         gw.close()
     if snap.error:
-        print(f"batten: live view unavailable: {snap.error} (static findings below)", file=sys.stderr)
+        print(f"batten: live view unavailable: {one_line(snap.error)} (static findings below)", file=sys.stderr)
         return
     tie_to_sources(apply_config(snap, result.config))
     result.live = snap.findings
@@ -197,7 +212,7 @@ def add_live(result: Any, *, host: str | None, context: str | None, include_all:
 def run_containers(args: argparse.Namespace) -> int:
     """`batten containers`."""
     from batten.config import config_for
-    from batten.report import safe_text, to_json, to_sarif
+    from batten.report import to_json, to_sarif
 
     project = None
     config = config_for([args.project or "."], getattr(args, "config", None))
@@ -211,19 +226,21 @@ def run_containers(args: argparse.Namespace) -> int:
     except UsageError:
         raise
     except BattenError as exc:
-        print(f"batten: {exc}", file=sys.stderr)
+        print(f"batten: {one_line(exc)}", file=sys.stderr)
         return 2
     try:
         snap = snapshot(gw, project, include_all=args.all)
     finally:
         gw.close()
     if snap.error:
-        print(f"batten: {snap.error}", file=sys.stderr)
+        print(f"batten: {one_line(snap.error)}", file=sys.stderr)
         return 2
     tie_to_sources(apply_config(snap, config))
     findings = snap.findings
     if args.format == "json":
         import json
+
+        from batten.sanitize import json_text
 
         doc = json.loads(to_json(findings, []))
         doc.pop("files", None)
@@ -237,7 +254,7 @@ def run_containers(args: argparse.Namespace) -> int:
                   "direction": d.direction} for d in c.drift]}
             for c in snap.containers
         ]
-        sys.stdout.write(json.dumps(doc, indent=2) + "\n")
+        sys.stdout.write(json_text(doc, indent=2) + "\n")
         return 0
     if args.format == "sarif":
         from batten.report import ReportContext
@@ -248,24 +265,24 @@ def run_containers(args: argparse.Namespace) -> int:
 
     color = use_color(args.color, sys.stdout)
     bold, dim, reset = ("\x1b[1m", "\x1b[2m", "\x1b[0m") if color else ("", "", "")
-    print(f"{bold}{safe_text(snap.endpoint)}{reset}: {len(snap.containers)} container(s)")
+    line = safe_line  # every field from the engine is escaped, one line each
+    print(f"{bold}{line(snap.endpoint)}{reset}: {len(snap.containers)} container(s)")
     for c in snap.containers:
-        tie = f" [{c.compose_project}/{c.service}]" if c.service else ""
-        src = f" <- {c.source.location()}" if c.source else ""
-        print(f"\n{bold}{safe_text(c.name)}{reset} {dim}{c.short_id} {safe_text(c.image)} {c.status}{reset}{tie}{src}")
+        tie = f" [{line(c.compose_project)}/{line(c.service)}]" if c.service else ""
+        src = f" <- {line(c.source.location())}" if c.source else ""
+        print(f"\n{bold}{line(c.name)}{reset} {dim}{line(c.short_id)} {line(c.image)} {line(c.status)}{reset}{tie}{src}")
         for f in sorted(c.findings, key=lambda f: -int(f.severity or 0)):
             sev = (f.severity or f.rule.severity).label
-            print(f"  {sev:<8} {f.rule.id:<26} {safe_text(f.message)}")
+            print(f"  {sev:<8} {f.rule.id:<26} {line(f.message)}")
         for d in c.drift:
-            print(f"  drift    {d.field:<26} file: {_fmt(d.declared)}  running: {_fmt(d.running)}  ({d.advice})")
+            print(f"  drift    {line(d.field):<26} file: {_fmt(d.declared)}  running: {_fmt(d.running)}  "
+                  f"({line(d.advice)})")
     print(f"\n{len(findings)} finding(s) in {snap.elapsed:.2f}s")
     return 0
 
 
 def _fmt(value: Any) -> str:
-    from batten.report import safe_text
-
-    return safe_text(str(value)) if value not in (None, "") else "-"
+    return safe_line(str(value)) if value not in (None, "") else "-"
 
 
 def _jsonable(value: Any) -> Any:

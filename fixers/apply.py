@@ -12,7 +12,7 @@ from batten.checks.engine import run_checks
 from batten.config import Config
 from batten.fixers.edits import EditConflict, apply_edits, group_by_path, overlaps, unified_diff
 from batten.fixers.plan import plan_fix
-from batten.model import Applicability, Edit, Finding, Fix
+from batten.model import Applicability, Edit, Finding, Fix, Severity
 from batten.sanitize import mask_secrets
 from batten.sources.project import Project, with_texts
 
@@ -87,7 +87,9 @@ def verify(
     config: Config,
     before_findings: list[Finding] | None = None,
 ) -> tuple[Project, list[Finding]]:
-    """Re-parse and re-check; raise FixFailed if a file no longer parses or a finding stays."""
+    """Re-parse and re-check; raise FixFailed if a file no longer parses, a finding stays, or a
+    finding more severe than every fixed one appears."""
+    fixed = list(fixed)
     new = with_texts(project, dict(texts))
     for path in texts:
         pf = new.file(path)
@@ -109,7 +111,20 @@ def verify(
         if after[key] > max(0, before[key] - n):
             rid, path, target = key
             raise FixFailed(f"{rid} on {target or path} is still reported after its fix; nothing written")
+    # a fix must not trade its finding for a worse one (e.g. a value that became new YAML keys)
+    worst = max((_severity(f) for f in fixed), default=None)
+    if worst is not None:
+        introduced = after - before
+        for f in findings:
+            key = _loose(f)
+            if introduced[key] > 0 and not f.suppressed and _severity(f) > worst:
+                raise FixFailed(f"the fix would introduce {f.rule.id} ({_severity(f).label}) on "
+                                f"{f.target or f.path}; nothing written")
     return new, findings
+
+
+def _severity(f: Finding) -> Severity:
+    return f.severity if f.severity is not None else f.rule.severity
 
 
 def _loose(f: Finding) -> tuple[str, str, str]:

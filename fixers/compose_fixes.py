@@ -16,6 +16,7 @@ from batten.fixers.probes import choose as choose_probe
 from batten.fixers.registry import FixContext, FixResult, NoFix, ParamSpec, fixer
 from batten.fixers.yamledit import (
     Doc,
+    Quoted,
     Raw,
     YamlEditError,
     append_items,
@@ -389,7 +390,7 @@ def Raw_q(text: str, svc: Service) -> str:
     from batten.fixers.yamledit import detect_style
 
     st = detect_style(_doc(svc.file), svc.node)
-    return Raw(f"{st.quote}{text}{st.quote}")
+    return Raw(scalar(Quoted(text), st.quote))
 
 
 @fixer(
@@ -681,12 +682,12 @@ def _limit_edits(svc: Service, mem: str, cpus: str, rmem: str, rcpus: str, has_m
         return FixResult([add_to_service(svc, entries)], explanation=explanation) if entries else None
     limits: dict[str, Any] = {}
     if not has_cpu:
-        limits["cpus"] = Raw(f'"{cpus}"') if _quote_numbers(svc) else _num(cpus)
+        limits["cpus"] = Quoted(cpus) if _quote_numbers(svc) else _num(cpus)
     if not has_mem:
         limits["memory"] = mem
     res: dict[str, Any] = {}
     if not has_res:
-        res = {"cpus": Raw(f'"{rcpus}"') if _quote_numbers(svc) else _num(rcpus), "memory": rmem}
+        res = {"cpus": Quoted(rcpus) if _quote_numbers(svc) else _num(rcpus), "memory": rmem}
     want: dict[str, Any] = {}
     if limits:
         want["limits"] = limits
@@ -790,7 +791,7 @@ def fix_user(ctx: FixContext) -> list[Edit] | None:
         ctx.values["user"] = value
         if own_user:
             ctx.sources["user"] = "evidence"  # the official image's own service account
-    return [_set_or_add(svc, "user", Raw(f'"{value}"'))] if _own_value(svc, "user") is None else \
+    return [_set_or_add(svc, "user", Quoted(value))] if _own_value(svc, "user") is None else \
         [_set_or_add(svc, "user", value)]
 
 
@@ -1129,7 +1130,7 @@ def _flow_quoted(items: list[str]) -> str:
 def fix_log_rotation(ctx: FixContext) -> FixResult | None:
     svc, cp = _svc(ctx)
     size, count = ctx.value("log_max_size"), ctx.value("log_max_file")
-    opts = {"max-size": Raw(f'"{size}"'), "max-file": Raw(f'"{count}"')}
+    opts = {"max-size": Quoted(size), "max-file": Quoted(count)}
     lg = svc.get("logging")
     if lg is None:
         return FixResult([add_to_service(svc, {"logging": {"driver": "json-file", "options": opts}})])

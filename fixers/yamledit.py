@@ -264,12 +264,35 @@ _RESERVED = {"true", "false", "yes", "no", "on", "off", "null", "~", "y", "n"}
 
 
 class Raw(str):
-    """A scalar rendered exactly as given (already formatted YAML)."""
+    """A scalar rendered exactly as given (already formatted YAML): batten's own text only,
+    never a value from outside (use :class:`Quoted`)."""
+
+
+class Quoted(str):
+    """A value from outside (engine, --set, form field): always emitted as a quoted scalar
+    that reads back as exactly this string, whatever it contains."""
+
+
+# characters a YAML quoted scalar may not hold raw (non-printable, line breaks, BOM, surrogates)
+_NOT_PRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ufeff\ud800-\udfff\ufffe\uffff]")
+
+
+def double_quoted(s: str) -> str:
+    """A YAML double-quoted scalar reading back as `s`: JSON string syntax (a YAML subset) with
+    every non-printable character escaped, so no value can end the scalar or start a new key."""
+    return _NOT_PRINTABLE.sub(lambda m: f"\\u{ord(m.group()):04x}", json.dumps(s, ensure_ascii=False))
+
+
+def single_quote_ok(s: str) -> bool:
+    return "'" not in s and not _NOT_PRINTABLE.search(s)
 
 
 def scalar(value: Any, quote: str = '"', force_quote: bool = False) -> str:
     if isinstance(value, Raw):
         return str(value)
+    if isinstance(value, Quoted):
+        s = str(value)
+        return f"'{s}'" if quote == "'" and single_quote_ok(s) else double_quoted(s)
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int | float):
@@ -281,9 +304,9 @@ def scalar(value: Any, quote: str = '"', force_quote: bool = False) -> str:
         re.fullmatch(r"[-+]?[0-9][0-9_.:eE+-]*", s) is not None or ": " in s or " #" in s
     if not needs:
         return s
-    if quote == "'" and "'" not in s:
+    if quote == "'" and single_quote_ok(s):
         return f"'{s}'"
-    return json.dumps(s, ensure_ascii=False)
+    return double_quoted(s)
 
 
 def render_flow(value: Any, quote: str) -> str:
@@ -415,14 +438,12 @@ def replace_scalar(doc: Doc, node: ScalarNode, value: Any) -> Edit:
     start, end = node.start_mark.index, node.end_mark.index
     if node.style in ('"', "'"):
         inner = str(value)
-        if node.style == '"':
-            inner = json.dumps(inner, ensure_ascii=False)[1:-1]
-        else:
-            inner = inner.replace("'", "''")
-        return Edit(doc.path, start + 1, end - 1, inner)
+        if node.style == '"' or _NOT_PRINTABLE.search(inner):
+            return Edit(doc.path, start, end, double_quoted(inner))
+        return Edit(doc.path, start + 1, end - 1, inner.replace("'", "''"))
     if node.style in ("|", ">"):
         raise YamlEditError("block scalar")
-    if isinstance(value, str) and not isinstance(value, Raw) and plain_ok(value, in_flow=_in_flow(doc, start)):
+    if isinstance(value, str) and not isinstance(value, Raw | Quoted) and plain_ok(value, in_flow=_in_flow(doc, start)):
         return Edit(doc.path, start, end, value)  # a plain scalar stays plain
     st = detect_style(doc, None)
     return Edit(doc.path, start, end, scalar(value, st.quote))

@@ -23,12 +23,14 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 from batten.model import BattenError, UsageError
+from batten.sanitize import one_line
 
 DEFAULT_HOST = "unix:///var/run/docker.sock"
 DEFAULT_CONTEXT = "default"
@@ -78,6 +80,14 @@ class Endpoint:
         return self.url[len("unix://") :] if self.scheme == "unix" else None
 
     @property
+    def warning(self) -> str | None:
+        """Said before connecting: plain tcp:// has no encryption and no authentication."""
+        if self.scheme == "tcp" and self.tls is None:
+            return (f"{self.url} is plain TCP without TLS: anyone who can reach it controls the engine "
+                    "and can read or forge its answers (use ssh:// or TLS)")
+        return None
+
+    @property
     def display(self) -> str:
         """One line for the UI header, e.g. ``ssh://prod (context "prod")``."""
         parts = [self.url]
@@ -115,6 +125,9 @@ def normalize_host(host: str) -> str:
         return "unix://" + value
     if "://" not in value:
         value = "tcp://" + value
+    shown = one_line(host, 120)
+    if _CONTROL.search(value):
+        raise EndpointError(f"invalid Docker host '{shown}': control characters or spaces")
     scheme, rest = value.split("://", 1)
     scheme = scheme.lower()
     if scheme == "unix":
@@ -122,24 +135,47 @@ def normalize_host(host: str) -> str:
             return DEFAULT_HOST
         return f"unix://{rest}"
     if scheme in ("tcp", "http", "https"):
-        parts = urlsplit(f"tcp://{rest}")
+        parts = _split(f"tcp://{rest}", shown)
         if not parts.hostname:
-            raise EndpointError(f"invalid Docker host {host!r}: no host name")
+            raise EndpointError(f"invalid Docker host '{shown}': no host name")
+        _check_host(parts.hostname, shown)
         return f"tcp://{rest.rstrip('/')}"
     if scheme == "ssh":
-        parts = urlsplit(value)
+        parts = _split(value, shown)
         if not parts.hostname:
-            raise EndpointError(f"invalid Docker host {host!r}: no host name after ssh://")
-        try:
-            parts.port  # noqa: B018 - validates the port
-        except ValueError:
-            raise EndpointError(f"invalid Docker host {host!r}: bad port") from None
+            raise EndpointError(f"invalid Docker host '{shown}': no host name after ssh://")
+        _check_host(parts.hostname, shown)
+        if parts.username is not None and (parts.username.startswith("-") or not parts.username):
+            raise EndpointError(f"invalid Docker host '{shown}': bad user name")
         return value
     if scheme in ("npipe", "fd"):
         raise EndpointError(
-            f"Docker host {host!r}: {scheme}:// endpoints are not supported by batten"
+            f"Docker host '{shown}': {scheme}:// endpoints are not supported by batten"
         )
-    raise EndpointError(f"invalid Docker host {host!r}: unknown scheme {scheme}://")
+    raise EndpointError(f"invalid Docker host '{shown}': unknown scheme {scheme}://")
+
+
+_CONTROL = re.compile(r"[\x00-\x20\x7f-\x9f]")
+_HOST = re.compile(r"[A-Za-z0-9_.:%-]+")
+
+
+def _split(url: str, shown: str) -> SplitResult:
+    """urlsplit, with the port checked (1-65535), every failure one EndpointError line."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        reason = "bad port" if "port" in str(exc).lower() else one_line(exc, 80)
+        raise EndpointError(f"invalid Docker host '{shown}': {reason}") from None
+    if port is not None and not 0 < port < 65536:
+        raise EndpointError(f"invalid Docker host '{shown}': port {port} out of range")
+    return parts
+
+
+def _check_host(hostname: str, shown: str) -> None:
+    # a host name is never an option for ssh ("-oProxyCommand=...") nor anything but a name/IP
+    if hostname.startswith("-") or not _HOST.fullmatch(hostname):
+        raise EndpointError(f"invalid Docker host '{shown}': bad host name")
 
 
 def _tls_from_env(env: Mapping[str, str], url: str) -> TLSConfig | None:

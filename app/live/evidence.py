@@ -82,15 +82,25 @@ class Evidence:
 
     def defaults(self) -> dict[str, str]:
         """Values observed on the container (a value that was not observed is left out, so the
-        fix falls back to config or checklist and says so)."""
-        out = {"tmpfs_paths": ",".join(self.tmpfs_paths), "cap_add": ",".join(self.cap_add)}
+        fix falls back to config or checklist and says so). The engine is untrusted: a value that
+        is not a plain path, user or capability name for its parameter (a `docker diff` path
+        `/opt/a,/etc`, a Config.User with a quote and a newline) is left out too, never passed on."""
+        paths = [p for p in self.tmpfs_paths if _SAFE_PATH.fullmatch(p) and p not in NEVER_TMPFS
+                 and not {".", ".."} & set(p.split("/"))]
+        out = {"tmpfs_paths": ",".join(paths),
+               "cap_add": ",".join(c for c in self.cap_add if _CAP_NAME.fullmatch(c))}
         if self.memory_usage is not None:
             out["memory"] = self.memory
         if self.cpu_usage is not None:
             out["cpus"] = self.cpus
-        if self.users:
+        if self.users and _SAFE_USER.fullmatch(self.user):
             out["user"] = self.user
         return out
+
+
+_SAFE_PATH = re.compile(r"/[A-Za-z0-9._@+/-]{0,4095}")
+_SAFE_USER = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,63})?")
+_CAP_NAME = re.compile(r"[A-Z][A-Z_]{1,31}")
 
 
 # ---------------------------------------------------------------------- filesystem

@@ -10,6 +10,7 @@ from typing import Any
 
 from textual import work
 from textual.app import App, SystemCommand
+from textual.binding import Binding
 from textual.markup import escape
 from textual.screen import ModalScreen, Screen
 from textual.worker import Worker, WorkerState
@@ -40,7 +41,8 @@ class World:
 class BattenApp(App[int]):
     CSS_PATH = "app.tcss"
     TITLE = "batten"
-    BINDINGS = [*commands.bindings("app"), commands.palette_binding()]
+    # ctrl+c quits too (Textual only says how to quit), outside a text field that copies with it
+    BINDINGS = [*commands.bindings("app"), commands.palette_binding(), Binding("ctrl+c", "quit", show=False)]
     NOTIFICATION_TIMEOUT = 6
 
     def __init__(self, world: World) -> None:

@@ -34,7 +34,7 @@ def build_app(
         def factory() -> Any:
             from batten.live_scan import make_gateway
 
-            return make_gateway(host, context, timeout=5.0)
+            return make_gateway(host, context, timeout=5.0, warn=False)
 
     world = World(
         session=session,
