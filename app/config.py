@@ -42,7 +42,7 @@ from typing import Any
 from batten.model import Finding, Severity, UsageError
 from batten.sources.discover import match_path as _match_path
 
-# checklist defaults for fix parameters (RULES.md / the hardening checklist)
+# checklist defaults for fix parameters (the hardening checklist in docs/rules.md)
 FIX_DEFAULTS: dict[str, str] = {
     "uid": "10001",
     "gid": "10001",

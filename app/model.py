@@ -12,7 +12,7 @@ from typing import Any
 
 
 class Severity(enum.IntEnum):
-    """Consensus severity of a rule (RULES.md `Sev` column); ordered, so thresholds compare."""
+    """Severity of a rule (docs/rules.md); ordered, so thresholds compare."""
 
     INFO = 0
     LOW = 1
@@ -107,7 +107,7 @@ class Location:
 
 @dataclass(frozen=True, slots=True)
 class Rule:
-    """One entry of the catalogue (see ../shared/RULES.md)."""
+    """One entry of the catalogue (batten.checks.catalogue; docs/rules.md)."""
 
     id: str
     title: str
@@ -118,11 +118,8 @@ class Rule:
     refs: Mapping[str, str] = field(default_factory=dict)  # tool -> ids
     fix_id: str | None = None
     remedy: str = ""  # what the fix does / what to do by hand
-    # inline pragmas of other tools that batten honours for this rule
-    hadolint: tuple[str, ...] = ()
-    checkov: tuple[str, ...] = ()
-    trivy: tuple[str, ...] = ()
-    kics: tuple[str, ...] = ()
+    # tool -> check ids whose inline pragmas batten honours for this rule (derived from refs)
+    pragmas: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

@@ -68,13 +68,15 @@ def fix_all_text(tmp_path: Path, files: dict[str, str], rule: str, values: dict[
 # ---------------------------------------------------------------------------------------------
 
 
-def test_every_dockerfile_fix_id_of_the_catalogue_is_registered() -> None:
+def test_every_fix_id_is_registered_and_every_fixer_is_reachable() -> None:
     from batten.checks.catalogue import RULES
-    from batten.fixers.plan import _load
+    from batten.fixers.plan import FIX_BY_KIND, _load
 
     _load()
-    ids = {r.fix_id for r in RULES.values() if r.fix_id and r.fix_id.startswith("df.")} - {"df.dockerignore"}
-    assert ids <= set(REGISTRY), ids - set(REGISTRY)
+    named = {r.fix_id for r in RULES.values() if r.fix_id} | set(FIX_BY_KIND.values())
+    assert named <= set(REGISTRY), named - set(REGISTRY)  # no fix id the catalogue names is missing
+    assert set(REGISTRY) <= named, set(REGISTRY) - named  # and no fixer is left unreachable
+    assert {rid for rid, _kind in FIX_BY_KIND} <= set(RULES)
     assert REGISTRY["df.add-user"].applicability is Applicability.UNSAFE
     assert REGISTRY["df.secret-mount"].applicability is Applicability.UNSAFE
     assert REGISTRY["df.remove-flag"].applicability is Applicability.UNSAFE

@@ -1,10 +1,13 @@
-"""The rule catalogue: ids, titles, severities, rationales and cross-references (../shared/RULES.md).
+"""The rule catalogue: ids, titles, severities, rationales and cross-references (docs/rules.md is
+generated from it by scripts/gen_rules_doc.py).
 
 Ids are stable once shipped. One id covers the same weakness wherever it shows: in a Dockerfile
 (DF), a compose file (CO), a running container (LC), a built image (IM) or the project (PR).
 """
 
 from __future__ import annotations
+
+import re
 
 from batten.model import Area, Rule, Severity
 
@@ -15,6 +18,38 @@ C, H, M, L, I = (  # noqa: E741
     Severity.LOW,
     Severity.INFO,
 )
+
+
+PRAGMA_TOOLS = ("hadolint", "checkov", "trivy", "kics")
+"""Tools whose inline pragmas batten honours, for the rules whose `refs` name the tool's check."""
+
+
+def _ref_ids(value: str) -> list[str]:
+    """`CKV2_DOCKER_7/8/9, ~X` -> [CKV2_DOCKER_7, CKV2_DOCKER_8, CKV2_DOCKER_9, ~X]"""
+    out: list[str] = []
+    for part in re.split(r"[,\s]+", value.strip()):
+        first, *more = part.split("/") if part else [""]
+        if not first:
+            continue
+        out.append(first)
+        stem = re.sub(r"\d+$", "", first)
+        out.extend(stem + n if n.isdigit() else n for n in more)
+    return out
+
+
+def _pragma_ids(tool: str, ids: list[str]) -> tuple[str, ...]:
+    """The ids whose pragmas silence the rule: every id of a pragma tool, except those marked `~`
+    (the other tool's check only overlaps; see the comment at the rule). Trivy also accepts its
+    older ids (DS-0002 -> DS002); its AVD- prefix is stripped when a pragma is read."""
+    out: list[str] = []
+    for i in ids:
+        if i.startswith("~"):
+            continue
+        out.append(i)
+        m = re.fullmatch(r"DS-0(\d{3})", i) if tool == "trivy" else None
+        if m:
+            out.append(f"DS{m.group(1)}")
+    return tuple(out)
 
 
 def _r(
@@ -28,11 +63,11 @@ def _r(
     refs: dict[str, str] | None = None,
     fix: str | None = None,
     remedy: str = "",
-    hadolint: tuple[str, ...] = (),
-    checkov: tuple[str, ...] = (),
-    trivy: tuple[str, ...] = (),
-    kics: tuple[str, ...] = (),
 ) -> Rule:
+    """One rule. `refs` maps other tools to the ids of their equivalent checks, written once:
+    they are shown in reports and docs, and the pragmas of hadolint, checkov, Trivy and KICS
+    naming them are honoured. An id marked `~` is only related: shown, not honoured."""
+    refs = refs or {}
     return Rule(
         id=id,
         title=title,
@@ -40,13 +75,11 @@ def _r(
         area=area,
         rationale=" ".join(rationale.split()),
         applies=frozenset(applies.split(",")),
-        refs=refs or {},
+        refs={tool: value.replace("~", "") for tool, value in refs.items()},
         fix_id=fix,
         remedy=" ".join(remedy.split()),
-        hadolint=hadolint,
-        checkov=checkov,
-        trivy=trivy,
-        kics=kics,
+        pragmas={tool: ids for tool in PRAGMA_TOOLS if tool in refs
+                 for ids in [_pragma_ids(tool, _ref_ids(refs[tool]))] if ids},
     )
 
 
@@ -65,7 +98,6 @@ _RULES: list[Rule] = [
         fix="df.add-user",
         remedy="""Create a user with a fixed UID/GID (default 10001:10001) in the final stage and
         switch to it with USER before CMD/ENTRYPOINT.""",
-        checkov=("CKV_DOCKER_3",), trivy=("DS-0002", "DS002", "AVD-DS-0002"), kics=("fd54f200",),
     ),
     _r(
         "user.final-root",
@@ -77,8 +109,6 @@ _RULES: list[Rule] = [
         refs={"hadolint": "DL3002", "checkov": "CKV_DOCKER_8", "trivy": "DS-0002", "kics": "67fd0c4a"},
         fix="df.add-user",
         remedy="Switch to a non-root user with a fixed UID/GID after the steps that need root.",
-        hadolint=("DL3002",), checkov=("CKV_DOCKER_8",), trivy=("DS-0002", "DS002", "AVD-DS-0002"),
-        kics=("67fd0c4a",),
     ),
     _r(
         "user.unfixed-id",
@@ -99,7 +129,6 @@ _RULES: list[Rule] = [
         refs={"hadolint": "DL3066"},
         fix="df.numeric-user",
         remedy="Use the numeric UID:GID the Dockerfile assigns to that user.",
-        hadolint=("DL3066",),
     ),
     _r(
         "user.sudo",
@@ -111,7 +140,6 @@ _RULES: list[Rule] = [
         refs={"hadolint": "DL3004", "checkov": "CKV2_DOCKER_1", "trivy": "DS-0010", "kics": "8ada6e80"},
         fix="df.drop-sudo",
         remedy="Run the command as root during the build (drop sudo) and switch USER afterwards.",
-        hadolint=("DL3004",), checkov=("CKV2_DOCKER_1",), trivy=("DS-0010", "DS010"), kics=("8ada6e80",),
     ),
     _r(
         "compose.user-root",
@@ -153,7 +181,6 @@ _RULES: list[Rule] = [
               "semgrep": "privileged-service"},
         fix="co.remove-privileged",
         remedy="Remove privileged and grant only the capabilities or devices the service needs.",
-        kics=("ae5b6871",),
     ),
     _r(
         "caps.not-dropped",
@@ -165,7 +192,6 @@ _RULES: list[Rule] = [
         refs={"kics": "ce76b7d0", "compose-lint": "CL-0006"},
         fix="co.cap-drop",
         remedy="Add cap_drop: [ALL] (and cap_add: [NET_BIND_SERVICE] when it listens below 1024).",
-        kics=("ce76b7d0",),
     ),
     _r(
         "caps.dangerous-added",
@@ -174,7 +200,8 @@ _RULES: list[Rule] = [
         """cap_add grants a capability that breaks container isolation (ALL, SYS_ADMIN,
         SYS_MODULE, SYS_PTRACE, SYS_RAWIO, DAC_READ_SEARCH, NET_ADMIN, BPF, ...). SYS_ADMIN alone
         allows mounting filesystems and is a well-known escape route.""",
-        refs={"kics": "ce76b7d0", "docker-bench": "5.4", "compose-lint": "CL-0024/CL-0011/CL-0027"},
+        # KICS ce76b7d0 asks for cap_drop; skipping it says nothing about an added capability
+        refs={"kics": "~ce76b7d0", "docker-bench": "5.4", "compose-lint": "CL-0024/CL-0011/CL-0027"},
         fix="co.remove-cap",
         remedy="Remove the capability; if the service really needs it, document why and isolate it.",
     ),
@@ -189,7 +216,6 @@ _RULES: list[Rule] = [
               "semgrep": "no-new-privileges"},
         fix="co.no-new-privileges",
         remedy='Add "no-new-privileges:true" to security_opt.',
-        kics=("27fcc7d6",),
     ),
     _r(
         "seccomp.unconfined",
@@ -202,7 +228,6 @@ _RULES: list[Rule] = [
               "semgrep": "seccomp-confinement-disabled"},
         fix="co.remove-security-opt",
         remedy="Remove seccomp:unconfined (or supply a custom profile that allows only what is needed).",
-        kics=("404fde2c",),
     ),
     _r(
         "apparmor.unconfined",
@@ -256,7 +281,6 @@ _RULES: list[Rule] = [
         refs={"kics": "d6355c88", "docker-bench": "5.32", "compose-lint": "CL-0001",
               "semgrep": "exposing-docker-socket-volume"},
         remedy="Remove the mount, or put a filtering socket proxy in front of the engine.",
-        kics=("d6355c88",),
     ),
     _r(
         "mount.sensitive-host-path",
@@ -268,7 +292,6 @@ _RULES: list[Rule] = [
         refs={"kics": "1c1325ff", "docker-bench": "5.6", "compose-lint": "CL-0013"},
         fix="co.mount-read-only",
         remedy="Mount only the specific files needed, read-only.",
-        kics=("1c1325ff",),
     ),
     # ---------------------------------------------------------------- namespaces
     _r(
@@ -279,7 +302,6 @@ _RULES: list[Rule] = [
         can bind any host port and reach services listening on localhost.""",
         refs={"kics": "071a71ff", "docker-bench": "5.10", "compose-lint": "CL-0008"},
         remedy="Remove network_mode: host and publish only the ports the service needs.",
-        kics=("071a71ff",),
     ),
     _r(
         "ns.host-pid",
@@ -290,7 +312,6 @@ _RULES: list[Rule] = [
         refs={"kics": "4f31dd9f", "docker-bench": "5.16", "compose-lint": "CL-0010"},
         fix="co.remove-host-ns",
         remedy="Remove pid: host.",
-        kics=("4f31dd9f",),
     ),
     _r(
         "ns.host-ipc",
@@ -301,7 +322,6 @@ _RULES: list[Rule] = [
         refs={"kics": "baa3890f", "docker-bench": "5.17", "compose-lint": "CL-0010"},
         fix="co.remove-host-ns",
         remedy="Remove ipc: host.",
-        kics=("baa3890f",),
     ),
     _r(
         "ns.host-uts",
@@ -321,7 +341,6 @@ _RULES: list[Rule] = [
         refs={"kics": "8af7162d", "docker-bench": "5.31"},
         fix="co.remove-host-ns",
         remedy="Remove userns_mode: host.",
-        kics=("8af7162d",),
     ),
     # ---------------------------------------------------------------- resources
     _r(
@@ -333,7 +352,6 @@ _RULES: list[Rule] = [
         refs={"kics": "bb9ac4f7", "docker-bench": "5.11", "compose-lint": "CL-0026"},
         fix="co.limits",
         remedy="Set deploy.resources.limits.memory (or mem_limit, keeping the file's style).",
-        kics=("bb9ac4f7",),
     ),
     _r(
         "limits.cpu",
@@ -344,7 +362,6 @@ _RULES: list[Rule] = [
         refs={"kics": "6b610c50", "docker-bench": "5.12", "compose-lint": "CL-0026"},
         fix="co.limits",
         remedy="Set deploy.resources.limits.cpus (or cpus:, keeping the file's style).",
-        kics=("6b610c50",),
     ),
     _r(
         "limits.pids",
@@ -355,7 +372,6 @@ _RULES: list[Rule] = [
         refs={"kics": "221e0658", "docker-bench": "5.29"},
         fix="co.pids-limit",
         remedy="Set pids_limit (for example 200).",
-        kics=("221e0658",),
     ),
     _r(
         "limits.reservations",
@@ -378,7 +394,6 @@ _RULES: list[Rule] = [
               "dclint": "no-unbound-port-interfaces"},
         fix="co.bind-localhost",
         remedy='Bind to an explicit interface, e.g. "127.0.0.1:8080:8080" behind a reverse proxy.',
-        kics=("451d79dc",),
     ),
     _r(
         "ports.privileged",
@@ -388,7 +403,6 @@ _RULES: list[Rule] = [
         host ports; an unprivileged high port behind a proxy needs neither.""",
         refs={"kics": "bc2908f3", "docker-bench": "5.8"},
         remedy="Map the host side to a high port (80 -> 8080) or listen on a high port in the container.",
-        kics=("bc2908f3",),
     ),
     _r(
         "ports.ssh-exposed",
@@ -399,7 +413,6 @@ _RULES: list[Rule] = [
         refs={"checkov": "CKV_DOCKER_1", "trivy": "DS-0004", "kics": "5907595b", "docker-bench": "5.7"},
         fix="df.remove-expose",
         remedy="Remove 22 from EXPOSE and drop sshd from the image.",
-        checkov=("CKV_DOCKER_1",), trivy=("DS-0004", "DS004"), kics=("5907595b",),
     ),
     _r(
         "network.not-isolated",
@@ -424,7 +437,6 @@ _RULES: list[Rule] = [
         fix="df.secret-mount",
         remedy="""Use a BuildKit secret mount (RUN --mount=type=secret,id=...,env=...) and pass
         the secret with compose build.secrets.""",
-        hadolint=("DL3064",), trivy=("DS-0031", "DS031"),
     ),
     _r(
         "secret.value-hardcoded",
@@ -436,7 +448,6 @@ _RULES: list[Rule] = [
         fix="co.env-secret",
         remedy="""Move the value to a file-based secret (compose secrets:) and use the image's
         *_FILE convention, or read it from the environment at deploy time.""",
-        kics=("a88baa34",),
     ),
     _r(
         "secret.files-in-image",
@@ -445,8 +456,8 @@ _RULES: list[Rule] = [
         """COPY or ADD of key files, .env files or credentials (or of a whole context that
         contains them without a .dockerignore guard) bakes them into a layer, where they stay even
         if a later step deletes them.""",
-        refs={"trivy": "DS-0031", "dockle": "CIS-DI-0010", "buildkit": "CopyIgnoredFile"},
-        fix="df.dockerignore",
+        # Trivy DS-0031 is about secrets in ENV/ARG; ignoring it does not cover secret files
+        refs={"trivy": "~DS-0031", "dockle": "CIS-DI-0010", "buildkit": "CopyIgnoredFile"},
         remedy="Exclude them in .dockerignore and pass what the build needs as a secret mount.",
     ),
     # ---------------------------------------------------------------- health
@@ -460,7 +471,6 @@ _RULES: list[Rule] = [
               "docker-bench": "4.6", "dockle": "CIS-DI-0006"},
         fix="df.healthcheck",
         remedy="Add a HEALTHCHECK that probes the service (or rely on a compose/Kubernetes probe).",
-        hadolint=("DL3057",), checkov=("CKV_DOCKER_2",), trivy=("DS-0026", "DS026"), kics=("b03a748a",),
     ),
     _r(
         "health.missing-compose",
@@ -471,7 +481,6 @@ _RULES: list[Rule] = [
         refs={"kics": "698ed579"},
         fix="co.healthcheck",
         remedy="Add a healthcheck: block (or a HEALTHCHECK to the service's Dockerfile).",
-        kics=("698ed579",),
     ),
     _r(
         "health.live-unmonitored",
@@ -501,7 +510,6 @@ _RULES: list[Rule] = [
         refs={"hadolint": "DL3007", "checkov": "CKV_DOCKER_7", "trivy": "DS-0001", "kics": "f45ea400",
               "dockle": "DKL-DI-0006"},
         remedy="Pin a version tag, ideally with its digest (name:tag@sha256:...).",
-        hadolint=("DL3007",), checkov=("CKV_DOCKER_7",), trivy=("DS-0001", "DS001"), kics=("f45ea400",),
     ),
     _r(
         "image.untagged",
@@ -512,7 +520,6 @@ _RULES: list[Rule] = [
         refs={"hadolint": "DL3006", "checkov": "CKV_DOCKER_7", "trivy": "DS-0001", "kics": "9efb0b2d",
               "compose-lint": "CL-0004"},
         remedy="Pin a version tag, ideally with its digest.",
-        hadolint=("DL3006",), checkov=("CKV_DOCKER_7",), trivy=("DS-0001", "DS001"), kics=("9efb0b2d",),
     ),
     _r(
         "image.not-digest-pinned",
@@ -541,7 +548,6 @@ _RULES: list[Rule] = [
         refs={"hadolint": "DL3015", "trivy": "DS-0029", "kics": "7384dfb2"},
         fix="df.apt-no-recommends",
         remedy="Add --no-install-recommends.",
-        hadolint=("DL3015",), trivy=("DS-0029", "DS029"), kics=("7384dfb2",),
     ),
     _r(
         "pkg.apt-lists-cleanup",
@@ -552,7 +558,6 @@ _RULES: list[Rule] = [
         refs={"hadolint": "DL3009", "kics": "df746b39", "dockle": "DKL-DI-0005"},
         fix="df.apt-lists-cleanup",
         remedy="Append && rm -rf /var/lib/apt/lists/* to the RUN (or use a cache mount).",
-        hadolint=("DL3009",), kics=("df746b39",),
     ),
     _r(
         "pkg.apk-no-cache",
@@ -562,7 +567,6 @@ _RULES: list[Rule] = [
         refs={"hadolint": "DL3019", "trivy": "DS-0025", "kics": "ae9c56a6", "dockle": "DKL-DI-0004"},
         fix="df.apk-no-cache",
         remedy="Use apk add --no-cache.",
-        hadolint=("DL3019",), trivy=("DS-0025", "DS025"), kics=("ae9c56a6",),
     ),
     _r(
         "pkg.pip-no-cache",
@@ -572,7 +576,6 @@ _RULES: list[Rule] = [
         refs={"hadolint": "DL3042", "kics": "f2f903fb"},
         fix="df.pip-no-cache",
         remedy="Add --no-cache-dir (or set PIP_NO_CACHE_DIR=1, or use a cache mount).",
-        hadolint=("DL3042",), kics=("f2f903fb",),
     ),
     _r(
         "pkg.unverified",
@@ -583,7 +586,6 @@ _RULES: list[Rule] = [
         refs={"checkov": "CKV2_DOCKER_7/8/9/10/11", "docker-bench": "4.11"},
         fix="df.remove-flag",
         remedy="Remove the flag and import the repository's signing key instead.",
-        checkov=("CKV2_DOCKER_7", "CKV2_DOCKER_8", "CKV2_DOCKER_9", "CKV2_DOCKER_10", "CKV2_DOCKER_11"),
     ),
     _r(
         "tls.disabled",
@@ -594,8 +596,6 @@ _RULES: list[Rule] = [
         refs={"checkov": "CKV2_DOCKER_2/3/4/5/6/12/13/14/15/16"},
         fix="df.remove-flag",
         remedy="Remove the flag or variable; install the CA certificate the build needs instead.",
-        checkov=("CKV2_DOCKER_2", "CKV2_DOCKER_3", "CKV2_DOCKER_4", "CKV2_DOCKER_5", "CKV2_DOCKER_6",
-                 "CKV2_DOCKER_12", "CKV2_DOCKER_13", "CKV2_DOCKER_14", "CKV2_DOCKER_15", "CKV2_DOCKER_16"),
     ),
     _r(
         "add.use-copy",
@@ -607,16 +607,15 @@ _RULES: list[Rule] = [
               "docker-bench": "4.9"},
         fix="df.add-to-copy",
         remedy="Replace ADD with COPY.",
-        hadolint=("DL3020",), checkov=("CKV_DOCKER_4",), trivy=("DS-0005", "DS005"), kics=("9513a694",),
     ),
     _r(
         "add.remote-url",
         "ADD of a remote URL without checksum",
         M, Area.SUPPLY_CHAIN, "DF",
         """ADD <url> downloads whatever the server returns at build time, unverified.""",
-        refs={"checkov": "CKV_DOCKER_4", "kics": "4b410d24"},
+        # checkov CKV_DOCKER_4 prefers COPY to ADD; skipping it accepts ADD, not an unverified download
+        refs={"checkov": "~CKV_DOCKER_4", "kics": "4b410d24"},
         remedy="Use ADD --checksum=sha256:<digest> <url>, or curl plus sha256sum -c.",
-        kics=("4b410d24",),
     ),
     _r(
         "cmd.json-form",
@@ -627,7 +626,6 @@ _RULES: list[Rule] = [
         refs={"hadolint": "DL3025", "kics": "b86987e1", "buildkit": "JSONArgsRecommended"},
         fix="df.cmd-json",
         remedy='Use the exec form: CMD ["prog", "arg"].',
-        hadolint=("DL3025",), kics=("b86987e1",),
     ),
     # ---------------------------------------------------------------- logging
     _r(
@@ -721,7 +719,7 @@ TOOL_PRAGMA_INDEX: dict[str, dict[str, list[str]]] = {}
 
 def _build_pragma_index() -> None:
     for r in _RULES:
-        for tool, ids in (("hadolint", r.hadolint), ("checkov", r.checkov), ("trivy", r.trivy), ("kics", r.kics)):
+        for tool, ids in r.pragmas.items():
             for fid in ids:
                 TOOL_PRAGMA_INDEX.setdefault(tool, {}).setdefault(fid.upper(), []).append(r.id)
 

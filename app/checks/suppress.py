@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import fnmatch
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from batten.checks.catalogue import TOOL_PRAGMA_INDEX
@@ -77,6 +78,57 @@ def _comment_part(line: str) -> str | None:
     return line[idx:] if idx != -1 else None
 
 
+# Each tool's pragma syntax: a regex and a reader turning one match into (scope, pragma) pairs.
+# Scopes: "file" (the whole file), "here" (the next line below the comment block, or the same
+# line for a trailing comment), "block" (the next line and the YAML block under it).
+Reader = Callable[[re.Match[str]], list[tuple[str, Pragma]]]
+
+
+def _read_batten(m: re.Match[str]) -> list[tuple[str, Pragma]]:
+    ids = [x.strip() for x in m.group(2).split(",") if x.strip()]
+    reason = (m.group(3) or "").strip()
+    how = f"inline: batten: {m.group(1)}={','.join(ids)}" + (f" ({reason})" if reason else "")
+    return [("file" if m.group(1) == "ignore-file" else "here", Pragma(ids, how))]
+
+
+def _read_hadolint(m: re.Match[str]) -> list[tuple[str, Pragma]]:
+    ids = [x for x in re.split(r"[,\s]+", m.group(2)) if x]
+    mapped = _map_foreign("hadolint", ids)
+    scope = "file" if m.group(1) else "here"
+    return [(scope, Pragma(mapped, f"inline: hadolint ignore={','.join(ids)}"))] if mapped else []
+
+
+def _read_checkov(m: re.Match[str]) -> list[tuple[str, Pragma]]:
+    mapped = _map_foreign("checkov", [m.group(1)])
+    reason = (m.group(2) or "").strip()
+    how = f"inline: checkov:skip={m.group(1)}" + (f" ({reason})" if reason else "")
+    return [("file", Pragma(mapped, how))] if mapped else []
+
+
+def _read_trivy(m: re.Match[str]) -> list[tuple[str, Pragma]]:
+    mapped = _map_foreign("trivy", [m.group(1)])
+    return [("here", Pragma(mapped, f"inline: trivy:ignore:{m.group(1)}"))] if mapped else []
+
+
+def _read_kics(m: re.Match[str]) -> list[tuple[str, Pragma]]:
+    verb = m.group(1)
+    if verb == "disable" and m.group(2):
+        ids = [x.strip() for x in m.group(2).split(",") if x.strip()]
+        mapped = _map_foreign("kics", ids)
+        return [("file", Pragma(mapped, f"inline: kics-scan disable={','.join(ids)}"))] if mapped else []
+    scope = {"ignore": "file", "ignore-line": "here", "ignore-block": "block"}.get(verb)
+    return [(scope, Pragma(_kics_rules(), f"inline: kics-scan {verb}"))] if scope else []
+
+
+SYNTAXES: tuple[tuple[re.Pattern[str], Reader], ...] = (
+    (_BATTEN, _read_batten),
+    (_HADOLINT, _read_hadolint),
+    (_CHECKOV, _read_checkov),
+    (_TRIVY, _read_trivy),
+    (_KICS, _read_kics),
+)
+
+
 def parse_pragmas(source: SourceText, kind: str) -> FilePragmas:
     fp = FilePragmas()
     text = source.text
@@ -85,10 +137,6 @@ def parse_pragmas(source: SourceText, kind: str) -> FilePragmas:
     lines = text.split("\n")
     n = len(lines)
     pending: list[tuple[int, Pragma, str]] = []  # (line of pragma, pragma, scope: next|block|same)
-
-    def add_next(i: int, pragma: Pragma, scope: str) -> None:
-        pending.append((i, pragma, scope))
-
     for i, raw in enumerate(lines):
         line = raw.rstrip("\r")
         if "#" not in line:
@@ -100,52 +148,14 @@ def parse_pragmas(source: SourceText, kind: str) -> FilePragmas:
         comment = stripped if full_line else _comment_part(line)
         if comment is None:
             continue
-        lineno = i + 1
-        scope = "next" if full_line else "same"
-        m = _BATTEN.search(comment)
-        if m:
-            ids = [x.strip() for x in m.group(2).split(",") if x.strip()]
-            reason = (m.group(3) or "").strip()
-            how = f"inline: batten: {m.group(1)}={','.join(ids)}" + (f" ({reason})" if reason else "")
-            pragma = Pragma(ids, how)
-            if m.group(1) == "ignore-file":
-                fp.file_level.append(pragma)
-            else:
-                add_next(lineno, pragma, scope)
-        m = _HADOLINT.search(comment)
-        if m:
-            ids = [x for x in re.split(r"[,\s]+", m.group(2)) if x]
-            mapped = _map_foreign("hadolint", ids)
-            if mapped:
-                pragma = Pragma(mapped, f"inline: hadolint ignore={','.join(ids)}")
-                if m.group(1):
-                    fp.file_level.append(pragma)
-                else:
-                    add_next(lineno, pragma, scope)
-        m = _CHECKOV.search(comment)
-        if m:
-            mapped = _map_foreign("checkov", [m.group(1)])
-            if mapped:
-                reason = (m.group(2) or "").strip()
-                fp.file_level.append(Pragma(mapped, f"inline: checkov:skip={m.group(1)}" + (f" ({reason})" if reason else "")))
-        for m in _TRIVY.finditer(comment):
-            mapped = _map_foreign("trivy", [m.group(1)])
-            if mapped:
-                add_next(lineno, Pragma(mapped, f"inline: trivy:ignore:{m.group(1)}"), scope)
-        m = _KICS.search(comment)
-        if m:
-            verb = m.group(1)
-            if verb == "ignore":
-                fp.file_level.append(Pragma(_kics_rules(), "inline: kics-scan ignore"))
-            elif verb == "disable" and m.group(2):
-                ids = [x.strip() for x in m.group(2).split(",") if x.strip()]
-                mapped = _map_foreign("kics", ids)
-                if mapped:
-                    fp.file_level.append(Pragma(mapped, f"inline: kics-scan disable={','.join(ids)}"))
-            elif verb == "ignore-line":
-                add_next(lineno, Pragma(_kics_rules(), "inline: kics-scan ignore-line"), scope)
-            elif verb == "ignore-block":
-                add_next(lineno, Pragma(_kics_rules(), "inline: kics-scan ignore-block"), "block")
+        for regex, read in SYNTAXES:
+            for m in regex.finditer(comment):
+                for scope, pragma in read(m):
+                    if scope == "file":
+                        fp.file_level.append(pragma)
+                    else:
+                        here = "next" if full_line else "same"
+                        pending.append((i + 1, pragma, here if scope == "here" else "block"))
 
     is_comment = [ln.lstrip().startswith("#") for ln in lines]
     is_blank = [not ln.strip() for ln in lines]
