@@ -1,7 +1,8 @@
 # syntax=docker/dockerfile:1
 # batten in a container: non-root with a fixed UID/GID, read-only friendly, no shell needed at
-# run time. Scan a project mounted at /project:
-#   docker run --rm --read-only --network none -v "$PWD:/project:ro" batten:0.1.0
+# run time. Scan the current directory (reports go to stdout):
+#   docker run --rm -v "$PWD:/src" batten:0.2.0 scan /src
+#   docker run --rm --read-only --tmpfs /tmp --network none -v "$PWD:/src:ro" batten:0.2.0 scan /src --format sarif
 FROM python:3.12-slim@sha256:78387bc3881b8273120a12ebe6c1ab22b018ccc2c9adf565ae1ac9b536e184ea AS build
 WORKDIR /src
 COPY pyproject.toml README.md LICENSE ./
@@ -21,9 +22,9 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     HOME=/home/batten \
     XDG_STATE_HOME=/tmp/state
-WORKDIR /project
+WORKDIR /src
 USER 10001:10001
 # a one-shot command line tool: there is no long-running service to probe
 HEALTHCHECK NONE
 ENTRYPOINT ["batten"]
-CMD ["scan", "/project"]
+CMD ["scan", "/src"]

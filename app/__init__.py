@@ -1,3 +1,3 @@
 """batten: an interactive container-hardening assistant for the terminal."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
