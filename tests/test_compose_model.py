@@ -91,7 +91,7 @@ def test_alias_bomb_is_refused_quickly_and_cheaply():
     _cur, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     assert f.error is not None and "alias" in f.error.message
-    assert elapsed < 1.0
+    assert elapsed < 10  # a hang bound, not a speed figure (bench/ measures speed)
     assert peak < 50 * 1024 * 1024
 
 

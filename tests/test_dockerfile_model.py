@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import time
 from functools import cache
 
 import pytest
@@ -883,18 +882,6 @@ def test_corpus_parses_with_exact_spans() -> None:
         if m.source.path not in EXPECTED_PROBLEMS:
             assert m.stages, m.source.path
         _check_model(m)
-
-
-@pytest.mark.corpus
-def test_corpus_parse_speed() -> None:
-    sources = _corpus_sources()
-    best = 1e9
-    for _ in range(3):
-        t0 = time.perf_counter()
-        for s in sources:
-            parse_dockerfile(s)
-        best = min(best, time.perf_counter() - t0)
-    assert best < 0.1, f"corpus parse took {best:.3f}s"
 
 
 @pytest.mark.corpus
