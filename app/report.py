@@ -230,7 +230,7 @@ def to_sarif(findings: list[Finding], uri_base: str | None = None, ctx: ReportCo
             },
         }
         if f.target and f.origin != "static":
-            res["locations"][0]["logicalLocations"] = [{"name": safe_text(f.target), "kind": "module"}]
+            res["locations"][0]["logicalLocations"] = [{"name": safe_text(f.target), "kind": "resource"}]
         if f.suppressed:
             if is_baselined(f):
                 res["baselineState"] = "unchanged"

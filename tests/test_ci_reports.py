@@ -346,3 +346,78 @@ def test_select_and_ignore_for_fix(demo_copy, capsys):
 def test_every_rule_is_documented_once():
     ids = [r.id for r in all_rules()]
     assert len(ids) == len(set(ids))
+
+
+# ---------------------------------------------------------------------------------------------
+# live findings: one config function for every caller, a file for every SARIF result
+# ---------------------------------------------------------------------------------------------
+
+
+def _snapshot():
+    from batten.live_scan import ContainerView, LiveSnapshot
+
+    def live(rid: str) -> Finding:
+        return Finding(rule(rid), f"{rid} here", None, target="c1", target_kind="container", origin="live")
+
+    view = ContainerView(id="c" * 64, name="c1", image="x", state="running", status="Up", inspect={},
+                         image_inspect=None, findings=[live("live.user-root"), live("caps.not-dropped")],
+                         drift_findings=[live("limits.memory")])
+    return LiveSnapshot("engine", containers=[view])
+
+
+def test_the_config_applies_to_live_findings_the_same_way_for_every_caller(tmp_path):
+    """`scan --live`, `batten containers` and the TUI's session all call live_scan.apply_config."""
+    import inspect
+
+    from batten import live_scan, session
+    from batten.config import parse_config
+
+    cfg = parse_config({"ignore": ["caps.*"], "severity": {"live.user-root": "low"}}, "test")
+    snap = live_scan.apply_config(_snapshot(), cfg)
+    assert {f.rule.id for f in snap.findings} == {"live.user-root", "limits.memory"}
+    assert next(f for f in snap.findings if f.rule.id == "live.user-root").severity.label == "low"
+    callers = [inspect.getsource(live_scan.add_live), inspect.getsource(live_scan.run_containers),
+               inspect.getsource(session.Session.accept_snapshot)]
+    assert all("apply_config(" in src for src in callers)
+    sess = object.__new__(session.Session)
+    sess.config, sess.engine = cfg, True
+    sess.accept_snapshot(_snapshot())
+    assert {f.rule.id for f in sess.snapshot.findings} == {"live.user-root", "limits.memory"}
+
+
+@pytest.mark.engine
+def test_scan_live_sarif_places_every_result_in_a_file(engine, tmp_path, validator):
+    import sys
+
+    demo = tmp_path / "demo"
+    shutil.copytree(DEMO, demo)
+    (demo / ".batten.toml").write_text('[severity]\n"live.user-root" = "critical"\n')
+    labels = {"com.docker.compose.project": "demo", "com.docker.compose.service": "db",
+              "com.docker.compose.project.config_files": str(demo / "compose.yaml"),
+              "com.docker.compose.project.working_dir": str(demo), "com.docker.compose.container-number": "1"}
+    engine.run(name="demo-db-1", labels=labels)
+    engine.run(name="stray")
+    out = subprocess.run([sys.executable, "-m", "batten", "scan", str(demo), "--live", "--host", engine.url,
+                          "--format", "sarif", "--fail-on", "never"], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    doc = json.loads(out.stdout)
+    assert not list(validator.iter_errors(doc))
+    live = [r for r in results(doc) if r["properties"]["origin"] != "static"]
+    assert live and all(r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "compose.yaml"
+                        for r in live)
+    db = [r for r in live if r["locations"][0].get("logicalLocations", [{}])[0].get("name") == "demo-db-1"]
+    assert any(r["ruleId"] == "live.user-root" and r["level"] == "error" for r in db)
+    notes = doc["runs"][0]["invocations"][0].get("toolExecutionNotifications", [])
+    assert any("stray" in n["message"]["text"] for n in notes)
+    assert not any("stray" in json.dumps(r) for r in results(doc))
+    listed = subprocess.run([sys.executable, "-m", "batten", "containers", "--host", engine.url, "--project",
+                             str(demo), "--format", "json", "--config", str(_ignoring(tmp_path))],
+                            capture_output=True, text=True, timeout=120)
+    assert listed.returncode == 0, listed.stderr
+    assert not any(f["rule"] == "live.user-root" for f in json.loads(listed.stdout)["findings"])
+
+
+def _ignoring(tmp_path: Path) -> Path:
+    cfg = tmp_path / "ignore-root.toml"
+    cfg.write_text('ignore = ["live.user-root"]\n')
+    return cfg
