@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from batten import __version__
 from batten.model import BattenError, UsageError
 
-SUBCOMMANDS = ("scan", "fix", "containers")
+SUBCOMMANDS = ("scan", "fix", "containers", "image")
 FAIL_LEVELS = ("critical", "high", "medium", "low", "info", "never")
 
 
@@ -94,9 +94,19 @@ def build_parser(command: str | None) -> argparse.ArgumentParser:
         p.add_argument("--timeout", type=float, default=5.0, help="seconds per engine call (default 5)")
         _common(p, rules=False)
         return p
+    if command == "image":
+        p = _Parser(prog="batten image", description="Check an image on a Docker engine (read-only, "
+                    "never pulled): its config, users, setuid files and leftovers, read from its export.")
+        p.add_argument("name", metavar="NAME", help="image reference or id, as the engine knows it")
+        _engine_args(p)
+        p.add_argument("--format", "-f", choices=("text", "json", "sarif"), default="text")
+        p.add_argument("--timeout", type=float, default=5.0, help="seconds per engine call (default 5)")
+        p.add_argument("--deadline", type=float, default=120.0, help="seconds for reading the image (default 120)")
+        _common(p, rules=False)
+        return p
     p = _Parser(
         prog="batten",
-        description="Interactive container-hardening assistant. Subcommands: scan, fix, containers.",
+        description="Interactive container-hardening assistant. Subcommands: scan, fix, containers, image.",
         epilog="Run `batten scan --help`, `batten fix --help` or `batten containers --help` for headless use.",
     )
     p.add_argument("path", nargs="?", default=".", metavar="PATH", help="project directory (default: .)")
@@ -238,6 +248,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_fix(args)
         if command == "containers":
             return cmd_containers(args)
+        if command == "image":
+            from batten.live_scan import run_image
+
+            return run_image(args)
         return cmd_tui(args)
     except UsageError as exc:
         print(f"batten: error: {exc}", file=sys.stderr)

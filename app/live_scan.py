@@ -20,6 +20,19 @@ from batten.sources.project import Project
 
 
 @dataclass
+class ImageView:
+    """An image that containers run (or a project uses): its inspect, what its filesystem
+    showed (batten.live.imagecontent.ImageContent, when read) and its findings."""
+
+    id: str
+    ref: str
+    inspect: dict[str, Any]
+    content: Any = None
+    error: str | None = None  # why the filesystem was not read
+    findings: list[Finding] = field(default_factory=list)
+
+
+@dataclass
 class ContainerView:
     id: str
     name: str
@@ -28,12 +41,15 @@ class ContainerView:
     status: str  # "Up 3 minutes (healthy)"
     inspect: dict[str, Any]
     image_inspect: dict[str, Any] | None
+    # the container's own findings, then those of its image that concern it (target_kind
+    # "image"; not those the container overrides, e.g. the image's root default user)
     findings: list[Finding] = field(default_factory=list)
     drift: list[Any] = field(default_factory=list)  # batten.live.drift.DriftItem
     drift_findings: list[Finding] = field(default_factory=list)
     compose_project: str | None = None
     service: str | None = None
     source: Service | None = None  # the compose service in the loaded project, if tied
+    image_view: ImageView | None = None
 
     @property
     def short_id(self) -> str:
@@ -44,6 +60,14 @@ class ContainerView:
         sev = [f.severity for f in self.findings if f.severity is not None]
         return max(sev) if sev else None
 
+    @property
+    def image_findings(self) -> list[Finding]:
+        return [f for f in self.findings if f.target_kind == "image"]
+
+    @property
+    def image_content(self) -> Any:
+        return self.image_view.content if self.image_view is not None else None
+
 
 @dataclass
 class LiveSnapshot:
@@ -52,13 +76,17 @@ class LiveSnapshot:
     error: str | None = None
     info: dict[str, Any] = field(default_factory=dict)
     elapsed: float = 0.0
+    images: dict[str, ImageView] = field(default_factory=dict)  # by image_key(id, ref)
 
     @property
     def findings(self) -> list[Finding]:
+        """Every container's own findings and drift, and each image's findings once."""
         out: list[Finding] = []
         for c in self.containers:
-            out.extend(c.findings)
+            out.extend(f for f in c.findings if f.target_kind != "image")
             out.extend(c.drift_findings)
+        for img in self.images.values():
+            out.extend(img.findings)
         return out
 
 
@@ -104,11 +132,14 @@ def _service_for(project: Project | None, ident: Any) -> Service | None:
 
 
 def snapshot(gateway: Any, project: Project | None = None, *, include_all: bool = False,
-             with_images: bool = True) -> LiveSnapshot:
-    """List and inspect containers, judge them, tie them to the project's services."""
+             with_images: bool = True, read_images: bool = True) -> LiveSnapshot:
+    """List and inspect containers, judge them and their images, tie them to the project's
+    services. ``read_images`` also reads each image's filesystem through the export (bounded,
+    cached by image id)."""
     from batten.live.drift import compose_identity, drift, drift_findings
     from batten.live.facts import judge_container
     from batten.live.gateway import inspect_all
+    from batten.live.image_checks import applies_to_container
 
     started = time.perf_counter()
     snap = LiveSnapshot(endpoint_display(gateway))
@@ -122,11 +153,18 @@ def snapshot(gateway: Any, project: Project | None = None, *, include_all: bool 
         snap.elapsed = time.perf_counter() - started
         return snap
     snap.info = dict(info or {})
+    if with_images:
+        snap.images = image_views(
+            gateway,
+            [(str((i.container.get("Config") or {}).get("Image") or ""), i.image) for i in inspected],
+            read=read_images,
+        )
     status_by_id = {s.get("Id"): s.get("Status", "") for s in summaries}
     for item in inspected:
         data = item.container
         cid = str(data.get("Id", ""))
         state = (data.get("State") or {}).get("Status", "")
+        image = item.image if with_images else None
         view = ContainerView(
             id=cid,
             name=item.name,
@@ -134,10 +172,13 @@ def snapshot(gateway: Any, project: Project | None = None, *, include_all: bool 
             state=str(state),
             status=str(status_by_id.get(cid, state)),
             inspect=data,
-            image_inspect=item.image if with_images else None,
+            image_inspect=image,
+            image_view=snap.images.get(image_key((image or {}).get("Id"), str((data.get("Config") or {}).get("Image") or ""))),
         )
         try:
-            view.findings = judge_container(data, item.image if with_images else None, snap.info)
+            view.findings = judge_container(data, image, snap.info, with_image_findings=False)
+            if view.image_view is not None:
+                view.findings += [f for f in view.image_view.findings if applies_to_container(f, data)]
             ident = compose_identity(data)
             if ident is not None:
                 view.compose_project, view.service = ident.project, ident.service
@@ -145,8 +186,8 @@ def snapshot(gateway: Any, project: Project | None = None, *, include_all: bool 
                 if svc is not None:
                     view.source = svc
                     declared = svc.plain()
-                    view.drift = drift(data, declared, item.image)
-                    view.drift_findings = drift_findings(data, declared, item.image, location=svc.location(),
+                    view.drift = drift(data, declared, image)
+                    view.drift_findings = drift_findings(data, declared, image, location=svc.location(),
                                                          service=svc.name)
         except (TypeError, AttributeError, KeyError, ValueError, IndexError) as exc:
             # the engine's data had a shape no check foresaw: one line, never a traceback
@@ -161,6 +202,34 @@ def snapshot(gateway: Any, project: Project | None = None, *, include_all: bool 
     return snap
 
 
+def image_key(image_id: Any, ref: str) -> str:
+    """Images are judged once per id and reference: findings name the image as it was asked for."""
+    return f"{image_id}|{ref}"
+
+
+def image_views(gateway: Any, images: list[tuple[str, dict[str, Any] | None]], *,
+                read: bool = True) -> dict[str, ImageView]:
+    """One ImageView per distinct image (id and reference): judged on its config and, when
+    ``read``, on its filesystem (read through the export once per id; an image that cannot be
+    read keeps its config findings and says why)."""
+    from batten.live.image_checks import judge_image
+    from batten.live.imagecontent import contents_for_images
+
+    views: dict[str, ImageView] = {}
+    for ref, inspect in images:
+        if inspect and inspect.get("Id"):
+            views.setdefault(image_key(inspect["Id"], ref), ImageView(str(inspect["Id"]), ref, dict(inspect)))
+    contents = contents_for_images(gateway, [v.inspect for v in views.values()]) if read else {}
+    for view in views.values():
+        got = contents.get(view.id)
+        if isinstance(got, str):
+            view.error = got
+        else:
+            view.content = got
+        view.findings = judge_image(view.inspect, view.ref, view.content)
+    return views
+
+
 def apply_config(snap: LiveSnapshot, config: Config) -> LiveSnapshot:
     """The project's config applied to live findings, the same way for every caller
     (`batten scan --live`, `batten containers`, the TUI): findings of rules the config does not
@@ -169,6 +238,8 @@ def apply_config(snap: LiveSnapshot, config: Config) -> LiveSnapshot:
     for c in snap.containers:
         c.findings = config.apply(c.findings)
         c.drift_findings = config.apply(c.drift_findings)
+    for img in snap.images.values():
+        img.findings = config.apply(img.findings)
     return snap
 
 
@@ -180,7 +251,7 @@ def tie_to_sources(snap: LiveSnapshot) -> None:
             continue
         where = c.source.location()
         for f in c.findings:
-            if f.location is None:
+            if f.location is None and f.target_kind != "image":  # an image's are not the file's
                 f.location = where
 
 
@@ -194,9 +265,17 @@ def add_live(result: Any, *, host: str | None, context: str | None, include_all:
     try:
         snap = snapshot(gw, result.project, include_all=include_all)
         if not snap.error:  # what the engine shows about the project's images corrects static findings
+            from batten.live.image_checks import image_refs, refine_user_findings
+            from batten.live.imagecontent import with_content
             from batten.live.imagefacts import gather, project_images, refine_findings
 
-            result.findings = refine_findings(result.findings, gather(gw, project_images(result.project)))
+            refs = list(dict.fromkeys([*project_images(result.project), *image_refs(result.findings)]))
+            knowledge = gather(gw, refs)
+            for ref, view in project_image_views(gw, knowledge, snap).items():
+                snap.images.setdefault(image_key(view.id, view.ref), view)
+                if view.content is not None:
+                    knowledge[ref] = with_content(knowledge[ref], view.content)
+            result.findings = refine_user_findings(refine_findings(result.findings, knowledge), knowledge)
     except BattenError as exc:  # whatever the engine did, the static findings are still printed
         print(f"batten: live view unavailable: {one_line(exc)} (static findings below)", file=sys.stderr)
         return
@@ -207,6 +286,24 @@ def add_live(result: Any, *, host: str | None, context: str | None, include_all:
         return
     tie_to_sources(apply_config(snap, result.config))
     result.live = snap.findings
+
+
+def project_image_views(gateway: Any, knowledge: Any, snap: LiveSnapshot) -> dict[str, ImageView]:
+    """ImageViews of the images a project uses that are on the engine (by reference), reusing
+    those the snapshot already read for its containers."""
+    inspects: list[tuple[str, dict[str, Any]]] = []
+    for ref, facts in knowledge.items():
+        if not facts.present:
+            continue
+        try:
+            inspect = gateway.inspect_image(ref)
+        except BattenError:
+            continue
+        if inspect:
+            inspects.append((ref, inspect))
+    fresh = image_views(gateway, [(r, i) for r, i in inspects if image_key(i.get("Id"), r) not in snap.images])
+    return {ref: snap.images.get(image_key(i.get("Id"), ref)) or fresh[image_key(i.get("Id"), ref)]
+            for ref, i in inspects}
 
 
 def run_containers(args: argparse.Namespace) -> int:
@@ -251,8 +348,14 @@ def run_containers(args: argparse.Namespace) -> int:
              "source": c.source.location().path if c.source else None,
              "findings": len(c.findings), "drift": [
                  {"field": d.field, "declared": _jsonable(d.declared), "running": _jsonable(d.running),
-                  "direction": d.direction} for d in c.drift]}
+                  "direction": d.direction} for d in c.drift],
+             "image_id": c.image_view.id if c.image_view else None}
             for c in snap.containers
+        ]
+        doc["images"] = [
+            {"id": img.id, "ref": img.ref, "findings": len(img.findings), "read_error": img.error,
+             "summary": image_summary(img.inspect, img.content, img.error)}
+            for img in snap.images.values()
         ]
         sys.stdout.write(json_text(doc, indent=2) + "\n")
         return 0
@@ -279,6 +382,91 @@ def run_containers(args: argparse.Namespace) -> int:
                   f"({line(d.advice)})")
     print(f"\n{len(findings)} finding(s) in {snap.elapsed:.2f}s")
     return 0
+
+
+def run_image(args: argparse.Namespace) -> int:
+    """`batten image NAME`: one image on the engine, judged on its config and its filesystem."""
+    from batten.config import config_for
+    from batten.live.gateway import ImageNotFound
+    from batten.live.image_checks import judge_image
+    from batten.live.imagecontent import image_content
+    from batten.report import safe_text, to_json, to_sarif, use_color
+
+    config = config_for(["."], getattr(args, "config", None))
+    try:
+        gw = make_gateway(args.host, args.context, timeout=args.timeout)
+    except UsageError:
+        raise
+    except BattenError as exc:
+        print(f"batten: {one_line(exc)}", file=sys.stderr)
+        return 2
+    error = None
+    try:
+        inspect = gw.inspect_image(args.name)
+        if inspect is None:
+            raise ImageNotFound(f"image {args.name} is not on the engine (batten never pulls)")
+        try:
+            content = image_content(gw, args.name, inspect=inspect, deadline=args.deadline)
+        except BattenError as exc:
+            content, error = None, one_line(exc)
+    except BattenError as exc:
+        print(f"batten: {one_line(exc)}", file=sys.stderr)
+        return 2
+    finally:
+        gw.close()
+    findings = config.apply(judge_image(inspect, args.name, content))
+    if args.format == "json":
+        import json
+
+        from batten.sanitize import json_text
+
+        doc = json.loads(to_json(findings, []))
+        doc.pop("files", None)
+        doc["engine"] = endpoint_display(gw)
+        doc["image"] = {"ref": args.name, "id": inspect.get("Id"), "read_error": error,
+                        "content": _jsonable(content.to_dict()) if content is not None else None}
+        sys.stdout.write(json_text(doc, indent=2) + "\n")
+        return 0
+    if args.format == "sarif":
+        sys.stdout.write(to_sarif(findings))
+        return 0
+    color = use_color(args.color, sys.stdout)
+    bold, dim, reset = ("\x1b[1m", "\x1b[2m", "\x1b[0m") if color else ("", "", "")
+    print(f"{bold}{safe_text(args.name)}{reset} {dim}{str(inspect.get('Id', ''))[:19]}{reset}")
+    for line in image_summary(inspect, content, error):
+        print(f"  {safe_text(line)}")
+    for f in sorted(findings, key=lambda f: -int(f.severity or 0)):
+        sev = (f.severity or f.rule.severity).label
+        print(f"  {sev:<8} {f.rule.id:<26} {safe_text(f.message)}")
+    print(f"\n{len(findings)} finding(s)")
+    return 0
+
+
+def image_summary(inspect: dict[str, Any], content: Any, error: str | None) -> list[str]:
+    """A few lines about an image: system, default user, health check, ports, what its
+    filesystem holds (programs a probe or a fix may use, accounts, setuid files)."""
+    from batten.live.imagecontent import PROBE_PROGRAMS
+
+    cfg = inspect.get("Config") or {}
+    user = str(cfg.get("User") or "")
+    test = list((cfg.get("Healthcheck") or {}).get("Test") or [])
+    ports = ", ".join(sorted(cfg.get("ExposedPorts") or {})) or "none"
+    lines = [f"default user: {user or 'root (no USER)'}   health check: "
+             f"{'yes' if test and str(test[0]).upper() != 'NONE' else 'none'}   exposed: {ports}"]
+    if content is None:
+        lines.append(f"filesystem not read: {error}" if error else "filesystem not read")
+        return lines
+    size = content.export_bytes / (1024 * 1024)
+    lines.append(f"{content.distro or 'unknown system'}: {content.files} files in "
+                 f"{content.layers} layer(s), {size:.1f} MiB")
+    present = [p for p in PROBE_PROGRAMS if content.has(p)]
+    lines.append(f"programs: {', '.join(present) or 'none of ' + ', '.join(PROBE_PROGRAMS)}")
+    accounts = [f"{a.name} ({a.uid}{', no password' if a.password == 'empty' else ''})"
+                for a in content.accounts]
+    lines.append(f"accounts: {', '.join(accounts) or 'none (/etc/passwd missing)'}")
+    special = [f"{s.path} ({s.mode})" for s in content.special_files]
+    lines.append(f"setuid/setgid: {', '.join(special) or 'none'}")
+    return lines
 
 
 def _fmt(value: Any) -> str:

@@ -36,6 +36,7 @@ HARDENED = dict(
     pids_limit=64,
     user="10001:10001",
     tmpfs={"/tmp": "rw,noexec,nosuid,size=16m"},
+    ulimits=[{"name": "nofile", "soft": 1024, "hard": 1024}],
 )
 
 
@@ -84,6 +85,7 @@ def test_hardened_versus_bare_container(engine: Any, gateway: DockerGateway) -> 
             "limits.memory",
             "limits.cpu",
             "limits.pids",
+            "limits.ulimits",
             "health.live-unmonitored",
             "logging.unbounded",
         ]

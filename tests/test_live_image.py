@@ -285,7 +285,7 @@ CLEAN_CHANGES = [
     "USER app",
     'CMD ["/bin/sh"]',
     "EXPOSE 8080",
-    'HEALTHCHECK --interval=5s CMD ["/bin/wget", "-q", "-O-", "http://127.0.0.1:8080/"]',
+    'HEALTHCHECK --interval=5s CMD ["/bin/true"]',
 ]
 
 
@@ -413,3 +413,117 @@ def test_content_completes_the_fixes_view_of_an_image() -> None:
     assert after.has_tool("wget") is True and after.has_tool("curl") is False
     assert after.has_shell is True and after.sudo_or_setuid is True
     assert after.used_ids() == ({0, 10001, 10002}, {0, 10001, 10002})
+
+
+# ---------------------------------------------------------------------- rules, CLI, scan --live
+def batten_cli(*args: str, timeout: float = 120) -> Any:
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[1]
+    return subprocess.run([sys.executable, "-m", "batten", *args], capture_output=True, text=True,
+                          timeout=timeout, cwd=root)
+
+
+def rule_ids(findings: list[dict[str, Any]]) -> list[str]:
+    return sorted(f["rule"] for f in findings)
+
+
+@pytest.mark.engine
+def test_image_command_on_a_weak_and_a_clean_image(engine: Any, test_images: dict[str, str]) -> None:
+    out = batten_cli("image", WEAK_IMAGE, "--host", engine.url, "--format", "json")
+    assert out.returncode == 0, out.stderr
+    doc = json.loads(out.stdout)
+    assert rule_ids(doc["findings"]) == [
+        "fs.setuid-binaries", "health.missing-dockerfile", "image.junk-files",
+        "user.duplicate-id", "user.empty-password", "user.missing",
+    ]  # fmt: skip
+    by_rule = {f["rule"]: f for f in doc["findings"]}
+    assert by_rule["user.empty-password"]["severity"] == "high"
+    assert by_rule["fs.setuid-binaries"]["message"].endswith(": /usr/local/bin/helper (4755)")
+    assert [s["path"] for s in doc["image"]["content"]["special_files"]] == ["/usr/local/bin/helper"]
+    assert "uid 0 is shared by root, toor" in by_rule["user.duplicate-id"]["message"]
+    assert doc["image"]["id"] == test_images[WEAK_IMAGE]
+    assert "BEGIN OPENSSH" not in out.stdout  # leftovers are named, never read
+
+    text = batten_cli("image", CLEAN_IMAGE, "--host", engine.url, "--color", "never")
+    assert text.returncode == 0, text.stderr
+    assert "default user: app" in text.stdout and "programs: sh, nc, busybox" in text.stdout
+    assert "app (10001)" in text.stdout and text.stdout.rstrip().endswith("0 finding(s)")
+
+
+@pytest.mark.engine
+def test_image_command_never_pulls(engine: Any) -> None:
+    before = {i["Id"] for i in engine.client.api.images(all=True)}
+    out = batten_cli("image", "batten-test/absent:1", "--host", engine.url, timeout=60)
+    assert out.returncode == 2
+    assert out.stderr == "batten: image batten-test/absent:1 is not on the engine (batten never pulls)\n"
+    assert {i["Id"] for i in engine.client.api.images(all=True)} == before
+
+
+@pytest.mark.engine
+def test_containers_show_image_findings_once_and_not_against_an_override(
+    engine: Any, test_images: dict[str, str]
+) -> None:
+    engine.run(WEAK_IMAGE, ["sleep", "3600"], name="weak-as-root")
+    engine.run(WEAK_IMAGE, ["sleep", "3600"], name="weak-as-app", user="10001:10001")
+    out = batten_cli("containers", "--host", engine.url, "--format", "json")
+    assert out.returncode == 0, out.stderr
+    doc = json.loads(out.stdout)
+    image_findings = [f for f in doc["findings"] if f["target"] == WEAK_IMAGE]
+    # the image's findings appear once, as the image's, whatever number of containers run it
+    assert rule_ids(image_findings) == [
+        "fs.setuid-binaries", "health.missing-dockerfile", "image.junk-files",
+        "user.duplicate-id", "user.empty-password", "user.missing",
+    ]  # fmt: skip
+    images = {i["id"]: i for i in doc["images"]}
+    assert images[test_images[WEAK_IMAGE]]["findings"] == 6
+    by_name = {c["name"]: c for c in doc["containers"]}
+    assert by_name["weak-as-root"]["image_id"] == test_images[WEAK_IMAGE]
+    # the container that runs as 10001 is not charged with its image's root default user
+    assert by_name["weak-as-app"]["findings"] == by_name["weak-as-root"]["findings"] - 2  # user.missing, live.user-root
+
+
+@pytest.mark.engine
+def test_snapshot_container_view_data(engine: Any, gateway: Any, test_images: dict[str, str]) -> None:
+    from batten.live_scan import snapshot
+
+    engine.run(CLEAN_IMAGE, ["sleep", "3600"], name="clean-1")
+    snap = snapshot(gateway)
+    view = next(c for c in snap.containers if c.name == "clean-1")
+    assert view.image_view is not None and view.image_view.id == test_images[CLEAN_IMAGE]
+    assert view.image_content.has("nc") and not view.image_content.has("wget")
+    assert view.image_content.user == "app"
+    assert view.image_findings == [] and view.image_view.error is None
+
+
+@pytest.mark.engine
+def test_scan_live_reads_the_images_a_project_uses(engine: Any, test_images: dict[str, str],
+                                                    tmp_path: Path) -> None:
+    (tmp_path / "compose.yaml").write_text(
+        "services:\n"
+        f"  weak:\n    image: {WEAK_IMAGE}\n"
+        f"  clean:\n    image: {CLEAN_IMAGE}\n"
+        "  built:\n    build: ./built\n"
+        "  rooted:\n    build: ./rooted\n"
+    )
+    (tmp_path / "built").mkdir()
+    (tmp_path / "built" / "Dockerfile").write_text(f'FROM {CLEAN_IMAGE}\nCMD ["sleep", "1"]\n')
+    (tmp_path / "rooted").mkdir()
+    (tmp_path / "rooted" / "Dockerfile").write_text(f'FROM {WEAK_IMAGE}\nCMD ["sleep", "1"]\n')
+    static = batten_cli("scan", str(tmp_path), "--format", "json", "--fail-on", "never")
+    live = batten_cli("scan", str(tmp_path), "--live", "--host", engine.url, "--format", "json",
+                      "--fail-on", "never")
+    assert static.returncode == 0 and live.returncode == 0, live.stderr
+
+    def users(doc: dict[str, Any]) -> list[tuple[str, str]]:
+        return sorted((f["rule"], f.get("path") or "") for f in doc["findings"]
+                      if f["rule"] in ("user.missing", "compose.user-unset") and f.get("path"))
+
+    before, after = users(json.loads(static.stdout)), users(json.loads(live.stdout))
+    assert ("user.missing", "built/Dockerfile") in before
+    # the engine shows the clean image runs as app: no claim that it runs as root is left
+    assert ("user.missing", "built/Dockerfile") not in after
+    assert ("user.missing", "rooted/Dockerfile") in after
+    image_rules = rule_ids([f for f in json.loads(live.stdout)["findings"] if f["target"] == WEAK_IMAGE])
+    assert {"fs.setuid-binaries", "user.empty-password", "image.junk-files"} <= set(image_rules)

@@ -680,6 +680,115 @@ _RULES: list[Rule] = [
         can replace them.""",
         remedy="Sign images in CI (cosign sign) and verify signatures at deploy time.",
     ),
+    # ---------------------------------------------------------------- engine only (IM, LC)
+    _r(
+        "user.empty-password",
+        "Account without a password in the image",
+        H, Area.USER, "IM",
+        """An account in the image's /etc/shadow (or /etc/passwd) has an empty password field: su,
+        login or an SSH server in the container accept it with no password at all.""",
+        refs={"dockle": "DKL-LI-0001"},
+        remedy="""Lock the account in the Dockerfile (passwd -l NAME, or usermod -p '*' NAME) and
+        rebuild the image.""",
+    ),
+    _r(
+        "user.duplicate-id",
+        "Duplicate UID or GID in the image",
+        M, Area.USER, "IM",
+        """Two names share one UID in /etc/passwd (or one GID in /etc/group): files, processes
+        and permission checks cannot tell them apart, and a second UID 0 is a hidden root.""",
+        refs={"dockle": "DKL-LI-0002"},
+        remedy="Give each account and group its own id in the Dockerfile and rebuild the image.",
+    ),
+    _r(
+        "fs.setuid-binaries",
+        "setuid/setgid files in the image",
+        L, Area.FILESYSTEM, "IM",
+        """Files with the setuid or setgid bit run with their owner's (usually root's) privileges
+        whoever starts them: each is a way up for a process that gets code execution in the
+        container. Distribution account tools (su, passwd, mount...) are expected and not
+        reported; anything else is.""",
+        refs={"docker-bench": "4.8", "dockle": "CIS-DI-0008"},
+        remedy="""Strip the bits in the final stage (RUN find / -xdev -perm /6000 -type f -exec
+        chmod a-s {} +) or remove the programs, and run with no-new-privileges.""",
+    ),
+    _r(
+        "image.junk-files",
+        "Build leftovers in the image",
+        L, Area.SECRETS, "IM",
+        """The image holds files that belong to a developer's machine or a build context, not to
+        the service: private keys, .git directories, credentials files (.aws/credentials,
+        .docker/config.json, .netrc, .npmrc, .git-credentials, .env). Anyone who can pull the
+        image can read them.""",
+        refs={"dockle": "DKL-LI-0003"},
+        remedy="""Exclude them from the build context (.dockerignore), copy only what the service
+        needs, revoke any credential that was baked in, and rebuild.""",
+    ),
+    _r(
+        "devices.host",
+        "Host devices passed through",
+        M, Area.CAPABILITIES, "LC",
+        """The container has direct access to host device nodes (HostConfig.Devices). Raw disks,
+        /dev/mem or /dev/kmsg give a way around the kernel's protections; any device widens the
+        attack surface.""",
+        refs={"docker-bench": "5.18", "compose-lint": "CL-0016"},
+        remedy="""Remove the device, or grant it read-only (:r) when the service only reads it.""",
+    ),
+    _r(
+        "mount.propagation-shared",
+        "Mount with shared propagation",
+        M, Area.FILESYSTEM, "LC",
+        """A bind mount with shared or slave propagation lets mounts made on one side appear on
+        the other: a container can mount over host paths, or see host mounts appear inside.""",
+        refs={"kics": "baa452f0", "docker-bench": "5.20", "compose-lint": "CL-0017"},
+        remedy="Remove the propagation option (the default, rprivate, shares nothing).",
+    ),
+    _r(
+        "cgroup.parent",
+        "Custom cgroup parent",
+        L, Area.RESOURCES, "LC",
+        """The container sits under a cgroup of the operator's choosing instead of Docker's own,
+        outside the limits and accounting the engine applies to its containers.""",
+        refs={"kics": "4d9f44c6", "docker-bench": "5.25"},
+        remedy="Remove cgroup_parent unless the host's cgroup layout requires it.",
+    ),
+    _r(
+        "limits.ulimits",
+        "Default ulimits not overridden",
+        I, Area.RESOURCES, "LC",
+        """The container inherits the engine's default ulimits (open files, processes): a
+        process that leaks descriptors or forks exhausts the host's defaults, not its own.""",
+        refs={"docker-bench": "5.19"},
+        remedy="Set ulimits (for example nofile) in the compose service or the run command.",
+    ),
+    _r(
+        "ns.shared-with-container",
+        "Namespace shared with another container",
+        L, Area.CAPABILITIES, "LC",
+        """The container joins another container's network, PID or IPC namespace
+        (container:NAME / service:NAME): it sees that container's processes, sockets or shared
+        memory, and a compromise of one reaches the other.""",
+        remedy="Keep it only when the two are meant to be one unit (a sidecar); otherwise remove it.",
+    ),
+    _r(
+        "network.default-bridge",
+        "Container on the default bridge",
+        L, Area.NETWORK, "LC",
+        """The default bridge network (docker0) connects every container started without a
+        network: they can all reach each other, with no name resolution to scope who talks to
+        whom.""",
+        refs={"docker-bench": "5.30"},
+        remedy="Attach the service to a project network (compose does by default) or to none.",
+    ),
+    _r(
+        "ports.only-needed",
+        "Published port the image does not declare",
+        I, Area.NETWORK, "LC",
+        """A port is published that the image does not EXPOSE and no process is seen listening
+        for: every open port is attack surface, and one nobody needs is pure risk.""",
+        refs={"docker-bench": "5.9"},
+        remedy="Publish only the ports the service serves.",
+    ),
     # ---------------------------------------------------------------- drift & input
     _r(
         "live.drift",

@@ -18,8 +18,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from batten.live.facts import (
-    DOCKER_DEFAULT_CAPS,
+from batten.checks.base import DEFAULT_CAPS as DOCKER_DEFAULT_CAPS
+from batten.checks.catalogue import rule as _rule
+from batten.live.readers import caps as _caps
+from batten.live.readers import (
     container_name,
     has_no_new_privileges,
     label_disabled_by_docker,
@@ -27,8 +29,6 @@ from batten.live.facts import (
     security_opt_value,
     tmpfs_mounts,
 )
-from batten.live.facts import caps as _caps
-from batten.live.facts import rule as _rule
 from batten.live.values import parse_memory
 from batten.model import Finding, Location
 

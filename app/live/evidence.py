@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from batten.live.facts import (
+from batten.live.readers import (
     bind_mounts,
     container_name,
     exposed_ports,

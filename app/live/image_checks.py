@@ -1,0 +1,205 @@
+"""Image findings: what an image's config (``GET /images/{id}/json``) and, when it was read,
+its filesystem (:class:`batten.live.imagecontent.ImageContent`) say.
+
+Each area is one small check over an :class:`ImageCtx`; :data:`CHECKS` lists them. The
+findings are the image's (``target_kind`` "image"): a container that overrides what its image
+says (another user, its own health check) is judged on what it runs, in
+:mod:`batten.live.facts`, and :func:`applies_to_container` tells which image findings still
+concern it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from batten.checks.catalogue import rule
+from batten.live import readers as R
+from batten.model import Finding
+
+_SHOWN = 8  # files named in a message; the evidence has them all
+
+
+@dataclass(slots=True)
+class ImageCtx:
+    image: Mapping[str, Any]
+    ref: str
+    content: Any = None  # batten.live.imagecontent.ImageContent, when the filesystem was read
+
+    @property
+    def cfg(self) -> Mapping[str, Any]:
+        return R.config(self.image)
+
+    @property
+    def target(self) -> str:
+        return self.ref or ", ".join(self.image.get("RepoTags") or []) or str(
+            self.image.get("Id", "")
+        )[:19]
+
+    def f(self, rule_id: str, message: str, **evidence: Any) -> Finding:
+        return Finding(
+            rule=rule(rule_id),
+            message=message,
+            location=None,
+            target=self.target,
+            target_kind="image",
+            origin="live",
+            evidence={**evidence, "image_id": self.image.get("Id")},
+        )
+
+
+Check = Callable[[ImageCtx], Iterator[Finding]]
+
+
+def _names(paths: list[str]) -> str:
+    shown = ", ".join(paths[:_SHOWN])
+    return shown + (f" and {len(paths) - _SHOWN} more" if len(paths) > _SHOWN else "")
+
+
+# ---------------------------------------------------------------------- config
+def _user(ctx: ImageCtx) -> Iterator[Finding]:
+    user = str(ctx.cfg.get("User") or "")
+    root = R.is_root_user(user)
+    uid = ctx.content.uid_of(user) if ctx.content is not None else None
+    if not root and uid == 0:  # USER app, where app is uid 0 in the image's /etc/passwd
+        yield ctx.f(
+            "user.missing",
+            f"image {ctx.target} runs as root by default (USER {user} is uid 0 in /etc/passwd)",
+            user=user,
+            uid=0,
+        )
+    elif root:
+        why = "no USER" if not user.strip() else f"USER {user}"
+        yield ctx.f("user.missing", f"image {ctx.target} runs as root by default ({why})", user=user)
+
+
+def _health(ctx: ImageCtx) -> Iterator[Finding]:
+    if not R.healthcheck_on(R.healthcheck_test(ctx.cfg)):
+        yield ctx.f(
+            "health.missing-dockerfile",
+            f"image {ctx.target} has no HEALTHCHECK",
+            healthcheck=ctx.cfg.get("Healthcheck"),
+        )
+
+
+# ---------------------------------------------------------------------- filesystem
+def _empty_password(ctx: ImageCtx) -> Iterator[Finding]:
+    for acc in ctx.content.empty_password_accounts:
+        yield ctx.f(
+            "user.empty-password",
+            f"image {ctx.target}: account {acc.name} (uid {acc.uid}) has an empty password",
+            account=acc.name,
+            uid=acc.uid,
+        )
+
+
+def _duplicate_ids(ctx: ImageCtx) -> Iterator[Finding]:
+    where = {"uid": "/etc/passwd", "gid": "/etc/group"}
+    for kind, dupes in ctx.content.duplicate_ids().items():
+        for num, names in dupes.items():
+            yield ctx.f(
+                "user.duplicate-id",
+                f"image {ctx.target}: {kind} {num} is shared by {', '.join(names)} ({where[kind]})",
+                kind=kind,
+                id=num,
+                names=names,
+            )
+
+
+def _setuid(ctx: ImageCtx) -> Iterator[Finding]:
+    files = ctx.content.unexpected_setuid
+    if files:
+        bits = [f"{s.path} ({s.mode})" for s in files]
+        yield ctx.f(
+            "fs.setuid-binaries",
+            f"image {ctx.target} has {len(files)} setuid/setgid file(s) besides the usual "
+            f"account tools: {_names(bits)}",
+            files=[{"path": s.path, "mode": s.mode, "uid": s.uid, "gid": s.gid} for s in files],
+            allowed=[s.path for s in ctx.content.special_files if s.allowed],
+        )
+
+
+def _junk(ctx: ImageCtx) -> Iterator[Finding]:
+    junk = ctx.content.junk
+    if junk:
+        kinds = sorted({j.kind for j in junk})
+        yield ctx.f(
+            "image.junk-files",
+            f"image {ctx.target} contains build leftovers ({', '.join(kinds)}): "
+            f"{_names([j.path for j in junk])}",
+            files=[{"path": j.path, "kind": j.kind} for j in junk],
+        )
+
+
+CONFIG_CHECKS: tuple[Check, ...] = (_user, _health)
+CONTENT_CHECKS: tuple[Check, ...] = (_empty_password, _duplicate_ids, _setuid, _junk)
+
+
+def judge_image(image: Mapping[str, Any], ref: str, content: Any = None) -> list[Finding]:
+    """Findings of one image: its config, and its filesystem when ``content`` was read."""
+    ctx = ImageCtx(image, ref, content)
+    checks = CONFIG_CHECKS + (CONTENT_CHECKS if content is not None else ())
+    return [f for check in checks for f in check(ctx)]
+
+
+def applies_to_container(finding: Finding, container: Mapping[str, Any]) -> bool:
+    """Whether an image finding concerns a container running that image: not when the
+    container overrides what the finding is about (its own non-root user, its own health
+    check)."""
+    cfg = R.config(container)
+    if finding.rule_id == "user.missing":
+        user = str(cfg.get("User") or "")
+        return user == str(finding.evidence.get("user") or "") or R.is_root_user(user)
+    if finding.rule_id == "health.missing-dockerfile":
+        return not R.healthcheck_on(R.healthcheck_test(cfg))
+    return True
+
+
+# ---------------------------------------------------------------------- static findings
+def _user_ref(f: Finding) -> str | None:
+    """The image whose default user a static finding is about, if any."""
+    if f.origin != "static":
+        return None
+    if f.rule_id == "user.missing":
+        ref = f.evidence.get("base")
+    elif f.rule_id == "compose.user-unset":
+        ref = f.evidence.get("image")
+    else:
+        return None
+    return str(ref) if ref and "$" not in str(ref) else None
+
+
+def image_refs(findings: list[Finding]) -> list[str]:
+    """Images that static findings make claims about (a stage's base image, a service's image)."""
+    return list(dict.fromkeys(r for f in findings if (r := _user_ref(f))))
+
+
+def refine_user_findings(findings: list[Finding], knowledge: Any) -> list[Finding]:
+    """Static ``user.missing`` / ``compose.user-unset`` findings checked against the image's real
+    ``Config.User`` as the engine shows it (``knowledge``: batten.live.imagefacts.ImageKnowledge):
+    gone when the image runs as a non-root user (distroless ``:nonroot``, chainguard...), marked
+    as confirmed when it runs as root. Images the engine does not have change nothing."""
+    out: list[Finding] = []
+    for f in findings:
+        ref = _user_ref(f)
+        facts = knowledge.facts(ref) if ref else None
+        if facts is not None and facts.inspected:
+            user = str(facts.user or "")
+            uid = next((u for name, u, _g in facts.users or () if name == user.split(":")[0]), None)
+            if not R.is_root_user(user) and uid != 0:
+                continue  # the image's own default user is not root
+            f.evidence = {**f.evidence, "image_user": user, "image_inspected": True}
+        out.append(f)
+    return out
+
+
+__all__ = [
+    "CONFIG_CHECKS",
+    "CONTENT_CHECKS",
+    "ImageCtx",
+    "applies_to_container",
+    "image_refs",
+    "judge_image",
+    "refine_user_findings",
+]
