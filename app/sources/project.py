@@ -288,9 +288,10 @@ def _fill_from_discovery(project: Project, disc: Discovery, exclude: list[str] |
             project.ci_files.append((rel, text))
 
 
-def group_compose(project: Project) -> list[ComposeProject]:
+def group_compose(project: Project, reuse: dict[tuple[int, ...], ComposeProject] | None = None) -> list[ComposeProject]:
     """Group compose files as Compose would: per directory, the base file plus its
-    `*.override.*`; every other `compose.*`/`docker-compose.*` file is checked as base + that file."""
+    `*.override.*`; every other `compose.*`/`docker-compose.*` file is checked as base + that file.
+    `reuse` maps the ids of a group's file models to its already resolved project."""
     by_dir: dict[str, list[ComposeFile]] = {}
     for f in project.files:
         if f.compose is not None and f.compose.root is not None:
@@ -308,23 +309,27 @@ def group_compose(project: Project) -> list[ComposeProject]:
             return None
         return _load_file(rel, abspath, "compose").compose
 
+    def resolve(files: list[ComposeFile], env: dict[str, str]) -> ComposeProject:
+        got = reuse.get(tuple(id(f) for f in files)) if reuse else None
+        return got if got is not None else resolve_project(files, env, loader)
+
     out: list[ComposeProject] = []
     for _d, files in sorted(by_dir.items()):
         names = {posixpath.basename(f.path).lower(): f for f in files}
         base = next((names[n] for n in _BASE_NAMES if n in names), None)
         if base is None or (project.explicit and len(files) == 1):
             for f in files:
-                out.append(resolve_project([f], f.env, loader))
+                out.append(resolve([f], f.env))
             continue
         overrides = [f for f in files if _OVERRIDE.match(posixpath.basename(f.path))]
-        out.append(resolve_project([base, *overrides], base.env, loader))
+        out.append(resolve([base, *overrides], base.env))
         for f in files:
             if f is base or f in overrides:
                 continue
             if posixpath.basename(f.path).lower() in _BASE_NAMES:
-                out.append(resolve_project([f], f.env, loader))  # a second base file: its own project
+                out.append(resolve([f], f.env))  # a second base file: its own project
             else:
-                out.append(resolve_project([base, f], base.env, loader))
+                out.append(resolve([base, f], base.env))
     return out
 
 
@@ -367,5 +372,10 @@ def with_texts(project: Project, texts: dict[str, str]) -> Project:
             new.aux[path] = text
             if path.endswith(".dockerignore"):
                 new.dockerignores[path] = text
-    new.compose_projects = group_compose(new)
+    # a compose project whose files did not change is reused, unless it may read a changed file
+    # through `extends`
+    changed = {p for p in texts if (pf := project.file(p)) is not None and pf.kind == "compose"}
+    reuse = {tuple(id(f) for f in cp.files): cp for cp in project.compose_projects
+             if not (changed and any(f.source is not None and "extends" in f.source.text for f in cp.files))}
+    new.compose_projects = group_compose(new, reuse)
     return new
