@@ -78,6 +78,7 @@ class Session:
     snapshot: LiveSnapshot | None = None  # the engine's latest answer (maybe an error)
     live: LiveSnapshot | None = None  # the latest good answer, kept while the engine is away
     live_at: float | None = None  # time.time() of `live`
+    evidence: dict[str, dict[str, str]] = field(default_factory=dict)  # container id -> fix defaults
     _secrets: set[str] = field(default_factory=set)
 
     def __post_init__(self) -> None:
@@ -157,15 +158,39 @@ class Session:
 
     # ------------------------------------------------------------------ fixes
     def plan(self, finding: Finding, values: dict[str, str] | None = None,
-             evidence: dict[str, str] | None = None) -> Fix | None:
-        """The finding's fix built with these form values and live evidence."""
-        from batten.fixers.plan import plan_fix
+             evidence: dict[str, str] | None = None) -> Fix:
+        """The finding's fix built with these form values and live evidence; NotApplied with
+        the reason when none can be built (a value is unusable, the fixer declines)."""
+        from batten.fixers.plan import plan
+        from batten.fixers.registry import NoFix
 
-        return plan_fix(finding, self.result.project, self.result.config, values or None, evidence or None)
+        try:
+            return plan(finding, self.result.project, self.result.config, values or None, evidence or None)
+        except NoFix as exc:
+            raise NotApplied(safe_text(exc.reason)) from None
 
-    def check_values(self, finding: Finding, values: dict[str, str]) -> dict[str, str]:
-        """Why each of these form values cannot be used, by parameter (empty: all usable)."""
-        return {}
+    def check_values(self, finding: Finding, values: dict[str, str],
+                     evidence: dict[str, str] | None = None) -> dict[str, str]:
+        """Why each of these form values cannot be used, by parameter (empty: all usable):
+        each value on its own, then against the others (a reservation above its limit)."""
+        from batten.fixers.params import ParamError, validate
+        from batten.fixers.plan import spec_for
+        from batten.fixers.registry import resolve_values
+
+        errors: dict[str, str] = {}
+        for name, value in values.items():
+            try:
+                validate(name, value)
+            except ParamError as exc:
+                errors[name] = exc.reason
+        spec = spec_for(finding)
+        if errors or spec is None:
+            return errors
+        try:
+            resolve_values(spec, self.config, values, evidence)
+        except ParamError as exc:
+            errors[exc.name or ""] = exc.reason
+        return errors
 
     def preview(self, fix: Fix) -> Preview:
         """New texts and the masked diff of one fix (not verified: `apply_fix` does that)."""
@@ -391,6 +416,22 @@ class Session:
             if c.service == finding.target and c.source is not None and c.state == "running":
                 return c
         return None
+
+    def evidence_for(self, finding: Finding) -> dict[str, str] | None:
+        """Fix defaults read from the finding's running container, once they were gathered."""
+        c = self.container_for(finding)
+        return self.evidence.get(c.id) if c is not None else None
+
+    def proposal(self, finding: Finding) -> Fix | None:
+        """The fix as the fix dialog would first propose it: with the live evidence gathered
+        from the service's running container, if any (so the guided step and the dialog agree)."""
+        evidence = self.evidence_for(finding)
+        if finding.fix is None or not evidence or not finding.fix.params:
+            return finding.fix
+        try:
+            return self.plan(finding, None, evidence)
+        except NotApplied:
+            return finding.fix
 
     def service_findings(self, container: ContainerView) -> list[Finding]:
         """The static findings of the compose service a container runs."""

@@ -219,3 +219,20 @@ def test_cpu_usage_and_proposal() -> None:
     assert cpu_cores({"cpu_stats": {}, "precpu_stats": {}}) is None
     recorded = load("stats-demo-app-1")
     assert cpu_cores(recorded) is not None
+
+
+@pytest.mark.parametrize(
+    ("limit", "usage_mib", "expected"),
+    [
+        (512 * MIB, 20, "512M"),  # the running limit wins over usage x 2 and the floor
+        (300 * MIB + 4096, 20, "307204K"),  # not a whole MiB: kept exactly, never rounded down
+        (128 * MIB, 200, "512M"),  # usage x 2 above the running limit
+        (0, 10, "64M"),  # no running limit: the floor
+    ],
+)
+def test_memory_never_below_the_running_limit(limit: int, usage_mib: int, expected: str) -> None:
+    inspect = load("inspect-hardened")
+    inspect["HostConfig"] = {**inspect["HostConfig"], "Memory": limit, "NanoCpus": 2_500_000_000}
+    ev = collect_evidence(inspect, stats={"memory_stats": {"usage": usage_mib * MIB, "stats": {}}})
+    assert ev.memory == expected
+    assert ev.cpus == "2.5"  # the running CPU limit is kept too

@@ -73,6 +73,7 @@ class Evidence:
     cap_add: list[str] = field(default_factory=list)
     memory_usage: int | None = None  # bytes, without page cache
     memory_peak: int | None = None
+    memory_limit: int | None = None  # bytes the container runs limited to, if any
     memory: str = "64M"
     cpu_usage: float | None = None  # cores
     cpus: str = "1.0"
@@ -310,8 +311,14 @@ def collect_evidence(
     if stats:
         ev.memory_usage, ev.memory_peak = memory_working_set(stats)
         ev.cpu_usage = cpu_cores(stats)
-    ev.memory = format_memory(memory_step(max(MIN_MEMORY, 2 * (ev.memory_usage or 0))))
+    # never below a limit the container already runs with: usage x 2, a floor, or that limit
+    hc = inspect.get("HostConfig") or {}
+    ev.memory_limit = max(0, int(hc.get("Memory") or 0)) or None
+    ev.memory = format_memory(max(memory_step(max(MIN_MEMORY, 2 * (ev.memory_usage or 0))), ev.memory_limit or 0))
+    running_cpus = max(0, int(hc.get("NanoCpus") or 0)) / 1e9
     ev.cpus = propose_cpus(ev.cpu_usage)
+    if running_cpus > float(ev.cpus):
+        ev.cpus = f"{running_cpus:g}"
 
     ev.users = discovered_users(inspect, image, top)
     ev.user = ev.users[0] if ev.users else DEFAULT_USER

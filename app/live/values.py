@@ -43,6 +43,9 @@ def memory_step(n_bytes: int) -> int:
 
 
 def format_memory(n_bytes: int) -> str:
+    """Whole MiB as M (or G); anything else in K, rounded up: never below `n_bytes`."""
+    if n_bytes % MIB:
+        return f"{math.ceil(n_bytes / 1024)}K"
     mib = n_bytes // MIB
     if mib >= 1024 and mib % 1024 == 0:
         return f"{mib // 1024}G"

@@ -13,6 +13,7 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.markup import escape
 from textual.screen import ModalScreen, Screen
+from textual.widgets import Input
 from textual.worker import Worker, WorkerState
 
 from batten.model import BattenError, Finding
@@ -20,7 +21,13 @@ from batten.report import safe_text
 from batten.session import NotApplied, Session
 from batten.tui import commands
 from batten.tui.screens.main import MainScreen
-from batten.tui.views import ExportRequested, FixRequested, GuidedRequested, ViewRequested
+from batten.tui.views import (
+    EvidenceWanted,
+    ExportRequested,
+    FixRequested,
+    GuidedRequested,
+    ViewRequested,
+)
 
 POLL_INTERVAL = 5.0  # seconds between engine snapshots (after each success)
 POLL_BACKOFF_MAX = 60.0  # after failures the delay doubles up to this
@@ -108,9 +115,11 @@ class BattenApp(App[int]):
         return len(self.screen_stack) > 1 or isinstance(self.screen, ModalScreen)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "filter" and isinstance(self.focused, Input):
+            return False  # `/` typed into a field is a slash
         # while a dialog (fix, help, palette...) is up, only it answers keys: nothing writes or
         # opens a second dialog behind it
-        return not (self.modal_open() and action not in {"quit", "command_palette"})
+        return not (self.modal_open() and action not in {"quit", "command_palette", "focus_next", "focus_previous"})
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         main_only = not isinstance(screen, MainScreen)
@@ -209,10 +218,16 @@ class BattenApp(App[int]):
         container = self.session.container_for(finding)
         wants_evidence = container is not None and bool(finding.fix.params) and self._gateway is not None
         screen = FixScreen.for_finding(self.session, finding,
-                                       live_from=container.name if container and wants_evidence else None)
+                                       live_from=container.name if container and wants_evidence else None,
+                                       evidence=self.session.evidence_for(finding))
         self.push_screen(screen, callback=self._after_dialog)
         if container is not None and wants_evidence:
             self.load_evidence(container.id, screen)
+
+    def on_evidence_wanted(self, event: EvidenceWanted) -> None:
+        container = self.session.container_for(event.finding)
+        if container is not None and self._gateway is not None and container.id not in self.session.evidence:
+            self.load_evidence(container.id, None)
 
     def _after_dialog(self, written: bool | None) -> None:
         if written:
@@ -394,6 +409,8 @@ class BattenApp(App[int]):
 
     @work(thread=True, exclusive=True, group="evidence", exit_on_error=False, name="live evidence")
     def load_evidence(self, container_id: str, screen: Any) -> None:
+        """Fix defaults from a running container (read-only calls), for the dialog `screen`
+        and kept in the session (the guided step proposes what the dialog will)."""
         from batten.live.evidence import gather_evidence
 
         if self._gateway is None:
@@ -401,9 +418,20 @@ class BattenApp(App[int]):
         try:
             values = gather_evidence(self._gateway, container_id).defaults()
         except BattenError as exc:
-            self.call_from_thread(screen.evidence_failed, str(exc))
+            if screen is not None:
+                self.call_from_thread(screen.evidence_failed, str(exc))
             return
-        self.call_from_thread(screen.set_evidence, values)
+        self.call_from_thread(self._on_evidence, container_id, values, screen)
+
+    def _on_evidence(self, container_id: str, values: dict[str, str], screen: Any) -> None:
+        if not self._alive():
+            return
+        self.session.evidence[container_id] = {k: v for k, v in values.items() if v}
+        if screen is not None:
+            screen.set_evidence(values)
+        guided = self.main.guided
+        if guided is not None:
+            guided.refresh_view()
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """The one place where a failed worker becomes a notification (never a crash)."""

@@ -29,7 +29,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("quit", "q", "quit", "Quit", "Leave batten", key_display="q", label="quit"),
     Command("help", "question_mark", "help", "Help", "Every key and command", key_display="?", label="help"),
     Command("filter", "slash", "filter", "Filter findings", "Type words to narrow the findings table",
-            key_display="/", label="filter"),
+            key_display="/", label="filter", priority=True),  # at once: the words typed next go to the field
     Command("focus", "tab", "app.focus_next", "Next pane", "Move the focus to the next pane", footer=False,
             palette=False),
     Command("view_findings", "1", "view('findings')", "Findings view", "Project tree, findings, details", label="findings"),

@@ -25,12 +25,13 @@ from batten.report import safe_text
 from batten.session import NotApplied
 from batten.tui import commands
 from batten.widgets.diff_view import DiffView
+from batten.widgets.fields import FieldInput
 
 if TYPE_CHECKING:
     from batten.session import Preview, Session
 
 SOURCE_LABEL = {"checklist": "checklist default", "config": "from config", "live": "from the running container",
-                "user": "typed"}
+                "evidence": "from the image", "user": "typed"}
 SMALL_HEIGHT = 32  # below this many rows the dialog takes the whole screen and packs tighter
 
 
@@ -74,10 +75,13 @@ class FixScreen(ModalScreen[bool]):
         self._shown: dict[str, str] = {}  # values the dialog itself put into fields
 
     @classmethod
-    def for_finding(cls, session: Session, finding: Finding, *, live_from: str | None = None) -> FixScreen:
+    def for_finding(cls, session: Session, finding: Finding, *, live_from: str | None = None,
+                    evidence: dict[str, str] | None = None) -> FixScreen:
         fix = finding.fix
         assert fix is not None
-        return cls(session, title=fix.title, finding=finding, fix=fix, live_from=live_from)
+        screen = cls(session, title=fix.title, finding=finding, fix=fix, live_from=live_from)
+        screen.evidence = dict(evidence or {})
+        return screen
 
     # ------------------------------------------------------------------ layout
     def compose(self) -> ComposeResult:
@@ -93,11 +97,11 @@ class FixScreen(ModalScreen[bool]):
                             self._shown[p.name] = value
                             with Horizontal(classes="fix-param"):
                                 yield Label(p.name, classes="fix-param-name")
-                                yield Input(value=value, id=f"param-{p.name}", compact=True,
+                                yield FieldInput(value=value, id=f"param-{p.name}", compact=True,
                                             select_on_focus=False, tooltip=p.description)
                                 yield Label(self._param_note(p.source, p.description), id=f"note-{p.name}",
                                             classes="fix-param-note")
-            with VerticalScroll(id="fix-diff-scroll"):
+            with DiffScroll(id="fix-diff-scroll"):
                 yield DiffView(id="fix-diff")
             yield Static("", id="fix-status")
             with Horizontal(id="fix-buttons"):
@@ -141,17 +145,18 @@ class FixScreen(ModalScreen[bool]):
 
     def on_mount(self) -> None:
         self._fit()
-        if self.preview is None and self.fix is not None:
+        if self.finding is not None and self.fix is not None and (self.preview is None or self.evidence):
             self._replan()
         else:
             self._show_preview()
+        # focus now, not after a refresh: keys already on their way must reach the field
         first_input = self.query(Input).first() if self.query(Input) else None
         if first_input is not None:
-            first_input.focus()
+            self.set_focus(first_input)
         elif not self.read_only:
-            self.query_one("#fix-confirm", Button).focus()
+            self.set_focus(self.query_one("#fix-confirm", Button))
         else:
-            self.query_one("#fix-cancel", Button).focus()
+            self.set_focus(self.query_one("#fix-cancel", Button))
         scroll = self.query_one("#fix-diff-scroll", VerticalScroll)
         self.watch(scroll, "scroll_y", lambda _y: self._update_confirm(), init=False)
 
@@ -184,27 +189,27 @@ class FixScreen(ModalScreen[bool]):
         typed = self._typed()
         self.user_values = dict(typed)
         self.error = None
-        self.errors = self.session.check_values(finding, typed)
+        self.errors = self.session.check_values(finding, typed, self.evidence or None)
         self._show_errors()
         if self.errors:
             self.preview, self.planned = None, None
-            self.error = "fix the value(s) marked beside the field(s)"
+            loose = [f"{k}: {v}" if k else v for k, v in self.errors.items() if not self.query(f"#param-{k}")]
+            self.error = "; ".join(loose) or "a value is not usable (see beside the field)"
             self._show_preview()
             return
         try:
             fix = self.session.plan(finding, typed or None, self.evidence or None)
-        except Exception as exc:
-            fix, self.error = None, " ".join(str(exc).split()) or type(exc).__name__
-        if fix is None:
-            self.preview, self.planned = None, None
-            self.error = self.error or "no fix can be built with these values"
+            preview = self.session.preview(fix)
+        except NotApplied as exc:
+            self.preview, self.planned, self.error = None, None, str(exc)
             self._show_preview()
             return
-        self.fix = fix
-        try:
-            self.preview = self.session.preview(fix)
-        except Exception as exc:
-            self.preview, self.error = None, " ".join(str(exc).split())
+        except Exception as exc:  # a fixer bug must not take the dialog down
+            self.preview, self.planned = None, None
+            self.error = " ".join(str(exc).split()) or type(exc).__name__
+            self._show_preview()
+            return
+        self.fix, self.preview = fix, preview
         self._sync_defaults()
         self.planned = self.values()
         self._show_preview()
@@ -227,13 +232,22 @@ class FixScreen(ModalScreen[bool]):
                 "user" if p.name in self.user_values else p.source, p.description))
 
     def _show_errors(self) -> None:
+        """Each field's error beside it (in place of its note), or its note again."""
+        params = {p.name: p for p in self.fix.params} if self.fix is not None else {}
         for inp in self.query(Input):
             name = (inp.id or "").removeprefix("param-")
             error = self.errors.get(name)
-            inp.set_class(error is not None, "-invalid")
+            inp.set_class(error is not None, "-error")
             notes = self.query(f"#note-{name}")
-            if notes and error is not None:
+            if not notes:
+                continue
+            notes.first(Label).set_class(error is not None, "-error")
+            if error is not None:
                 notes.first(Label).update(Content.styled(f"✗ {safe_text(error)}", "$text-error"))
+            elif name in params:
+                p = params[name]
+                notes.first(Label).update(self._param_note(
+                    "user" if name in self.user_values else p.source, p.description))
 
     def _show_preview(self) -> None:
         diff_view = self.query_one("#fix-diff", DiffView)
@@ -251,30 +265,36 @@ class FixScreen(ModalScreen[bool]):
         self.call_after_refresh(self._scroll_to_change)
 
     def _scroll_to_change(self) -> None:
-        """Bring the first changed line into view (with its hunk header when there is room)."""
+        """Bring the first added line into view, with the lines it replaces when there is room."""
         if not self.is_attached:
             return
         scroll = self.query_one("#fix-diff-scroll", VerticalScroll)
-        first = first_change(self.query_one("#fix-diff", DiffView).diff)
+        diff = self.query_one("#fix-diff", DiffView).diff
+        first, added = first_change(diff), first_change(diff, "+")
         if first is not None:
             height = max(1, scroll.scrollable_content_region.height)
-            if not scroll.scroll_y <= first < scroll.scroll_y + height:
-                scroll.scroll_to(y=max(0, first - 1), animate=False, immediate=True)
+            wanted = added if added is not None else first
+            if not scroll.scroll_y <= wanted < scroll.scroll_y + height:
+                top = max(0, first - 1)
+                if wanted >= top + height:
+                    top = wanted - height + 1
+                scroll.scroll_to(y=top, animate=False, immediate=True)
         self._update_confirm()
 
     def _status(self, text: str, style: str) -> None:
         self.query_one("#fix-status", Static).update(Content.styled(text, style))
 
     def change_visible(self) -> bool:
-        """Is at least one added or removed line of the diff on screen now?"""
+        """Is an added line of the diff on screen now (a removed one, for a diff that only
+        removes)?"""
         scroll = self.query_one("#fix-diff-scroll", VerticalScroll)
         diff = self.query_one("#fix-diff", DiffView).diff
         height = scroll.scrollable_content_region.height
         if not diff or height <= 0 or not scroll.display:
             return False
+        kind = "+" if first_change(diff, "+") is not None else "-"
         top = round(scroll.scroll_y)
-        lines = diff.splitlines()[top : top + height]
-        return any(is_change(line) for line in lines)
+        return any(is_change(line, kind) for line in diff.splitlines()[top : top + height])
 
     def diff_current(self) -> bool:
         """The preview was planned from exactly the values on screen."""
@@ -381,15 +401,21 @@ class FixScreen(ModalScreen[bool]):
         return True
 
 
-def is_change(line: str) -> bool:
-    return line.startswith(("+", "-")) and not line.startswith(("+++", "---"))
+def is_change(line: str, kind: str = "+-") -> bool:
+    """An added (`+`) or removed (`-`) line of a unified diff, not a file header."""
+    return line[:1] in kind and line[:1] != "" and not line.startswith(("+++", "---"))
 
 
-def first_change(diff: str) -> int | None:
+def first_change(diff: str, kind: str = "+-") -> int | None:
     for i, line in enumerate(diff.splitlines()):
-        if is_change(line):
+        if is_change(line, kind):
             return i
     return None
+
+
+class DiffScroll(VerticalScroll, can_focus=False):
+    """The diff's scroll area: scrolled with PageUp/PageDown from anywhere in the dialog, not a
+    stop on the tab path between the fields and the buttons."""
 
 
 __all__ = ["FixScreen", "first_change", "is_change"]

@@ -43,6 +43,14 @@ class FixRequested(Message):
         self.finding = finding
 
 
+class EvidenceWanted(Message):
+    """Gather the live evidence of a finding's running container (fix defaults)."""
+
+    def __init__(self, finding: Finding) -> None:
+        super().__init__()
+        self.finding = finding
+
+
 class GuidedRequested(Message):
     """Start (or restart) the guided walk."""
 
@@ -89,6 +97,7 @@ __all__ = [
     "BY_NAME",
     "FIRST",
     "VIEWS",
+    "EvidenceWanted",
     "ExportRequested",
     "FixRequested",
     "GuidedRequested",

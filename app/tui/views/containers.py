@@ -60,11 +60,11 @@ class ContainersView(Vertical):
             self.detail.show(None)
 
     def focus_main(self) -> None:
-        self.table.focus()
+        self.screen.set_focus(self.table)
 
     def open_details(self) -> None:
         self.detail.show(self.table.current, self.session.secrets_in())
-        self.detail.focus()
+        self.screen.set_focus(self.detail)
 
     def current_finding(self) -> Finding | None:
         return None
@@ -73,7 +73,7 @@ class ContainersView(Vertical):
         event.stop()
         self.detail.show(event.container, self.session.secrets_in())
         if event.opened:
-            self.detail.focus()
+            self.screen.set_focus(self.detail)
 
 
 __all__ = ["ContainersView"]

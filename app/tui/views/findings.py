@@ -11,6 +11,7 @@ from textual.widgets import Input, Static
 
 from batten.model import Finding
 from batten.tui import commands
+from batten.widgets.fields import FieldInput
 from batten.widgets.findings_table import ALL, FindingsTable
 from batten.widgets.project_tree import ProjectTree
 
@@ -29,8 +30,8 @@ class FindingsView(Horizontal):
     def compose(self) -> ComposeResult:
         yield ProjectTree(id="tree")
         with Vertical(id="findings-main"):
-            yield Input(placeholder="filter: words to match (rule, target, path, severity…)  enter: keep  esc: clear",
-                        id="filter", compact=True)
+            yield FieldInput(placeholder="filter: words to match (rule, target, path, severity…)  enter: keep  esc: clear",
+                             id="filter", compact=True, select_on_focus=False)
             yield Static("", id="findings-status")
             yield FindingsTable(id="findings")
             # the detail pane (tabs) is mounted right after the first frame: a faster start
@@ -76,7 +77,7 @@ class FindingsView(Horizontal):
         self.update_status()
 
     def focus_main(self) -> None:
-        self.table.focus()
+        self.screen.set_focus(self.table)
 
     def open_details(self) -> None:
         self.show_finding(self.table.current)
@@ -92,7 +93,7 @@ class FindingsView(Horizontal):
         label = f"service {service}" + (f" of {path}" if path else "")
         self.table.set_scope(Scope(path=path, target=service, kind="service", label=label))
         self.update_status()
-        self.table.focus()
+        self.screen.set_focus(self.table)
 
     # ------------------------------------------------------------------ filter, sort, scope
     def update_status(self) -> None:
@@ -107,7 +108,8 @@ class FindingsView(Horizontal):
     def open_filter(self) -> None:
         inp = self.filter_input
         inp.add_class("-open")
-        inp.focus()
+        inp.cursor_position = len(inp.value)  # reopened: the words stay, typing adds to them
+        self.screen.set_focus(inp)
 
     def action_sort(self) -> None:
         name = self.table.cycle_sort()
@@ -125,14 +127,14 @@ class FindingsView(Horizontal):
             event.stop()
             if not event.value.strip():
                 event.input.remove_class("-open")
-            self.table.focus()
+            self.screen.set_focus(self.table)
 
     def on_key(self, event: Any) -> None:
         if event.key == "escape" and self.filter_input.has_focus:
             event.stop()
             self.filter_input.value = ""
             self.filter_input.remove_class("-open")
-            self.table.focus()
+            self.screen.set_focus(self.table)
 
     def on_project_tree_scope_chosen(self, event: ProjectTree.ScopeChosen) -> None:
         self.table.set_scope(event.scope)
@@ -156,7 +158,7 @@ class FindingsView(Horizontal):
         from textual.widgets import Tabs
 
         if self.has_detail:
-            self.detail.query_one(Tabs).focus()
+            self.screen.set_focus(self.detail.query_one(Tabs))
 
     def show_finding(self, finding: Finding | None) -> None:
         if not self.has_detail:

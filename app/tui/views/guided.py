@@ -16,7 +16,7 @@ from batten.model import Area, Finding
 from batten.present import severity_of
 from batten.report import safe_text
 from batten.tui import commands
-from batten.tui.views import ExportRequested, FixRequested, GuidedRequested
+from batten.tui.views import EvidenceWanted, ExportRequested, FixRequested, GuidedRequested
 from batten.widgets.diff_view import DiffView
 from batten.widgets.findings_table import FindingsTable
 from batten.widgets.text import SEVERITY_STYLE
@@ -41,8 +41,8 @@ class GuidedView(Vertical):
                 yield Static("", id="guided-title")
                 yield Static("", id="guided-about")
                 yield FindingsTable(id="guided-table", extra_column="status")
-                yield Static("", id="guided-proposal")
                 with VerticalScroll(id="guided-diff-scroll"):
+                    yield Static("", id="guided-proposal")
                     yield DiffView(id="guided-diff")
                 with Horizontal(id="guided-buttons"):
                     yield Button("Accept fix… (f)", id="guided-accept", variant="success", compact=True)
@@ -73,11 +73,11 @@ class GuidedView(Vertical):
     def focus_main(self) -> None:
         s = self.walk
         if s is None:
-            self.query_one("#guided-start", Button).focus()
+            self.screen.set_focus(self.query_one("#guided-start", Button))
         elif s.finished:
-            self.query_one("#guided-export", Button).focus()
+            self.screen.set_focus(self.query_one("#guided-export", Button))
         else:
-            self.table.focus()
+            self.screen.set_focus(self.table)
 
     def open_details(self) -> None:
         self.focus_main()
@@ -156,19 +156,30 @@ class GuidedView(Vertical):
             diff.set_diff("", note="")
             accept.disabled = True
             return
-        fix = finding.fix
+        fix = self.session.proposal(finding)
         if fix is None:
             remedy = finding.rule.remedy.strip() or "fix it by hand"
-            proposal.update(Content.assemble(("No automatic fix. ", "bold"), ("By hand: ", "$text-muted"),
-                                             remedy))
+            why = getattr(finding, "no_fix", None)
+            proposal.update(Content.assemble(("No automatic fix", "bold"),
+                                             (f" ({safe_text(why)})" if why else "", "$text-muted"), ". ",
+                                             ("By hand: ", "$text-muted"), remedy))
             diff.set_diff("", note="")
             accept.disabled = True
             return
         accept.disabled = False
+        if fix.params and self.session.container_for(finding) is not None \
+                and self.session.evidence_for(finding) is None:
+            self.post_message(EvidenceWanted(finding))  # the dialog will use it: show the same
         kind = str(fix.applicability)
         style = {"safe": "$text-success", "needs-input": "$text-warning"}.get(kind, "bold $text-error")
-        proposal.update(Content.assemble(("Proposed fix: ", "$text-muted"), (fix.title, "bold"),
-                                         (f"  [{kind}]", style), "  ", fix.explanation.strip().split("\n")[0]))
+        parts: list[Content | str | tuple[str, str]] = [
+            ("Proposed fix: ", "$text-muted"), (fix.title, "bold"), (f"  [{kind}]", style), "\n",
+            safe_text(" ".join(fix.explanation.split())),
+        ]
+        if fix.params:
+            shown = ", ".join(f"{p.name}={safe_text(p.default) or '(empty)'}" for p in fix.params)
+            parts += [("\nWith ", "$text-muted"), shown, ("  (f: change them)", "$text-muted")]
+        proposal.update(Content.assemble(*parts))
         try:
             text = self.session.preview(fix).diff
         except Exception as exc:
