@@ -90,7 +90,7 @@ class Evidence:
                  and not {".", ".."} & set(p.split("/"))]
         out = {"tmpfs_paths": ",".join(paths),
                "cap_add": ",".join(c for c in self.cap_add if _CAP_NAME.fullmatch(c))}
-        if self.memory_usage is not None:
+        if self.memory_usage is not None or self.memory_limit is not None:
             out["memory"] = self.memory
         if self.cpu_usage is not None:
             out["cpus"] = self.cpus
