@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from batten.fixers.apply import check_one
 from batten.fixers.params import ParamError, memory_bytes, validate
 from batten.live.drift import parse_cpus, parse_memory
-from batten.live.facts import is_root_user
+from batten.live.readers import is_root_user
 from batten.session import Session
 from tests.test_tui_flows import DEMO
 
