@@ -348,7 +348,7 @@ def run_containers(args: argparse.Namespace) -> int:
              "source": c.source.location().path if c.source else None,
              "findings": len(c.findings), "drift": [
                  {"field": d.field, "declared": _jsonable(d.declared), "running": _jsonable(d.running),
-                  "direction": d.direction} for d in c.drift],
+                  "direction": d.direction, "kind": d.kind, "note": d.note} for d in c.drift],
              "image_id": c.image_view.id if c.image_view else None}
             for c in snap.containers
         ]
@@ -378,7 +378,8 @@ def run_containers(args: argparse.Namespace) -> int:
             sev = (f.severity or f.rule.severity).label
             print(f"  {sev:<8} {f.rule.id:<26} {line(f.message)}")
         for d in c.drift:
-            print(f"  drift    {line(d.field):<26} file: {_fmt(d.declared)}  running: {_fmt(d.running)}  "
+            note = f" [{line(d.note)}]" if d.note else ""
+            print(f"  drift    {line(d.field):<26} file: {_fmt(d.declared)}  running: {_fmt(d.running)}{note}  "
                   f"({line(d.advice)})")
     print(f"\n{len(findings)} finding(s) in {snap.elapsed:.2f}s")
     return 0

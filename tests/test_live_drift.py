@@ -275,9 +275,72 @@ def test_drift_findings() -> None:
         "declared": True,
         "running": False,
         "direction": "stale",
+        "kind": "flag",
+        "note": "",
         "service": "app",
     }
     (ahead,) = drift_findings(load("inspect-demo-db-1"), DB_DECLARED | {"read_only": False})
     assert ahead.message == (
         "read_only: the container runs with true, the file declares false: port it back to service db"
     )
+
+
+# ---------------------------------------------------------------------- users and mounts
+@pytest.mark.parametrize("declared_user", ["root", "0", "0:0", "root:root", ""])
+def test_root_in_any_spelling_is_not_drift(declared_user: str) -> None:
+    inspect = copy.deepcopy(load("inspect-demo-app-1"))
+    assert inspect["Config"]["User"] == ""
+    assert "user" not in {i.field for i in drift(inspect, {"user": declared_user})}
+    inspect["Config"]["User"] = "0"
+    image = {"Config": {"User": ""}}
+    assert "user" not in {i.field for i in drift(inspect, {}, image)}
+
+
+def test_user_drift_directions() -> None:
+    inspect = copy.deepcopy(load("inspect-demo-app-1"))
+    inspect["Config"]["User"] = "10001"
+    # the file says root, the container runs as 10001: the container is ahead
+    assert [(i.field, i.direction) for i in drift(inspect, {"user": "root"}) if i.field == "user"] == [
+        ("user", AHEAD)
+    ]
+    # the image runs as 10001, someone started the container as root: it is behind the file
+    inspect["Config"]["User"] = "0"
+    (item,) = [i for i in drift(inspect, {}, {"Config": {"User": "10001"}}) if i.field == "user"]
+    assert (item.declared, item.running, item.direction) == (None, "0", STALE)
+    assert item.note == "the image's USER is 10001"
+
+
+def test_undeclared_mounts_are_drift_and_the_socket_says_so() -> None:
+    items = {i.field: i for i in drift(load("inspect-weak"), {"volumes": ["/etc:/host/etc:ro"]})}
+    sock = items["volumes /var/run/docker.sock"]
+    assert sock == DriftItem("volumes /var/run/docker.sock", None,
+                             "/var/run/docker.sock:/var/run/docker.sock:ro", STALE)
+    assert sock.note == "the engine socket" and sock.kind == "mount"
+    assert "volumes /host/etc" not in items  # declared (short syntax), same mode
+
+
+def test_declared_mounts_missing_or_weaker_at_runtime() -> None:
+    inspect = copy.deepcopy(load("inspect-weak"))
+    declared = {"volumes": [
+        {"type": "bind", "source": "/etc", "target": "/host/etc", "read_only": True},
+        {"type": "bind", "source": "/var/run/docker.sock", "target": "/var/run/docker.sock"},
+        "db-data:/var/lib/data",
+        {"type": "tmpfs", "target": "/tmp"},
+    ]}  # fmt: skip
+    items = {i.field: i for i in drift(inspect, declared)}
+    # declared read-write, runs read-only: the container is ahead of the file
+    assert items["volumes /var/run/docker.sock"].direction == AHEAD
+    assert items["volumes /var/lib/data"] == DriftItem("volumes /var/lib/data", "db-data:/var/lib/data", None, STALE)
+    assert "volumes /host/etc" not in items and "volumes /tmp" not in items
+    # a volume the image itself declares (VOLUME) is not drift
+    inspect["Mounts"].append({"Type": "volume", "Name": "abc", "Source": "/x", "Destination": "/cache", "RW": True})
+    image = {"Config": {"Volumes": {"/cache": {}}}}
+    assert "volumes /cache" not in {i.field for i in drift(inspect, declared, image)}
+    assert "volumes /cache" in {i.field for i in drift(inspect, declared, {"Config": {}})}
+
+
+def test_items_carry_their_unit_for_display() -> None:
+    declared = {"mem_limit": "64m", "cpus": "0.5", "pids_limit": 10, "read_only": True}
+    kinds = {i.field: i.kind for i in drift(load("inspect-demo-app-1"), declared)}
+    assert kinds["mem_limit"] == "bytes" and kinds["cpus"] == "nanocpus"
+    assert kinds["pids_limit"] == "count" and kinds["read_only"] == "flag"

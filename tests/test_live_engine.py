@@ -248,6 +248,33 @@ services:
     )
 
 
+def test_drift_treats_root_alike_and_reports_an_undeclared_socket(
+    engine: Any, gateway: DockerGateway, tmp_path: Path
+) -> None:
+    from docker.types import Mount
+
+    sock = tmp_path / "docker.sock"
+    sock.write_text("")
+    data = tmp_path / "data"
+    data.mkdir()
+    declared = {"image": "batten-test/busybox:1", "user": "root",
+                "volumes": [f"{data}:/data:ro"]}  # fmt: skip
+    c = engine.run(
+        name="shop-api-1",
+        labels={"com.docker.compose.project": "shop", "com.docker.compose.service": "api"},
+        mounts=[Mount("/var/run/docker.sock", str(sock), type="bind"), Mount("/data", str(data), type="bind")],
+    )
+    inspect = gateway.inspect_container(c.id)
+    assert inspect["Config"]["User"] == ""
+    items = {i.field: i for i in drift(inspect, declared, gateway.inspect_image(inspect["Image"]))}
+    assert "user" not in items  # root and the empty default are the same user
+    assert items["volumes /var/run/docker.sock"] == DriftItem(
+        "volumes /var/run/docker.sock", None, f"{sock}:/var/run/docker.sock", STALE
+    )
+    assert items["volumes /var/run/docker.sock"].note == "the engine socket"
+    assert items["volumes /data"] == DriftItem("volumes /data", f"{data}:/data:ro", f"{data}:/data", STALE)
+
+
 def test_evidence_from_a_running_container(
     engine: Any, gateway: DockerGateway, tmp_path: Path
 ) -> None:

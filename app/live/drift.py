@@ -14,12 +14,14 @@ container is not what the file describes, so recreating it is the way back.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from typing import Any
 
 from batten.checks.base import DEFAULT_CAPS as DOCKER_DEFAULT_CAPS
 from batten.checks.catalogue import rule as _rule
+from batten.live import readers as R
 from batten.live.readers import caps as _caps
 from batten.live.readers import (
     container_name,
@@ -53,10 +55,15 @@ class ComposeIdentity:
 
 @dataclass(frozen=True, slots=True)
 class DriftItem:
+    """One difference, in the engine's units (bytes, NanoCpus...): ``kind`` says which, so a
+    view can show human units; ``note`` says what makes it stand out (the engine socket)."""
+
     field: str
     declared: Any
     running: Any
     direction: str  # "stale" | "ahead"
+    kind: str = dataclass_field(default="", compare=False)  # bytes nanocpus count flag user port mount list image capabilities
+    note: str = dataclass_field(default="", compare=False)
 
     @property
     def advice(self) -> str:
@@ -109,33 +116,9 @@ def _limit_running(value: Any) -> int | None:
     return v if v > 0 else None
 
 
-# ---------------------------------------------------------------------- compare helpers
+# ---------------------------------------------------------------------- declared values
 def _limits(declared: Mapping[str, Any]) -> Mapping[str, Any]:
     return ((declared.get("deploy") or {}).get("resources") or {}).get("limits") or {}
-
-
-def _compare_limit(
-    out: list[DriftItem], name: str, declared: int | None, running: int | None
-) -> None:
-    """Lower is harder; None is unlimited."""
-    if declared == running:
-        return
-    if running is None:
-        out.append(DriftItem(name, declared, running, STALE))
-    elif declared is None:
-        out.append(DriftItem(name, declared, running, AHEAD))
-    else:
-        out.append(DriftItem(name, declared, running, STALE if declared < running else AHEAD))
-
-
-def _compare_flag(
-    out: list[DriftItem], name: str, declared: bool, running: bool, *, hardening: bool
-) -> None:
-    """``hardening`` tells whether True is the hardened value (read_only) or not (privileged)."""
-    if declared == running:
-        return
-    file_is_harder = declared == hardening
-    out.append(DriftItem(name, declared, running, STALE if file_is_harder else AHEAD))
 
 
 def _effective_caps(dropped: set[str], added: set[str]) -> set[str]:
@@ -180,176 +163,30 @@ def _declared_ports(ports: Iterable[Any]) -> dict[str, tuple[str, str]]:
     return out
 
 
-def _all_interfaces(ip: str) -> bool:
-    return ip in ("", "0.0.0.0", "::")
-
-
-# ---------------------------------------------------------------------- drift
-def drift(
-    inspect: Mapping[str, Any],
-    declared: Mapping[str, Any],
-    image: Mapping[str, Any] | None = None,
-) -> list[DriftItem]:
-    """Differences between a compose service (effective config) and its running container."""
-    cfg = inspect.get("Config") or {}
-    hc = inspect.get("HostConfig") or {}
-    out: list[DriftItem] = []
-    image_cfg = (image or {}).get("Config") or {}
-
-    # image
-    if declared.get("image") and cfg.get("Image") and str(declared["image"]) != str(cfg["Image"]):
-        out.append(DriftItem("image", declared["image"], cfg["Image"], STALE))
-
-    # user (the running Config.User already includes the image's USER)
-    running_user = str(cfg.get("User") or "")
-    if "user" in declared and declared.get("user") is not None:
-        if str(declared["user"]) != running_user:
-            out.append(DriftItem("user", str(declared["user"]), running_user, STALE))
-    elif image is not None and running_user != str(image_cfg.get("User") or ""):
-        out.append(DriftItem("user", None, running_user, AHEAD))
-
-    _compare_flag(
-        out,
-        "read_only",
-        bool(declared.get("read_only")),
-        bool(hc.get("ReadonlyRootfs")),
-        hardening=True,
-    )
-    _compare_flag(
-        out,
-        "privileged",
-        bool(declared.get("privileged")),
-        bool(hc.get("Privileged")),
-        hardening=False,
-    )
-
-    # capabilities: compare what each side effectively grants; name the key it comes from
-    d_drop_raw, r_drop_raw = _caps(_as_list(declared.get("cap_drop"))), _caps(hc.get("CapDrop"))
-    d_add, r_add = _caps(_as_list(declared.get("cap_add"))), _caps(hc.get("CapAdd"))
-    eff_d = _effective_caps(d_drop_raw, d_add)
-    eff_r = _effective_caps(r_drop_raw, r_add)
-    cap_values = {
-        "cap_drop": (sorted(d_drop_raw), sorted(r_drop_raw)),
-        "cap_add": (sorted(d_add), sorted(r_add)),
-    }
-    for extra, added, direction in ((eff_r - eff_d, r_add, STALE), (eff_d - eff_r, d_add, AHEAD)):
-        keys = {"cap_add" if cap in added else "cap_drop" for cap in extra}
-        for key in ("cap_drop", "cap_add"):
-            if key in keys:
-                out.append(DriftItem(key, *cap_values[key], direction))
-
-    # security_opt
-    d_sec, r_sec = (
-        _as_list(declared.get("security_opt")),
-        [str(o) for o in hc.get("SecurityOpt") or []],
-    )
-    _compare_flag(
-        out,
-        "security_opt: no-new-privileges",
-        has_no_new_privileges(d_sec),
-        has_no_new_privileges(r_sec),
-        hardening=True,
-    )
-    for key, value in (("seccomp", "unconfined"), ("apparmor", "unconfined"), ("label", "disable")):
-        d_has = value in security_opt_value(d_sec, key)
-        r_has = value in security_opt_value(r_sec, key)
-        if key == "label" and not d_has and label_disabled_by_docker(hc):
-            r_has = False  # added by Docker itself (privileged, host PID/IPC)
-        _compare_flag(out, f"security_opt: {key}={value}", d_has, r_has, hardening=False)
-    d_seccomp = [v for v in security_opt_value(d_sec, "seccomp") if v != "unconfined"]
-    r_seccomp = [v for v in security_opt_value(r_sec, "seccomp") if v != "unconfined"]
-    if d_seccomp and not r_seccomp:
-        out.append(DriftItem("security_opt: seccomp", d_seccomp, r_seccomp, STALE))
-
-    # limits (compose short keys win when both are present, as compose does)
-    limits = _limits(declared)
-    _compare_limit(
-        out,
-        "pids_limit",
-        _limit_running(_int_or_none(declared.get("pids_limit", limits.get("pids")))),
-        _limit_running(hc.get("PidsLimit")),
-    )
-    mem_decl = (
-        declared.get("mem_limit")
-        if declared.get("mem_limit") not in (None, "")
-        else limits.get("memory")
-    )
-    _compare_limit(
-        out, "mem_limit", _limit_running(parse_memory(mem_decl)), _limit_running(hc.get("Memory"))
-    )
-    cpus_decl = (
-        declared.get("cpus") if declared.get("cpus") not in (None, "") else limits.get("cpus")
-    )
-    running_nano = _limit_running(hc.get("NanoCpus"))
-    if running_nano is None and int(hc.get("CpuQuota") or 0) > 0:
-        period = int(hc.get("CpuPeriod") or 100000)
-        running_nano = round(int(hc["CpuQuota"]) / period * 1e9)
-    _compare_limit(out, "cpus", _limit_running(parse_cpus(cpus_decl)), running_nano)
-
-    # namespaces
-    for key, hkey in (
-        ("network_mode", "NetworkMode"),
-        ("pid", "PidMode"),
-        ("ipc", "IpcMode"),
-        ("uts", "UTSMode"),
-        ("userns_mode", "UsernsMode"),
-    ):
-        d_host = str(declared.get(key) or "") == "host"
-        r_host = str(hc.get(hkey) or "") == "host"
-        _compare_flag(out, key, d_host, r_host, hardening=False)
-
-    # ports: less exposure is harder
-    d_ports = _declared_ports(declared.get("ports") or [])
-    r_ports = {b.container_port: b for b in port_bindings(inspect)}
-    for cport in sorted(set(d_ports) | set(r_ports)):
-        d, r = d_ports.get(cport), r_ports.get(cport)
-        if d is not None and r is None:
-            out.append(DriftItem(f"ports {cport}", _port_text(*d, cport), None, AHEAD))
-        elif d is None and r is not None:
-            out.append(
-                DriftItem(
-                    f"ports {cport}", None, _port_text(r.host_ips[0], r.host_port, cport), STALE
-                )
-            )
-        elif d is not None and r is not None:
-            d_all = _all_interfaces(d[0])
-            r_all = r.all_interfaces
-            declared_text = _port_text(*d, cport)
-            running_text = _port_text(r.host_ips[0], r.host_port, cport)
-            if d_all != r_all:
-                out.append(
-                    DriftItem(
-                        f"ports {cport}", declared_text, running_text, STALE if r_all else AHEAD
-                    )
-                )
-            elif d[1] and r.host_port and d[1] != r.host_port:
-                out.append(DriftItem(f"ports {cport}", declared_text, running_text, STALE))
-
-    # tmpfs
-    d_tmpfs = {str(t).split(":", 1)[0] for t in _as_list(declared.get("tmpfs"))}
-    r_tmpfs = {str(t["target"]) for t in tmpfs_mounts(inspect)}
-    if d_tmpfs - r_tmpfs:
-        out.append(DriftItem("tmpfs", sorted(d_tmpfs), sorted(r_tmpfs), STALE))
-    if r_tmpfs - d_tmpfs:
-        out.append(DriftItem("tmpfs", sorted(d_tmpfs), sorted(r_tmpfs), AHEAD))
-
-    # healthcheck (the running Config.Healthcheck already includes the image's)
-    d_hc = declared.get("healthcheck")
-    r_test = list((cfg.get("Healthcheck") or {}).get("Test") or [])
-    r_on = bool(r_test) and r_test[0].upper() != "NONE"
-    if isinstance(d_hc, Mapping):
-        d_test = _as_list(d_hc.get("test"))
-        d_on = not d_hc.get("disable") and bool(d_test) and d_test[0].upper() != "NONE"
-        if d_on != r_on:
-            out.append(
-                DriftItem("healthcheck", d_test or None, r_test or None, STALE if d_on else AHEAD)
-            )
-    elif r_on and image is not None:
-        i_test = list((image_cfg.get("Healthcheck") or {}).get("Test") or [])
-        if not i_test or i_test[0].upper() == "NONE":
-            out.append(DriftItem("healthcheck", None, r_test, AHEAD))
-
+def _declared_mounts(volumes: Iterable[Any]) -> dict[str, tuple[str, str, bool]]:
+    """Compose volumes (short or long syntax) -> {target: (type, source, read_only)}; tmpfs
+    entries are left to the tmpfs comparison."""
+    out: dict[str, tuple[str, str, bool]] = {}
+    for v in volumes or []:
+        if isinstance(v, Mapping):
+            kind = str(v.get("type") or "volume")
+            if kind == "tmpfs" or not v.get("target"):
+                continue
+            out[str(v["target"])] = (kind, str(v.get("source") or ""), bool(v.get("read_only")))
+            continue
+        parts = str(v).split(":")
+        if len(parts) == 1:
+            out[parts[0]] = ("volume", "", False)  # anonymous volume
+            continue
+        source, target = parts[0], parts[1]
+        mode = parts[2].split(",") if len(parts) > 2 else []
+        kind = "bind" if source.startswith(("/", ".", "~")) else "volume"
+        out[target] = (kind, source, "ro" in mode)
     return out
+
+
+def _mount_text(source: str, target: str, read_only: bool) -> str:
+    return f"{source}:{target}" + (":ro" if read_only else "") if source else target
 
 
 def _port_text(ip: str, published: str, cport: str) -> str:
@@ -359,6 +196,232 @@ def _port_text(ip: str, published: str, cport: str) -> str:
     pub = f"{published}:" if published else ""
     suffix = "" if proto == "tcp" else f"/{proto}"
     return f"{host}{pub}{target}{suffix}"
+
+
+def _all_interfaces(ip: str) -> bool:
+    return ip in R.ALL_INTERFACES
+
+
+def _same_user(a: str, b: str) -> bool:
+    """Equal users; root, 0, root:root, 0:0 and empty (the default) are all the same root."""
+    return a.strip() == b.strip() or (R.is_root_user(a) and R.is_root_user(b))
+
+
+# ---------------------------------------------------------------------- comparisons
+@dataclass(slots=True)
+class DriftCtx:
+    """One container against the service that declares it."""
+
+    inspect: Mapping[str, Any]
+    declared: Mapping[str, Any]
+    image: Mapping[str, Any] | None = None
+
+    @property
+    def cfg(self) -> Mapping[str, Any]:
+        return R.config(self.inspect)
+
+    @property
+    def hc(self) -> Mapping[str, Any]:
+        return R.host_config(self.inspect)
+
+    @property
+    def image_cfg(self) -> Mapping[str, Any]:
+        return R.config(self.image or {})
+
+
+def _limit(name: str, declared: int | None, running: int | None, kind: str) -> Iterator[DriftItem]:
+    """Lower is harder; None is unlimited."""
+    if declared == running:
+        return
+    if running is None:
+        direction = STALE
+    elif declared is None:
+        direction = AHEAD
+    else:
+        direction = STALE if declared < running else AHEAD
+    yield DriftItem(name, declared, running, direction, kind)
+
+
+def _flag(name: str, declared: bool, running: bool, *, hardening: bool) -> Iterator[DriftItem]:
+    """``hardening`` tells whether True is the hardened value (read_only) or not (privileged)."""
+    if declared != running:
+        yield DriftItem(name, declared, running, STALE if declared == hardening else AHEAD, "flag")
+
+
+def _image(ctx: DriftCtx) -> Iterator[DriftItem]:
+    d, r = ctx.declared.get("image"), ctx.cfg.get("Image")
+    if d and r and str(d) != str(r):
+        yield DriftItem("image", d, r, STALE, "image")
+
+
+def _user(ctx: DriftCtx) -> Iterator[DriftItem]:
+    # the running Config.User already includes the image's USER
+    running = str(ctx.cfg.get("User") or "")
+    if ctx.declared.get("user") is not None:
+        d = str(ctx.declared["user"])
+        if not _same_user(d, running):
+            harder = R.is_root_user(running) or not R.is_root_user(d)
+            yield DriftItem("user", d, running, STALE if harder else AHEAD, "user")
+    elif ctx.image is not None:
+        image_user = str(ctx.image_cfg.get("User") or "")
+        if not _same_user(running, image_user):
+            direction = STALE if R.is_root_user(running) else AHEAD
+            yield DriftItem("user", None, running, direction, "user", f"the image's USER is {image_user or 'root'}")
+
+
+def _read_only_and_privileged(ctx: DriftCtx) -> Iterator[DriftItem]:
+    yield from _flag("read_only", bool(ctx.declared.get("read_only")),
+                     bool(ctx.hc.get("ReadonlyRootfs")), hardening=True)  # fmt: skip
+    yield from _flag("privileged", bool(ctx.declared.get("privileged")),
+                     bool(ctx.hc.get("Privileged")), hardening=False)  # fmt: skip
+
+
+def _capabilities(ctx: DriftCtx) -> Iterator[DriftItem]:
+    """What each side effectively grants; the item names the key the difference comes from."""
+    d_drop, r_drop = _caps(_as_list(ctx.declared.get("cap_drop"))), _caps(ctx.hc.get("CapDrop"))
+    d_add, r_add = _caps(_as_list(ctx.declared.get("cap_add"))), _caps(ctx.hc.get("CapAdd"))
+    eff_d, eff_r = _effective_caps(d_drop, d_add), _effective_caps(r_drop, r_add)
+    values = {
+        "cap_drop": (sorted(d_drop), sorted(r_drop)),
+        "cap_add": (sorted(d_add), sorted(r_add)),
+    }
+    for extra, added, direction in ((eff_r - eff_d, r_add, STALE), (eff_d - eff_r, d_add, AHEAD)):
+        keys = {"cap_add" if cap in added else "cap_drop" for cap in extra}
+        for key in ("cap_drop", "cap_add"):
+            if key in keys:
+                yield DriftItem(key, *values[key], direction, "capabilities")
+
+
+def _security_opt(ctx: DriftCtx) -> Iterator[DriftItem]:
+    d_sec, r_sec = _as_list(ctx.declared.get("security_opt")), R.security_opts(ctx.inspect)
+    yield from _flag("security_opt: no-new-privileges", has_no_new_privileges(d_sec),
+                     has_no_new_privileges(r_sec), hardening=True)  # fmt: skip
+    for key, value in (("seccomp", "unconfined"), ("apparmor", "unconfined"), ("label", "disable")):
+        d_has = value in security_opt_value(d_sec, key)
+        r_has = value in security_opt_value(r_sec, key)
+        if key == "label" and not d_has and label_disabled_by_docker(ctx.hc):
+            r_has = False  # added by Docker itself (privileged, host PID/IPC)
+        yield from _flag(f"security_opt: {key}={value}", d_has, r_has, hardening=False)
+    d_seccomp = [v for v in security_opt_value(d_sec, "seccomp") if v != "unconfined"]
+    r_seccomp = [v for v in security_opt_value(r_sec, "seccomp") if v != "unconfined"]
+    if d_seccomp and not r_seccomp:
+        yield DriftItem("security_opt: seccomp", d_seccomp, r_seccomp, STALE, "list")
+
+
+def _resources(ctx: DriftCtx) -> Iterator[DriftItem]:
+    """Compose short keys win when both are present, as compose does."""
+    declared, limits = ctx.declared, _limits(ctx.declared)
+    pids = _int_or_none(declared.get("pids_limit", limits.get("pids")))
+    yield from _limit("pids_limit", _limit_running(pids), _limit_running(ctx.hc.get("PidsLimit")), "count")
+    mem = declared.get("mem_limit") if declared.get("mem_limit") not in (None, "") else limits.get("memory")
+    yield from _limit("mem_limit", _limit_running(parse_memory(mem)), _limit_running(ctx.hc.get("Memory")), "bytes")
+    cpus = declared.get("cpus") if declared.get("cpus") not in (None, "") else limits.get("cpus")
+    yield from _limit("cpus", _limit_running(parse_cpus(cpus)), R.cpu_nano(ctx.inspect), "nanocpus")
+
+
+def _namespaces(ctx: DriftCtx) -> Iterator[DriftItem]:
+    for key, hkey in (
+        ("network_mode", "NetworkMode"),
+        ("pid", "PidMode"),
+        ("ipc", "IpcMode"),
+        ("uts", "UTSMode"),
+        ("userns_mode", "UsernsMode"),
+    ):
+        d_host = str(ctx.declared.get(key) or "") == "host"
+        r_host = str(ctx.hc.get(hkey) or "") == "host"
+        yield from _flag(key, d_host, r_host, hardening=False)
+
+
+def _ports(ctx: DriftCtx) -> Iterator[DriftItem]:
+    """Less exposure is harder."""
+    d_ports = _declared_ports(ctx.declared.get("ports") or [])
+    r_ports = {b.container_port: b for b in port_bindings(ctx.inspect)}
+    for cport in sorted(set(d_ports) | set(r_ports)):
+        d, r = d_ports.get(cport), r_ports.get(cport)
+        name = f"ports {cport}"
+        if d is not None and r is None:
+            yield DriftItem(name, _port_text(*d, cport), None, AHEAD, "port")
+        elif d is None and r is not None:
+            yield DriftItem(name, None, _port_text(r.host_ips[0], r.host_port, cport), STALE, "port")
+        elif d is not None and r is not None:
+            d_all, r_all = _all_interfaces(d[0]), r.all_interfaces
+            declared_text = _port_text(*d, cport)
+            running_text = _port_text(r.host_ips[0], r.host_port, cport)
+            if d_all != r_all:
+                yield DriftItem(name, declared_text, running_text, STALE if r_all else AHEAD, "port")
+            elif d[1] and r.host_port and d[1] != r.host_port:
+                yield DriftItem(name, declared_text, running_text, STALE, "port")
+
+
+def _mounts(ctx: DriftCtx) -> Iterator[DriftItem]:
+    """Bind mounts and volumes by target. A mount the file does not declare is drift (above all
+    the engine socket), and so is a declared one the container lacks; volumes the image itself
+    declares (VOLUME) are not."""
+    volumes = ctx.declared.get("volumes")
+    declared = _declared_mounts([volumes] if isinstance(volumes, str) else volumes or [])
+    image_volumes = set(ctx.image_cfg.get("Volumes") or {}) | set(ctx.cfg.get("Volumes") or {})
+    running: dict[str, tuple[str, str, bool]] = {}
+    for m in ctx.inspect.get("Mounts") or []:
+        kind = str(m.get("Type") or "")
+        if kind in ("bind", "volume") and m.get("Destination"):
+            source = str(m.get("Source") if kind == "bind" else m.get("Name") or "")
+            running[str(m["Destination"])] = (kind, source, not m.get("RW", True))
+    for b in R.bind_mounts(ctx.inspect):
+        running.setdefault(b["destination"], ("bind", b["source"], not b["rw"]))
+    for target in sorted(set(declared) | set(running)):
+        d, r = declared.get(target), running.get(target)
+        name = f"volumes {target}"
+        if d is not None and r is None:
+            yield DriftItem(name, _mount_text(d[1], target, d[2]), None, STALE, "mount")
+        elif d is None and r is not None:
+            if r[0] == "volume" and target in image_volumes:
+                continue  # the image's own VOLUME (or an anonymous one the file declares elsewhere)
+            note = "the engine socket" if r[0] == "bind" and R.is_socket_source(r[1]) else ""
+            yield DriftItem(name, None, _mount_text(r[1], target, r[2]), STALE, "mount", note)
+        elif d is not None and r is not None and d[2] != r[2]:
+            # read-only is harder
+            yield DriftItem(name, _mount_text(d[1], target, d[2]), _mount_text(r[1], target, r[2]),
+                            STALE if d[2] else AHEAD, "mount")  # fmt: skip
+
+
+def _tmpfs(ctx: DriftCtx) -> Iterator[DriftItem]:
+    d_tmpfs = {str(t).split(":", 1)[0] for t in _as_list(ctx.declared.get("tmpfs"))}
+    r_tmpfs = {str(t["target"]) for t in tmpfs_mounts(ctx.inspect)}
+    if d_tmpfs - r_tmpfs:
+        yield DriftItem("tmpfs", sorted(d_tmpfs), sorted(r_tmpfs), STALE, "list")
+    if r_tmpfs - d_tmpfs:
+        yield DriftItem("tmpfs", sorted(d_tmpfs), sorted(r_tmpfs), AHEAD, "list")
+
+
+def _healthcheck(ctx: DriftCtx) -> Iterator[DriftItem]:
+    # the running Config.Healthcheck already includes the image's
+    d_hc = ctx.declared.get("healthcheck")
+    r_test = R.healthcheck_test(ctx.cfg)
+    r_on = R.healthcheck_on(r_test)
+    if isinstance(d_hc, Mapping):
+        d_test = _as_list(d_hc.get("test"))
+        d_on = not d_hc.get("disable") and R.healthcheck_on(d_test)
+        if d_on != r_on:
+            yield DriftItem("healthcheck", d_test or None, r_test or None, STALE if d_on else AHEAD, "list")
+    elif r_on and ctx.image is not None and not R.healthcheck_on(R.healthcheck_test(ctx.image_cfg)):
+        yield DriftItem("healthcheck", None, r_test, AHEAD, "list")
+
+
+DriftCheck = Callable[[DriftCtx], Iterator[DriftItem]]
+DRIFT_CHECKS: tuple[DriftCheck, ...] = (
+    _image, _user, _read_only_and_privileged, _capabilities, _security_opt, _resources,
+    _namespaces, _ports, _mounts, _tmpfs, _healthcheck,
+)  # fmt: skip
+
+
+def drift(
+    inspect: Mapping[str, Any],
+    declared: Mapping[str, Any],
+    image: Mapping[str, Any] | None = None,
+) -> list[DriftItem]:
+    """Differences between a compose service (effective config) and its running container."""
+    ctx = DriftCtx(inspect, declared, image)
+    return [item for check in DRIFT_CHECKS for item in check(ctx)]
 
 
 def _fmt(value: Any) -> str:
@@ -385,14 +448,15 @@ def drift_findings(
     svc = service or (ident.service if ident else name)
     out: list[Finding] = []
     for item in drift(inspect, declared, image):
+        note = f" ({item.note})" if item.note else ""
         if item.direction == STALE:
             message = (
                 f"{item.field}: the file declares {_fmt(item.declared)}, the running container has "
-                f"{_fmt(item.running)}: recreate it (docker compose up -d --force-recreate {svc})"
+                f"{_fmt(item.running)}{note}: recreate it (docker compose up -d --force-recreate {svc})"
             )
         else:
             message = (
-                f"{item.field}: the container runs with {_fmt(item.running)}, the file declares "
+                f"{item.field}: the container runs with {_fmt(item.running)}{note}, the file declares "
                 f"{_fmt(item.declared)}: port it back to service {svc}"
             )
         out.append(
@@ -408,6 +472,8 @@ def drift_findings(
                     "declared": item.declared,
                     "running": item.running,
                     "direction": item.direction,
+                    "kind": item.kind,
+                    "note": item.note,
                     "service": svc,
                 },
             )
