@@ -77,6 +77,9 @@ def build_parser(command: str | None) -> argparse.ArgumentParser:
         p.add_argument("--unsafe", action="store_true", help="also apply behaviour-changing fixes")
         p.add_argument("--accept-defaults", action="store_true",
                        help="apply needs-input fixes with checklist defaults where no value was given or observed")
+        p.add_argument("--trial", action="store_true",
+                       help="start each changed service as fixed and as it is in throwaway containers "
+                            "(network none, label batten.trial=1, removed after); write no fix whose trial fails")
         p.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", help="value for a fix parameter")
         p.add_argument("--undo", action="store_true", help="revert the last write")
         p.add_argument("--force", action="store_true", help="also write read-only (0444) files")

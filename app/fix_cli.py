@@ -139,7 +139,13 @@ def run_fix(args: argparse.Namespace) -> int:
     accept = getattr(args, "accept_defaults", False)
     pick = gate(everything, accept)
     evidence = live_evidence(result.project, args.host, args.context) if args.live else None
-    outcome = fix_all(result.project, result.config, pick, values, evidence, findings=result.findings)
+    if getattr(args, "trial", False):
+        from batten.trial import run_trials
+
+        outcome, trial_lines = run_trials(result, pick, values, evidence, args.host, args.context)
+    else:
+        outcome, trial_lines = fix_all(result.project, result.config, pick, values, evidence,
+                                       findings=result.findings), []
     skipped_unsafe = [f for f in result.findings if f.fix is not None and not f.suppressed
                       and f.fix.applicability == Applicability.UNSAFE and not args.unsafe
                       and (not args.rule or selector(args.rule, unsafe=True)(f))]
@@ -150,7 +156,8 @@ def run_fix(args: argparse.Namespace) -> int:
     for finding, reason in outcome.failed:
         print(f"batten: could not apply {finding.fix.id if finding.fix else finding.rule.id} "
               f"for {finding.rule.id} [{finding.target or finding.path}]: {reason}", file=sys.stderr)
-    for line in pending_lines(result.findings, everything, accept) + behaviour_lines(outcome.applied, written=args.write):
+    for line in trial_lines + pending_lines(result.findings, everything, accept) + \
+            behaviour_lines(outcome.applied, written=args.write):
         print(safe_text(line), file=sys.stderr)
     n = len({id(fx) for _f, fx in outcome.applied})
     summary = f"{n} fix(es) for {len(outcome.applied)} finding(s) in {len(outcome.changes)} file(s)"

@@ -1,0 +1,405 @@
+"""`batten fix --trial` (and the fix dialog's trial key): try compose fixes on the engine before
+they are written.
+
+For each compose service the selected fixes change, and whose image is on the engine, the
+service is started twice in throwaway containers (batten.live.trial): as it is, and as the fixes
+leave it. A fix whose trial fails is not written; the outcome says why and which value would
+remedy it. Dockerfile fixes need a build and are not tried. Textual-free: the TUI calls
+`trial_fix` for one fix, the CLI `trial_gate` for a whole run.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from batten.config import Config
+from batten.fixers.apply import Outcome, Selector, apply_one, fix_all
+from batten.fixers.params import cpus_value, duration_nanos, memory_bytes
+from batten.live.imagefacts import ImageKnowledge, service_image
+from batten.live.trial import (
+    DEFAULT_SECONDS,
+    Remedy,
+    TrialEngine,
+    TrialSpec,
+    Verdict,
+    judge,
+    run_pair,
+)
+from batten.model import BattenError, Finding, Fix
+from batten.sources.compose import ComposeProject, Service, parse_volume
+from batten.sources.project import Project, with_texts
+
+ServiceKey = tuple[str, str]  # (compose file path, service name)
+
+# which fixes a failure signal points at (a failure with no known signal blocks them all)
+SIGNAL_FIXES: dict[str, tuple[str, ...]] = {
+    "read-only": ("co.read-only", "co.mount-read-only"),
+    "no-space": ("co.read-only",),
+    "oom": ("co.limits",),
+    "memory": ("co.limits",),
+    "pids": ("co.pids-limit",),
+    "not-permitted": ("co.cap-drop", "co.remove-cap", "co.no-new-privileges", "co.user"),
+    "permission": ("co.user", "co.cap-drop", "co.remove-cap", "co.tmpfs-noexec", "co.no-new-privileges"),
+    "unhealthy": ("co.healthcheck",),
+}
+_ENV_FILE_BYTES = 1 << 20
+
+
+@dataclass(slots=True)
+class ServiceTrial:
+    service: str
+    path: str
+    image: str
+    fixes: list[str]  # fix ids tried together
+    values: dict[str, str] = field(default_factory=dict)  # the parameter values those fixes used
+    verdict: Verdict | None = None  # None: not tried (see reason)
+    reason: str = ""
+    blocked: list[str] = field(default_factory=list)  # fix ids held back by this trial
+
+    @property
+    def passed(self) -> bool | None:
+        return self.verdict.passed if self.verdict is not None else None
+
+    def lines(self) -> list[str]:
+        head = f"  {self.service} ({self.path}, image {self.image}): "
+        if self.verdict is None:
+            return [head + f"not tried: {self.reason}"]
+        v = self.verdict
+        state = {True: "passed", False: "FAILED", None: "inconclusive"}[v.passed]
+        out = [head + f"{state}: {v.reason}"]
+        if self.blocked:
+            out.append(f"    not written: {', '.join(self.blocked)}")
+        for r in v.remedies:
+            out.append(f"    remedy: {r.why}" + (f" (--set {r.param}={self.remedy_value(r)})" if r.param and r.value else ""))
+        return out
+
+    def remedy_value(self, r: Remedy) -> str:
+        """The whole value to give the parameter: list parameters keep what they had."""
+        if r.param in ("tmpfs_paths", "cap_add"):
+            have = [x for x in self.values.get(r.param, "").split(",") if x]
+            return ",".join([*have, r.value] if r.value not in have else have)
+        return r.value
+
+
+# ---------------------------------------------------------------------- compose -> container
+def _argv(value: Any) -> list[str] | None:
+    if value is None:
+        return None
+    if isinstance(value, list):
+        return [str(v) for v in value]
+    try:
+        return shlex.split(str(value))
+    except ValueError:
+        return [str(value)]
+
+
+def _env_file(project: Project, cp: ComposeProject, value: Any) -> dict[str, str]:
+    out: dict[str, str] = {}
+    items = value if isinstance(value, list) else [value]
+    for item in items:
+        path = item.get("path") if isinstance(item, dict) else item
+        if not isinstance(path, str):
+            continue
+        full = os.path.realpath(os.path.join(project.root, cp.dir, path))
+        if not full.startswith(os.path.realpath(project.root) + os.sep) or not os.path.isfile(full):
+            continue  # only files inside the project, read and never written
+        try:
+            with open(full, "rb") as fh:
+                text = fh.read(_ENV_FILE_BYTES).decode("utf-8", "replace")
+        except OSError:
+            continue
+        for line in text.splitlines():
+            line = line.strip()
+            if not line or line.startswith("#") or "=" not in line:
+                continue
+            k, _, v = line.removeprefix("export ").partition("=")
+            out[k.strip()] = v.strip().strip('"').strip("'")
+    return out
+
+
+def _size(value: Any) -> int | None:
+    if value in (None, ""):
+        return None
+    try:
+        return memory_bytes(str(value))
+    except ValueError:
+        return None
+
+
+def _healthcheck(hc: Any, notes: list[str]) -> dict[str, Any] | None:
+    if not isinstance(hc, dict):
+        return None
+    if hc.get("disable") in (True, "true"):
+        return {"test": ["NONE"]}
+    test = hc.get("test")
+    if isinstance(test, str):
+        test = ["CMD-SHELL", test]
+    if not isinstance(test, list) or not test:
+        return None
+    test = [str(t).replace("$$", "$") for t in test]  # compose's escape; no interpolation here
+
+    def ns(key: str, default: int) -> int:
+        try:
+            return duration_nanos(str(hc[key])) if hc.get(key) else default
+        except ValueError:
+            return default
+
+    timeout = min(ns("timeout", 5 * 10**9), 5 * 10**9)
+    start = min(ns("start_period", 0), 10 * 10**9)
+    retries = int(hc.get("retries") or 3) if str(hc.get("retries") or "3").isdigit() else 3
+    notes.append("healthcheck probed every second")
+    return {"test": test, "interval": 10**9, "timeout": timeout, "retries": min(retries, 5), "start_period": start}
+
+
+def trial_spec(project: Project, cp: ComposeProject, svc: Service, image: str) -> TrialSpec:
+    """The container compose would start for `svc`, on no network, with its volumes replaced
+    by empty tmpfs mounts (nothing of the host is mounted)."""
+    d = svc.plain()
+    spec = TrialSpec(image=image)
+    spec.command = _argv(d.get("command"))
+    spec.entrypoint = _argv(d.get("entrypoint"))
+    if d.get("env_file"):
+        spec.environment.update(_env_file(project, cp, d["env_file"]))
+    env = d.get("environment")
+    if isinstance(env, dict):
+        spec.environment.update({str(k): str(v) for k, v in env.items() if v is not None})
+    spec.user = str(d["user"]) if d.get("user") not in (None, "") else None
+    spec.working_dir = str(d["working_dir"]) if d.get("working_dir") else None
+    spec.read_only = d.get("read_only") in (True, "true")
+    tmpfs = d.get("tmpfs")
+    for entry in (tmpfs if isinstance(tmpfs, list) else [tmpfs] if tmpfs else []):
+        path, _, opts = str(entry).partition(":")
+        spec.tmpfs[path] = opts
+    vols = svc.get("volumes")
+    for item in (vols.data if vols is not None and vols.is_seq else []):
+        vol = parse_volume(item)
+        if vol is not None and vol.target and vol.target not in spec.tmpfs:
+            spec.tmpfs[vol.target] = "" if not vol.read_only else "ro"
+            if not spec.notes or not spec.notes[-1].startswith("volumes"):
+                spec.notes.append("volumes mounted as empty tmpfs")
+    spec.cap_add = [str(c) for c in d.get("cap_add") or []]
+    spec.cap_drop = [str(c) for c in d.get("cap_drop") or []]
+    for opt in d.get("security_opt") or []:
+        o = str(opt).replace("=", ":", 1).replace(" ", "")
+        if o.startswith("no-new-privileges"):
+            spec.security_opt.append("no-new-privileges" if o in ("no-new-privileges", "no-new-privileges:true")
+                                     else "no-new-privileges:false")
+        else:
+            spec.notes.append(f"security_opt {opt} not reproduced")
+    res = (d.get("deploy") or {}).get("resources") or {} if isinstance(d.get("deploy"), dict) else {}
+    limits = res.get("limits") or {}
+    reservations = res.get("reservations") or {}
+    spec.mem_limit = _size(d.get("mem_limit") or limits.get("memory"))
+    spec.mem_reservation = _size(d.get("mem_reservation") or reservations.get("memory"))
+    cpus = d.get("cpus") or limits.get("cpus")
+    if cpus not in (None, ""):
+        try:
+            spec.nano_cpus = int(cpus_value(str(cpus)) * 10**9)
+        except (ValueError, ArithmeticError):
+            spec.notes.append(f"cpus {cpus} not understood")
+    pids = d.get("pids_limit") or limits.get("pids")
+    if pids not in (None, "") and str(pids).lstrip("-").isdigit():
+        spec.pids_limit = int(pids)
+    if d.get("init") in (True, "true"):
+        spec.init = True
+    spec.shm_size = _size(d.get("shm_size"))
+    spec.healthcheck = _healthcheck(d.get("healthcheck"), spec.notes)
+    if d.get("privileged") in (True, "true"):
+        spec.notes.append("privileged not reproduced")
+    return spec
+
+
+# ---------------------------------------------------------------------- which service a finding is about
+def service_of(f: Finding) -> tuple[ComposeProject, Service] | None:
+    subject = f.subject[0] if isinstance(f.subject, tuple) else f.subject
+    if isinstance(subject, Service) and isinstance(f.scope, ComposeProject):
+        return f.scope, subject
+    return None
+
+
+def _key(cp: ComposeProject, svc: Service) -> ServiceKey:
+    return cp.base.path, svc.name
+
+
+def _find(project: Project, key: ServiceKey) -> tuple[ComposeProject, Service] | None:
+    for cp in project.compose_projects:
+        if cp.base.path == key[0] and key[1] in cp.services:
+            return cp, cp.services[key[1]]
+    return None
+
+
+def _blame(verdict: Verdict, fixes: list[str]) -> list[str]:
+    named = {fid for s in verdict.signals for fid in SIGNAL_FIXES.get(s, ())}
+    hit = [f for f in fixes if f in named]
+    return hit or list(fixes)
+
+
+# ---------------------------------------------------------------------- trying
+def try_services(
+    before: Project,
+    after: Project,
+    applied: Iterable[tuple[Finding, Fix]],
+    gateway: Any,
+    *,
+    seconds: float = DEFAULT_SECONDS,
+    progress: Callable[[str], None] | None = None,
+) -> list[ServiceTrial]:
+    """Trial every compose service the applied fixes change (services whose image is not on the
+    engine are reported, not tried)."""
+    by_service: dict[ServiceKey, list[str]] = {}
+    used: dict[ServiceKey, dict[str, str]] = {}
+    for f, fx in applied:
+        site = service_of(f)
+        if site is None:
+            continue
+        fids = by_service.setdefault(_key(*site), [])
+        if fx.id not in fids:
+            fids.append(fx.id)
+            used.setdefault(_key(*site), {}).update(fx.values)
+    engine = TrialEngine(gateway)
+    out: list[ServiceTrial] = []
+    for key, fids in by_service.items():
+        old, new = _find(before, key), _find(after, key)
+        if old is None or new is None:
+            continue
+        image = service_image(before, *old)
+        trial = ServiceTrial(service=key[1], path=key[0], image=image, fixes=fids, values=used.get(key, {}))
+        out.append(trial)
+        try:
+            if not engine.image_present(image):
+                trial.reason = f"image {image} is not on the engine (batten never pulls)"
+                continue
+            if progress is not None:
+                progress(f"trying {key[1]} ({', '.join(fids)})")
+            base_spec = trial_spec(before, *old, image)
+            fixed_spec = trial_spec(after, *new, image)
+            base_obs, fixed_obs = run_pair(engine, base_spec, fixed_spec, key[1], seconds)
+        except BattenError as exc:
+            trial.reason = f"engine error: {exc}"
+            continue
+        trial.verdict = judge(base_obs, fixed_obs, fixed_spec)
+        if trial.verdict.passed is False:
+            trial.blocked = _blame(trial.verdict, fids)
+    return out
+
+
+def trial_gate(
+    project: Project,
+    config: Config,
+    pick: Selector,
+    values: Mapping[str, str] | None,
+    evidence: Any,
+    findings: list[Finding],
+    gateway: Any,
+    *,
+    seconds: float = DEFAULT_SECONDS,
+    progress: Callable[[str], None] | None = None,
+    rounds: int = 3,
+) -> tuple[Outcome, list[ServiceTrial]]:
+    """fix_all, then a trial of every service it changes; fixes whose trial fails are held back
+    and the rest planned and tried again (at most `rounds` times)."""
+    blocked: set[tuple[str, ServiceKey]] = set()
+    trials: dict[ServiceKey, ServiceTrial] = {}
+
+    def gated(f: Finding) -> bool:
+        if not pick(f):
+            return False
+        site = service_of(f)
+        return site is None or f.fix is None or (f.fix.id, _key(*site)) not in blocked
+
+    outcome = fix_all(project, config, gated, values, evidence, findings=findings)
+    for _ in range(rounds):
+        after = with_texts(project, {p: c.after for p, c in outcome.changes.items()})
+        done = try_services(project, after, outcome.applied, gateway, seconds=seconds, progress=progress)
+        new_blocks = False
+        for t in done:
+            key = (t.path, t.service)
+            prior = trials.get(key)
+            if prior is not None and prior.blocked and not t.blocked:
+                t.blocked = prior.blocked  # what an earlier round held back stays held back
+            trials[key] = t if prior is None or t.verdict is not None else prior
+            for fid in t.blocked:
+                if (fid, key) not in blocked:
+                    blocked.add((fid, key))
+                    new_blocks = True
+        if not new_blocks:
+            break
+        outcome = fix_all(project, config, gated, values, evidence, findings=findings)
+    return outcome, list(trials.values())
+
+
+def trial_fix(project: Project, finding: Finding, fix: Fix, gateway: Any,
+              seconds: float = DEFAULT_SECONDS) -> ServiceTrial | None:
+    """Try one planned fix (the TUI's fix dialog): None when it is not a compose fix."""
+    site = service_of(finding)
+    if site is None:
+        return None
+    after = with_texts(project, apply_one(project, fix))
+    trials = try_services(project, after, [(finding, fix)], gateway, seconds=seconds)
+    return trials[0] if trials else None
+
+
+def remedy_sets(trials: Iterable[ServiceTrial]) -> list[Remedy]:
+    return [r for t in trials if t.verdict is not None for r in t.verdict.remedies]
+
+
+def engine_knowledge(gateway: Any, project: Project, *, filesystems: bool = True) -> ImageKnowledge:
+    """What the engine shows about the images of the project's services: their config, and
+    (with `filesystems`) their programs, users and setuid files. Read-only; never pulls."""
+    from batten.live.imagefacts import gather, project_images
+
+    knowledge = gather(gateway, project_images(project))
+    if filesystems:
+        from batten.live.imagecontent import complete_knowledge
+
+        complete_knowledge(gateway, knowledge)
+    return knowledge
+
+
+def run_trials(result: Any, pick: Selector, values: Mapping[str, str] | None, evidence: Any,
+               host: str | None, context: str | None) -> tuple[Outcome, list[str]]:
+    """`batten fix --trial`: plan with what the engine shows about the images, try every changed
+    service, hold back what fails. Returns the outcome and the report lines."""
+    import sys
+
+    from batten.live.endpoint import resolve_endpoint
+    from batten.live.gateway import DockerGateway
+    from batten.live.imagefacts import refine_findings, using
+
+    lines: list[str] = []
+    gateway = None
+    try:
+        gateway = DockerGateway(resolve_endpoint(host, context), timeout=10.0)
+        knowledge = engine_knowledge(gateway, result.project)
+    except BattenError as exc:
+        if gateway is not None:
+            gateway.close()
+        lines.append(f"trial: engine unavailable ({exc}); nothing was tried, nothing held back")
+        return fix_all(result.project, result.config, pick, values, evidence, findings=result.findings), lines
+    tty = sys.stderr.isatty()
+
+    def progress(text: str) -> None:
+        if tty:
+            print(f"batten: {text}", file=sys.stderr)
+
+    try:
+        findings = refine_findings(result.findings, knowledge)
+        with using(knowledge):
+            outcome, trials = trial_gate(result.project, result.config, pick, values, evidence, findings,
+                                         gateway, progress=progress)
+    finally:
+        gateway.close()
+    if trials:
+        tried = [t for t in trials if t.verdict is not None]
+        passed = sum(1 for t in tried if t.passed)
+        lines.append(f"trial: {len(tried)} of {len(trials)} changed service(s) tried, {passed} passed "
+                     "(throwaway containers, label batten.trial=1, network none, removed):")
+        for t in trials:
+            lines.extend(t.lines())
+    else:
+        lines.append("trial: no compose service is changed by the selected fixes; nothing to try")
+    return outcome, lines
