@@ -292,3 +292,34 @@ def test_every_unsafe_fixer_and_every_risky_default_states_its_risk() -> None:
     assert {"memory", "cpus", "pids_limit", "uid", "gid", "healthcheck_cmd", "tmpfs_paths", "cap_add",
             "user"} <= risky
     assert risky <= set(FIX_DEFAULTS) | {"healthcheck_cmd", "user"}
+
+
+# ---------------------------------------------------------------------------------------------
+# the trial's judgement (pure; the real runs are in test_trial_engine.py)
+# ---------------------------------------------------------------------------------------------
+
+
+def test_trial_judgement_and_remedies() -> None:
+    from batten.live.trial import Observation, TrialSpec, demux, judge
+
+    frame = b"\x01\x00\x00\x00\x00\x00\x00\x03ab\n" + b"\x02\x00\x00\x00\x00\x00\x00\x02c\n"
+    assert demux(frame) == b"ab\nc\n" and demux(b"plain\n") == b"plain\n"
+    spec = TrialSpec(image="x", read_only=True, tmpfs={"/tmp": ""}, cap_drop=["ALL"], mem_limit=64 << 20)
+    base = Observation(status="running", log_tail=["started"])
+    ro = Observation(status="exited", exit_code=1, log_tail=[
+        "touch: /var/lib/app/state.db: Read-only file system",
+        "chown: /srv: Operation not permitted"])
+    v = judge(base, ro, spec)
+    assert v.passed is False and {"exited", "read-only", "not-permitted"} <= set(v.signals)
+    assert {(r.param, r.value) for r in v.remedies} >= {("tmpfs_paths", "/var/lib/app"), ("cap_add", "CHOWN")}
+    oom = judge(base, Observation(status="exited", exit_code=137, oom_killed=True), spec)
+    assert ("memory", "128M") in {(r.param, r.value) for r in oom.remedies}
+    # errors the unfixed service logs too are not the fix's doing
+    same = Observation(status="running", log_tail=["open /x: permission denied"])
+    assert judge(same, same, spec).passed is True
+    # an unfixed service that fails here says nothing about the fix
+    broken = Observation(status="exited", exit_code=2)
+    assert judge(broken, broken, spec).passed is None
+    # a write into a path already on tmpfs proposes nothing new
+    tmp = Observation(status="exited", exit_code=1, log_tail=["sh: can't create /tmp/x/y: Read-only file system"])
+    assert not [r for r in judge(base, tmp, spec).remedies if r.param == "tmpfs_paths"]

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from batten.model import BattenError
+from batten.sanitize import one_line
 
 TRIAL_LABEL = "batten.trial"
 DEFAULT_SECONDS = 6.0
@@ -91,15 +92,31 @@ class Verdict:
 
 # ---------------------------------------------------------------------- running
 class TrialEngine:
-    """Create, start, watch and remove labelled throwaway containers through a DockerGateway."""
+    """Create, start, watch and remove labelled throwaway containers through a DockerGateway.
+    Reads go through the gateway's bounded GETs; the three writes (create, start, remove) are
+    the docker SDK's own calls on the gateway's connection, each under its socket timeout."""
 
     def __init__(self, gateway: Any) -> None:
         self.gateway = gateway
         self._created: list[str] = []
         self._lock = threading.Lock()
 
-    def _call(self, fn: Callable[[Any], Any], what: str) -> Any:
-        return self.gateway._call(fn, what)  # the gateway's error handling (one-line errors)
+    def _write(self, fn: Callable[[Any], Any], what: str) -> Any:
+        import docker
+        import requests
+
+        from batten.live.gateway import ContainerNotFound, EngineError, EngineUnavailable
+
+        client = self.gateway._ensure()
+        try:
+            return fn(client)
+        except docker.errors.NotFound as exc:
+            raise ContainerNotFound(f"{what}: {one_line(getattr(exc, 'explanation', None) or exc, 200)}") from None
+        except docker.errors.APIError as exc:
+            raise EngineError(f"Docker engine refused {what}: "
+                              f"{one_line(getattr(exc, 'explanation', None) or exc, 200)}") from None
+        except (requests.exceptions.RequestException, OSError) as exc:
+            raise EngineUnavailable(f"Docker engine did not complete {what}: {one_line(exc, 200)}") from None
 
     def image_present(self, ref: str) -> bool:
         return self.gateway.inspect_image(ref) is not None
@@ -133,41 +150,53 @@ class TrialEngine:
                 network_disabled=True,
             )
 
-        created = self._call(make, f"create of a trial container for {name_hint}")
-        cid = str(created.get("Id") or created.get("id"))
+        created = self._write(make, f"create of a trial container for {one_line(name_hint, 80)}")
+        cid = str(created.get("Id") or "") if isinstance(created, Mapping) else ""
+        if not re.fullmatch(r"[0-9a-f]{12,64}", cid):
+            raise BattenError("the engine answered the trial container's create without an id")
         with self._lock:
             self._created.append(cid)
         return cid
 
     def start(self, cid: str) -> None:
-        self._call(lambda c: c.start(cid), "start of a trial container")
+        self._write(lambda c: c.start(cid), "start of a trial container")
 
     def observe(self, cid: str) -> Observation:
-        data = self._call(lambda c: c.inspect_container(cid), "inspect of a trial container")
+        data = self.gateway.inspect_container(cid)
         state = data.get("State") or {}
         health = state.get("Health") or None
+        code = state.get("ExitCode")
         obs = Observation(
             status=str(state.get("Status") or ""),
-            exit_code=int(state["ExitCode"]) if state.get("Status") == "exited" else None,
+            exit_code=int(code) if state.get("Status") == "exited" and isinstance(code, int) else None,
             oom_killed=bool(state.get("OOMKilled")),
-            restarts=int(data.get("RestartCount") or 0),
+            restarts=int(data.get("RestartCount") or 0) if isinstance(data.get("RestartCount"), int) else 0,
             health=str(health.get("Status")) if isinstance(health, Mapping) else None,
         )
         if isinstance(health, Mapping):
-            obs.health_log = [" ".join(str(h.get("Output") or "").split())[:300]
+            obs.health_log = [one_line(str(h.get("Output") or ""), 300)
                               for h in (health.get("Log") or [])[-3:] if isinstance(h, Mapping)]
         return obs
 
     def logs(self, cid: str) -> list[str]:
-        raw = self._call(lambda c: c.logs(cid, stdout=True, stderr=True, tail=LOG_TAIL), "logs of a trial container")
-        text = (raw or b"")[-LOG_BYTES:].decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)[-LOG_BYTES:]
+        """The last lines of stdout and stderr (bounded; unreadable logs are one line saying so)."""
+        from batten.live.gateway import EngineError
+
+        try:
+            answer = self.gateway._request(self.gateway._ensure(), f"/containers/{cid}/logs", "logs of a trial container",
+                                           params={"stdout": 1, "stderr": 1, "tail": LOG_TAIL}, limit=LOG_BYTES * 4)
+        except EngineError as exc:
+            return [f"(log tail not read: {exc})"]
+        if answer.status >= 400:
+            return [f"(log tail not read: HTTP {answer.status})"]
+        text = demux(answer.body)[-LOG_BYTES:].decode("utf-8", "replace")
         return [line for line in text.splitlines() if line.strip()][-LOG_TAIL:]
 
     def remove(self, cid: str) -> None:
-        import docker
+        from batten.live.gateway import ContainerNotFound
 
-        with contextlib.suppress(docker.errors.NotFound):
-            self._call(lambda c: c.remove_container(cid, force=True, v=True), "removal of a trial container")
+        with contextlib.suppress(ContainerNotFound):
+            self._write(lambda c: c.remove_container(cid, force=True, v=True), "removal of a trial container")
         with self._lock:
             if cid in self._created:
                 self._created.remove(cid)
@@ -196,6 +225,20 @@ def health_budget(spec: TrialSpec, cap: float = 40.0) -> float:
     ns = (hc.get("start_period") or 0) + (hc.get("retries") or 3) * ((hc.get("interval") or 10**9)
                                                                      + (hc.get("timeout") or 5 * 10**9))
     return min(cap, ns / 1e9 + 1.0)
+
+
+def demux(body: bytes) -> bytes:
+    """The payload of Docker's multiplexed log stream (8-byte frame headers), or the body as it
+    is when it is not multiplexed (a TTY container)."""
+    out = bytearray()
+    i = 0
+    while i + 8 <= len(body):
+        if body[i] not in (0, 1, 2) or body[i + 1 : i + 4] != b"\0\0\0":
+            return body if i == 0 else bytes(out)
+        size = int.from_bytes(body[i + 4 : i + 8], "big")
+        out += body[i + 8 : i + 8 + size]
+        i += 8 + size
+    return bytes(out) if i else body
 
 
 def _decisive(obs: Observation) -> bool:
