@@ -308,6 +308,18 @@ def test_evidence_from_a_running_container(
     assert "user" not in got and got.get("cpus", "1.0") == "1.0"
 
 
+def test_evidence_keeps_the_limits_a_container_runs_with(engine: Any, gateway: DockerGateway) -> None:
+    c = engine.run(name="t-limited", mem_limit="200m", mem_reservation="150m", nano_cpus=1_500_000_000)
+    ev = gather_evidence(gateway, c.id)
+    assert ev.memory_usage is not None and ev.memory_usage < 100 * 1024**2
+    # usage x 2 would be 64M: never below the running limit, the reservation kept and below it
+    assert {k: ev.defaults()[k] for k in ("memory", "memory_reservation")} == {
+        "memory": "200M",
+        "memory_reservation": "150M",
+    }
+    assert ev.cpus == "1.5"
+
+
 def test_evidence_finds_the_images_user(
     engine: Any, gateway: DockerGateway, app_image: str
 ) -> None:

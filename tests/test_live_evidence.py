@@ -236,3 +236,21 @@ def test_memory_never_below_the_running_limit(limit: int, usage_mib: int, expect
     ev = collect_evidence(inspect, stats={"memory_stats": {"usage": usage_mib * MIB, "stats": {}}})
     assert ev.memory == expected
     assert ev.cpus == "2.5"  # the running CPU limit is kept too
+
+
+@pytest.mark.parametrize(
+    ("limit", "reservation", "usage_mib", "memory", "reserved"),
+    [
+        (0, 300 * MIB, 10, "300M", "300M"),  # a running reservation: the limit is not below it
+        (512 * MIB, 128 * MIB, 10, "512M", "128M"),  # both kept, reservation below the limit
+        (0, 0, 10, "64M", None),  # nothing reserved: no reservation proposed
+    ],
+)
+def test_running_reservation_is_kept_and_never_above_the_limit(
+    limit: int, reservation: int, usage_mib: int, memory: str, reserved: str | None
+) -> None:
+    inspect = load("inspect-hardened")
+    inspect["HostConfig"] = {**inspect["HostConfig"], "Memory": limit, "MemoryReservation": reservation}
+    ev = collect_evidence(inspect, stats={"memory_stats": {"usage": usage_mib * MIB, "stats": {}}})
+    assert (ev.memory, ev.memory_reservation) == (memory, reserved)
+    assert ev.defaults().get("memory_reservation") == reserved

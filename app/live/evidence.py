@@ -75,6 +75,7 @@ class Evidence:
     memory_peak: int | None = None
     memory_limit: int | None = None  # bytes the container runs limited to, if any
     memory: str = "64M"
+    memory_reservation: str | None = None  # never above memory
     cpu_usage: float | None = None  # cores
     cpus: str = "1.0"
     users: list[str] = field(default_factory=list)  # non-root users seen (image, config, top)
@@ -90,8 +91,10 @@ class Evidence:
                  and not {".", ".."} & set(p.split("/"))]
         out = {"tmpfs_paths": ",".join(paths),
                "cap_add": ",".join(c for c in self.cap_add if _CAP_NAME.fullmatch(c))}
-        if self.memory_usage is not None or self.memory_limit is not None:
+        if self.memory_usage is not None or self.memory_limit is not None or self.memory_reservation:
             out["memory"] = self.memory
+        if self.memory_reservation is not None:
+            out["memory_reservation"] = self.memory_reservation
         if self.cpu_usage is not None:
             out["cpus"] = self.cpus
         if self.users and _SAFE_USER.fullmatch(self.user):
@@ -314,7 +317,11 @@ def collect_evidence(
     # never below a limit the container already runs with: usage x 2, a floor, or that limit
     hc = inspect.get("HostConfig") or {}
     ev.memory_limit = max(0, int(hc.get("Memory") or 0)) or None
-    ev.memory = format_memory(max(memory_step(max(MIN_MEMORY, 2 * (ev.memory_usage or 0))), ev.memory_limit or 0))
+    # a reservation it runs with stays the reservation, and the limit is not below it
+    reserved = max(0, int(hc.get("MemoryReservation") or 0)) or None
+    limit = max(memory_step(max(MIN_MEMORY, 2 * (ev.memory_usage or 0))), ev.memory_limit or 0, reserved or 0)
+    ev.memory = format_memory(limit)
+    ev.memory_reservation = format_memory(min(reserved, limit)) if reserved else None
     running_cpus = max(0, int(hc.get("NanoCpus") or 0)) / 1e9
     ev.cpus = propose_cpus(ev.cpu_usage)
     if running_cpus > float(ev.cpus):
