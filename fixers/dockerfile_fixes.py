@@ -11,7 +11,14 @@ from __future__ import annotations
 import json
 import re
 
-from batten.checks.base import RunCommand, effective_user, stage_chain, stage_env
+from batten.checks.base import (
+    RunCommand,
+    effective_user,
+    is_root_user,
+    run_commands,
+    stage_chain,
+    stage_env,
+)
 from batten.checks.dockerfile_rules import ins_user_name
 from batten.fixers.dockerfile_util import (
     Creation,
@@ -24,11 +31,13 @@ from batten.fixers.dockerfile_util import (
     creations,
     delete_instruction,
     doc_for,
+    free_ids,
     group_gid,
     heredoc_append,
     id_option,
     image_family,
     image_key,
+    insert_after,
     insert_after_word,
     insert_before,
     kebab,
@@ -36,6 +45,9 @@ from batten.fixers.dockerfile_util import (
     remove_token,
     resolve_id,
     root_at,
+    starts_a_step,
+    used_ids,
+    user_at,
     user_family,
     word_source,
 )
@@ -63,13 +75,25 @@ def _subject(ctx: FixContext, size: int) -> tuple | None:
     return None
 
 
-def _ids(ctx: FixContext) -> tuple[str, str]:
+def _ids(ctx: FixContext, stage: Stage | None = None, made: list[Creation] | None = None) -> tuple[str, str]:
+    """The uid and gid to use: given values must be free in the stage chain (and the base
+    image, when its files were read); checklist defaults move to the next free pair."""
     uid, gid = ctx.value("uid").strip(), ctx.value("gid").strip()
     if not _ID.fullmatch(uid) or not _ID.fullmatch(gid):
         raise ValueError(f"uid/gid must be numbers (got {uid!r}, {gid!r})")
     if uid == "0" or gid == "0":
         raise ValueError("uid/gid 0 is root")
-    return uid, gid
+    if stage is None:
+        return uid, gid
+    uids, gids = used_ids(made if made is not None else creations(stage, image_family(stage)), stage)
+    for name, value, taken in (("uid", uid, uids), ("gid", gid, gids)):
+        if int(value) in taken and ctx.sources.get(name) not in ("checklist", None):
+            raise NoFix(f"{name} {value} is already used by {taken[int(value)]}: give another one")
+    u, g = free_ids(int(uid), int(gid), uids, gids)
+    for name, old, new in (("uid", uid, str(u)), ("gid", gid, str(g))):
+        if new != old:
+            ctx.values[name] = new  # the next id the chain (and base image) leave free
+    return str(u), str(g)
 
 
 def _id_edit(doc: Doc, c: Creation, value: str) -> Edit | None:
@@ -160,7 +184,7 @@ def add_user(ctx: FixContext) -> FixResult | None:
     stage = ctx.finding.subject
     if doc is None or not isinstance(stage, Stage):
         return None
-    uid, gid = _ids(ctx)
+    uid, gid = _ids(ctx, stage)
     name = ctx.value("user_name").strip() or "app"
     if not _NAME.fullmatch(name):
         raise ValueError(f"bad user name {name!r}")
@@ -174,7 +198,10 @@ def add_user(ctx: FixContext) -> FixResult | None:
         value, how = "65532:65532", "the distroless base already has the nonroot user 65532"
     elif family == "numeric":
         value = f"{uid}:{gid}"
-        how = "no user-creation tool is known for this base image, so USER takes numeric ids only"
+        root = stage.root_image()
+        how = (f"the family of the base image {root.raw if root is not None else stage.base_resolved} is "
+               "unknown, so batten does not guess its package manager or account tools: USER takes numeric "
+               "ids only (create the account yourself if the image needs it in /etc/passwd)")
     else:
         made = creations(stage, image_family(stage))
         reused = _reuse_user(doc, stage, made, uid, gid, edits)  # _Decline is a NoFix: its reason reaches the user
@@ -233,7 +260,7 @@ def add_user(ctx: FixContext) -> FixResult | None:
     creates the account, so its id no longer depends on what the base image already holds.""",
     params=_USER_PARAMS[:2],
 )
-def fix_user_ids(ctx: FixContext) -> list[Edit] | None:
+def fix_user_ids(ctx: FixContext) -> FixResult | None:
     doc = doc_for(ctx.finding)
     subj = _subject(ctx, 3)
     if doc is None or subj is None:
@@ -241,11 +268,12 @@ def fix_user_ids(ctx: FixContext) -> list[Edit] | None:
     stage, _ins, rc = subj
     if not isinstance(rc, RunCommand) or not isinstance(stage, Stage):
         return None
-    uid, gid = _ids(ctx)
     family = image_family(stage)
     style = account_style(rc, family)
-    if style is None:
+    if style is None or command_site(rc) is None:
         return None
+    made = creations(stage, family)
+    uid, gid = _ids(ctx, stage, made)
     name = rc.name
     positional = rc.cmd.positional()
     is_group = name in ("groupadd", "addgroup") and not (name == "addgroup" and len(positional) >= 2)
@@ -256,8 +284,37 @@ def fix_user_ids(ctx: FixContext) -> list[Edit] | None:
     name_word = rc.cmd.name_word
     if name_word is None:
         return None
-    e = insert_after_word(doc, rc, name_word, f" {opt} {gid if is_group else uid}")
-    return [e] if e is not None else None
+    if is_group:
+        e = insert_after_word(doc, rc, name_word, f" {opt} {gid}")
+        return FixResult([e]) if e is not None else None
+    c = next((x for x in made if x.rc is rc or (x.rc.instruction is rc.instruction and x.rc.whole.start == rc.whole.start)),
+             None)
+    if c is not None and c.own_group and starts_a_step(rc):
+        # the user's own group gets its gid explicitly: created first, then named as primary group
+        group_cmd, group_opt = _OWN_GROUP[style]
+        sysflag = _SYSTEM_FLAG[style] if c.system else ""
+        first = word_source(doc, rc, rc.whole.words[0])
+        pre = doc.edit(first.start, first.start, f"{group_cmd} {sysflag}{group_opt(long_used, short_used)} {gid} {c.name} && ")
+        e = insert_after_word(doc, rc, name_word, f" {opt} {uid} {_PRIMARY[style](long_used, short_used)} {c.name}")
+        if e is not None:
+            return FixResult([pre, e], explanation=f"Creates the group {c.name} with gid {gid} before the user and "
+                             f"gives the user uid {uid} and that group, so neither id depends on what the base "
+                             "image holds or collides with another account of the build.")
+    e = insert_after_word(doc, rc, name_word, f" {opt} {uid}")
+    return FixResult([e]) if e is not None else None
+
+
+_OWN_GROUP = {
+    "gnu": ("groupadd", lambda lo, sh: "-g" if sh and not lo else "--gid"),
+    "busybox": ("addgroup", lambda lo, sh: "-g"),
+    "debian": ("addgroup", lambda lo, sh: "--gid"),
+}
+_SYSTEM_FLAG = {"gnu": "--system ", "busybox": "-S ", "debian": "--system "}
+_PRIMARY = {
+    "gnu": lambda lo, sh: "-g" if sh and not lo else "--gid",
+    "busybox": lambda lo, sh: "-G",
+    "debian": lambda lo, sh: "--ingroup",
+}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -317,7 +374,7 @@ _SUDO_IDENTITY = frozenset({"--user", "--group", "--login", "--shell", "-u", "-g
     explanation="""Removes sudo and its options from the command: the build runs this step as root
     already, so the command does exactly the same without it.""",
 )
-def drop_sudo(ctx: FixContext) -> list[Edit] | None:
+def drop_sudo(ctx: FixContext) -> list[Edit] | FixResult | None:
     doc = doc_for(ctx.finding)
     subj = _subject(ctx, 3)
     if doc is None or subj is None:
@@ -325,8 +382,35 @@ def drop_sudo(ctx: FixContext) -> list[Edit] | None:
     stage, ins, rc = subj
     if not isinstance(stage, Stage) or not isinstance(rc, RunCommand):
         return None
-    if not root_at(stage, ins) or command_site(rc) is None:
+    if command_site(rc) is None:
         return None
+    user, known = user_at(stage, ins)
+    if not known:
+        root = stage.root_image()
+        raise NoFix(f"the base image {root.raw if root is not None else stage.base} was not inspected: whether "
+                    "this step runs as root is unknown (its sudo suggests it does not)")
+    if user is None:
+        raise NoFix("the base image runs as a non-root user whose name batten does not know: wrap the step "
+                    "in USER root ... USER <that user> by hand")
+    removal = _sudo_removal(doc, ins, rc)
+    if removal is None:
+        return None
+    if is_root_user(user):
+        return removal
+    # the step runs as `user`: it can run as root without sudo only if every command of it used sudo
+    others = [c for c in run_commands(ins) if "sudo" not in c.wrappers and c.name != "sudo"]
+    if others:
+        raise NoFix(f"this RUN also runs {others[0].name!r} as {user}: without sudo the whole step would need "
+                    "root; split it first")
+    lines_before = [f"{doc.kw('USER')} root"]
+    lines_after = [f"{doc.kw('USER')} {user}"]
+    wrap = [insert_before(doc, ins, lines_before), insert_after(doc, ins, lines_after)]
+    return FixResult(removal + wrap, title="Run the step as root (USER root) instead of through sudo",
+                     explanation=f"The step runs as {user}: it becomes a root step (USER root "
+                     f"before it, USER {user} after it) without sudo, so every command runs as it did.")
+
+
+def _sudo_removal(doc: Doc, ins: Instruction, rc: RunCommand) -> list[Edit] | None:
     words = rc.whole.words
     k = next((i for i, w in enumerate(words) if w.text.rsplit("/", 1)[-1] == "sudo"), None)
     if k is None:

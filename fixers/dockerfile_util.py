@@ -272,7 +272,8 @@ _RHEL_IMAGES = frozenset({
     "registry.fedoraproject.org/fedora",
 })
 _RHEL_NO_SHADOW = frozenset({"amazonlinux", "amazoncorretto"})
-_DEBIAN_TAG = re.compile(r"(?i)(^|[-.])(slim|bookworm|bullseye|buster|stretch|trixie|jammy|focal|noble|bionic|"
+# a tag naming a Debian or Ubuntu release (not "slim" alone: on an unknown repository that is a guess)
+_DEBIAN_TAG = re.compile(r"(?i)(^|[-.])(bookworm|bullseye|buster|stretch|trixie|jammy|focal|noble|bionic|"
                          r"xenial|debian|ubuntu)([-.]|$)")
 _PKG_FAMILY = {"apt-get": "debian", "apt": "debian", "dpkg": "debian", "apk": "alpine",
                "dnf": "rhel", "yum": "rhel", "microdnf": "rhel"}
@@ -710,3 +711,94 @@ def append_command(doc: Doc, ins: Instruction, command: str) -> Edit | None:
     if lay.joiner == ";":
         return doc.edit(off, off, f"; {command}")
     return doc.edit(off, off, f" && {command}")
+
+
+# ---------------------------------------------------------------------------------------------
+# account ids that do not collide
+# ---------------------------------------------------------------------------------------------
+
+
+def used_ids(made: list[Creation], stage: Stage) -> tuple[dict[int, str], dict[int, str]]:
+    """(uid -> who, gid -> who) the stage chain's account commands take, plus the base image's
+    accounts when its files were read through the engine. A user created with its own group
+    takes its uid as that group's gid too (useradd's and adduser's habit)."""
+    from batten.live.imagefacts import facts_for
+
+    uids: dict[int, str] = {}
+    gids: dict[int, str] = {}
+    for c in made:
+        v = resolve_id(c.id, c.stage)
+        if v is None:
+            continue
+        who = f"{c.rc.name} {c.name}"
+        if c.kind == "user":
+            uids.setdefault(int(v), who)
+            if c.own_group:
+                gids.setdefault(int(v), f"{who} (its own group)")
+        else:
+            gids.setdefault(int(v), who)
+    root = stage.root_image()
+    facts = facts_for(root.raw if root is not None else None)
+    for name, uid, gid in facts.users or ():
+        uids.setdefault(uid, f"user {name} of the base image")
+        gids.setdefault(gid, f"the primary group of {name} in the base image")
+    for name, gid in facts.groups or ():
+        gids.setdefault(gid, f"group {name} of the base image")
+    return uids, gids
+
+
+def free_ids(uid: int, gid: int, uids: dict[int, str], gids: dict[int, str]) -> tuple[int, int]:
+    """The first uid >= `uid` and gid >= `gid` nobody uses (equal ones when they start equal)."""
+    if uid == gid:
+        while uid in uids or uid in gids:
+            uid += 1
+        return uid, uid
+    while uid in uids:
+        uid += 1
+    while gid in gids:
+        gid += 1
+    return uid, gid
+
+
+def starts_a_step(rc: RunCommand) -> bool:
+    """The command begins its RUN or follows `&&`, `;` or a line break (so `x && ` can go in
+    front of it without changing what runs when)."""
+    before = re.sub(r"\\\r?\n", " ", rc.script[: rc.whole.start]).rstrip(" \t")
+    if before == "" or before.endswith("\n"):
+        return True
+    before = before.rstrip()
+    return before.endswith(("&&", ";", "then", "do", "{", "(")) and not before.endswith(("|&&", ";;"))
+
+
+def is_official_image(image: str | None) -> bool:
+    """A Docker Official Image (`python`, `library/python`, `docker.io/python`)."""
+    from batten.sources.dockerfile import ImageRef
+
+    ref = ImageRef.parse(image or "")
+    if ref is None or not ref.is_docker_hub:
+        return False
+    repo = ref.repository.lower()
+    return repo.startswith("library/") or "/" not in repo
+
+
+def user_at(stage: Stage, ins: Instruction | None) -> tuple[str | None, bool]:
+    """(user, known) the build runs `ins` as: the USER in force in the stage chain, else the base
+    image's own user when known (inspected through the engine, an official image: root, an image
+    known to run as non-root: (None, True)); (None, False) when nobody can tell."""
+    from batten.live.imagefacts import facts_for
+
+    user = user_before(stage, ins)
+    if user is not None:
+        return user, True
+    root = stage.root_stage()
+    if root.is_scratch:
+        return "root", True
+    ref = stage.root_image()
+    facts = facts_for(ref.raw if ref is not None else None)
+    if facts.inspected:
+        return facts.user or "root", True
+    if image_default_nonroot(root.base_resolved):
+        return None, True
+    if is_official_image(root.base_resolved) or is_windows_image(root.base_resolved):
+        return "root", True
+    return None, False

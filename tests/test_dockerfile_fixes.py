@@ -332,7 +332,7 @@ def test_add_user_declines_when_the_name_is_taken_by_a_group(tmp_path: Path) -> 
 def test_fix_user_ids_matches_short_option_style(tmp_path: Path) -> None:
     text = "FROM debian:12\nRUN useradd -m -s /bin/sh app\nUSER app\n"
     assert fix_text(tmp_path, text, "user.unfixed-id") == (
-        "FROM debian:12\nRUN useradd -u 10001 -m -s /bin/sh app\nUSER app\n")
+        "FROM debian:12\nRUN groupadd -g 10001 app && useradd -u 10001 -g app -m -s /bin/sh app\nUSER app\n")
 
 
 def test_fix_user_ids_not_inside_sh_c(tmp_path: Path) -> None:

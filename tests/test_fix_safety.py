@@ -323,3 +323,50 @@ def test_trial_judgement_and_remedies() -> None:
     # a write into a path already on tmpfs proposes nothing new
     tmp = Observation(status="exited", exit_code=1, log_tail=["sh: can't create /tmp/x/y: Read-only file system"])
     assert not [r for r in judge(base, tmp, spec).remedies if r.param == "tmpfs_paths"]
+
+
+# ---------------------------------------------------------------------------------------------
+# Dockerfile fixes that keep the build green (more cases in tests/fixers/cases/dockerfile)
+# ---------------------------------------------------------------------------------------------
+
+
+def _df_fix(tmp_path: Path, text: str, rule_id: str, values=None, knowledge=None):
+    project = rulekit.project(tmp_path, {"Dockerfile": text})
+    found = next(f for f in run_checks(project, Config()) if f.rule.id == rule_id)
+    with using(knowledge):
+        fx = plan_fix(found, project, Config(), values)
+    return project, fx
+
+
+def test_user_ids_never_collide(tmp_path: Path) -> None:
+    text = "FROM debian:12\nRUN groupadd --gid 10001 docker && useradd -m app\nUSER app\n"
+    # a given id that is taken is refused, with the reason
+    _p, fx = _df_fix(tmp_path / "a", text, "user.unfixed-id", {"uid": "10001", "gid": "10001"})
+    assert fx is None
+    # the base image's own accounts count when its files were read
+    k = ImageKnowledge({"example/base:1": ImageFacts("example/base:1").with_filesystem(
+        files=["/bin/sh"], passwd="root:x:0:0::/:/bin/sh\nsvc:x:10001:10001::/:/bin/sh\n", group="svc:x:10001:\n")})
+    project, fx = _df_fix(tmp_path / "b", "FROM example/base:1\nRUN apt-get install -y x\nCMD [\"x\"]\n",
+                          "user.missing", knowledge=k)
+    assert fx is not None
+    after = apply_one(project, fx)["Dockerfile"]
+    assert "--uid 10002" in after and "--gid 10002" in after and "USER 10002:10002" in after
+
+
+def test_unknown_base_family_says_so(tmp_path: Path) -> None:
+    _p, fx = _df_fix(tmp_path, "FROM registry.example.com/runtime:2\nCMD [\"x\"]\n", "user.missing")
+    assert fx is not None and "family of the base image registry.example.com/runtime:2 is unknown" in fx.explanation
+    assert "groupadd" not in "".join(e.text for e in fx.edits) and "adduser" not in "".join(e.text for e in fx.edits)
+
+
+def test_sudo_in_a_non_root_base_image_step(tmp_path: Path) -> None:
+    text = "FROM example/devbox:1\nRUN sudo apt-get update\n"
+    _p, fx = _df_fix(tmp_path / "u", text, "user.sudo")
+    assert fx is None  # not inspected: unknown whether the step runs as root
+    k = ImageKnowledge({"example/devbox:1": from_inspect("example/devbox:1", {"Config": {"User": "vscode"}})})
+    project, fx = _df_fix(tmp_path / "k", text, "user.sudo", knowledge=k)
+    assert fx is not None
+    assert apply_one(project, fx)["Dockerfile"] == "FROM example/devbox:1\nUSER root\nRUN apt-get update\nUSER vscode\n"
+    k = ImageKnowledge({"example/devbox:1": from_inspect("example/devbox:1", {"Config": {"User": ""}})})
+    project, fx = _df_fix(tmp_path / "r", text, "user.sudo", knowledge=k)
+    assert fx is not None and apply_one(project, fx)["Dockerfile"] == "FROM example/devbox:1\nRUN apt-get update\n"
