@@ -74,6 +74,11 @@ def build_parser(command: str | None) -> argparse.ArgumentParser:
         p.add_argument("paths", nargs="*", metavar="PATH", help="a directory or files (default: .)")
         p.add_argument("--rule", action="append", default=[], metavar="ID", help="only findings of this rule (repeatable; globs ok)")
         p.add_argument("--write", action="store_true", help="apply the fixes (default: print the diff only)")
+        p.add_argument("--check", action="store_true",
+                       help="dry run for CI: exit 1 when fixes are pending, 0 when there are none (no diff)")
+        p.add_argument("--quiet", "-q", action="store_true", help="no diff and no summary tables: problems and one line")
+        p.add_argument("--verbose", "-v", action="store_true",
+                       help="also list each fix applied and why a rule's fix does not apply where it does not")
         p.add_argument("--unsafe", action="store_true", help="also apply behaviour-changing fixes")
         p.add_argument("--accept-defaults", action="store_true",
                        help="apply needs-input fixes with checklist defaults where no value was given or observed")

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections import Counter
 from collections.abc import Callable
 
 from batten.config import Config
-from batten.fixers.apply import fix_all, selector
+from batten.fixers.apply import Outcome, Progress, fix_all, selector
 from batten.fixers.write import (
     JournalError,
     WriteRefused,
@@ -127,7 +128,12 @@ def run_fix(args: argparse.Namespace) -> int:
             return 2
         print(f"restored {len(restored)} file(s): {', '.join(restored)}")
         return 0
+    if args.check and args.write:
+        raise UsageError("--check is a dry run: it cannot be combined with --write")
+    if args.quiet and args.verbose:
+        raise UsageError("--quiet and --verbose contradict each other")
     values = _parse_sets(args.set)
+    check_rules(args.rule)
     result = scan(paths, config=config_for(paths, args.config, args.select, args.ignore))
     pending = interrupted_write(result.project.root)
     if pending is not None:
@@ -139,39 +145,135 @@ def run_fix(args: argparse.Namespace) -> int:
     accept = getattr(args, "accept_defaults", False)
     pick = gate(everything, accept)
     evidence = live_evidence(result.project, args.host, args.context) if args.live else None
-    if getattr(args, "trial", False):
-        from batten.trial import run_trials
+    with ProgressLine(sys.stderr, enabled=not args.quiet) as progress:
+        if getattr(args, "trial", False):
+            from batten.trial import run_trials
 
-        outcome, trial_lines = run_trials(result, pick, values, evidence, args.host, args.context)
-    else:
-        outcome, trial_lines = fix_all(result.project, result.config, pick, values, evidence,
-                                       findings=result.findings), []
+            outcome, trial_lines = run_trials(result, pick, values, evidence, args.host, args.context)
+        else:
+            outcome, trial_lines = fix_all(result.project, result.config, pick, values, evidence,
+                                           findings=result.findings, progress=progress.update), []
     skipped_unsafe = [f for f in result.findings if f.fix is not None and not f.suppressed
                       and f.fix.applicability == Applicability.UNSAFE and not args.unsafe
                       and (not args.rule or selector(args.rule, unsafe=True)(f))]
     diff = outcome.diff()
-    out = sys.stdout
-    if diff:
-        out.write(_colorize(safe_text(diff), color))
+    if diff and not (args.quiet or args.check):
+        sys.stdout.write(_colorize(safe_text(diff), color))
+    err = sys.stderr
     for finding, reason in outcome.failed:
         print(f"batten: could not apply {finding.fix.id if finding.fix else finding.rule.id} "
-              f"for {finding.rule.id} [{finding.target or finding.path}]: {reason}", file=sys.stderr)
-    for line in trial_lines + pending_lines(result.findings, everything, accept) + \
-            behaviour_lines(outcome.applied, written=args.write):
-        print(safe_text(line), file=sys.stderr)
+              f"for {finding.rule.id} [{finding.target or finding.path}]: {reason}", file=err)
+    for finding, reason in outcome.pending:
+        print(safe_text(f"batten: not applied: {finding.rule.id} [{finding.target or finding.path}] in "
+                        f"{finding.path}: {reason}"), file=err)
+    for line in trial_lines:
+        print(safe_text(line), file=err)
+    if not args.quiet:
+        lines = pending_lines(result.findings, everything, accept) + behaviour_lines(outcome.applied, written=args.write)
+        lines += summary_lines(outcome, verbose=args.verbose)
+        if args.verbose:
+            lines += declined_lines(result.findings, everything)
+        if diff and lines and not args.check:
+            print(file=err)  # the report apart from the diff
+        for line in lines:
+            print(safe_text(line), file=err)
     n = len({id(fx) for _f, fx in outcome.applied})
-    summary = f"{n} fix(es) for {len(outcome.applied)} finding(s) in {len(outcome.changes)} file(s)"
+    changed = sorted(p for p, c in outcome.changes.items() if c.before != c.after or c.created)
+    summary = f"{n} fix(es) for {len(outcome.applied)} finding(s) in {len(changed)} file(s)"
     if skipped_unsafe:
         summary += f"; {len(skipped_unsafe)} behaviour-changing fix(es) need --unsafe"
+    if outcome.failed or outcome.pending:
+        summary += f"; {len(outcome.failed) + len(outcome.pending)} not applied (see above)"
+    if args.check:
+        print(f"{summary} (check: {'fixes pending' if changed else 'nothing to fix'})", file=err)
+        return 1 if changed or outcome.failed or outcome.pending else 0
     if not args.write:
-        print(("\n" if diff else "") + f"{summary} (preview; nothing written: add --write)", file=sys.stderr)
-        return 1 if outcome.failed else 0
-    texts = {p: c.after for p, c in outcome.changes.items() if c.before != c.after or c.created}
+        print(f"{summary} (preview; nothing written: add --write)", file=err)
+        return 1 if outcome.failed or outcome.pending else 0
+    texts = {p: outcome.changes[p].after for p in changed}
     try:
         written = write_files(result.project, texts, force=args.force)
     except (WriteRefused, JournalError) as exc:
-        print(f"batten: {one_line(exc)}", file=sys.stderr)
+        print(f"batten: {one_line(exc)}", file=err)
         return 2
-    print(f"\n{summary}; wrote {', '.join(written) if written else 'nothing'} (undo: batten fix --undo)",
-          file=sys.stderr)
-    return 1 if outcome.failed else 0
+    what = f"wrote {len(written)} file(s) (undo: batten fix --undo)" if written else "wrote nothing"
+    print(f"{summary}; {what}", file=err)
+    return 1 if outcome.failed or outcome.pending else 0
+
+
+def check_rules(patterns: list[str]) -> None:
+    """--rule takes rule ids, fix ids or globs; one that names nothing is a usage error (a typo
+    must not silently fix nothing)."""
+    import fnmatch
+
+    from batten.checks.catalogue import RULES
+    from batten.fixers.plan import _load
+    from batten.fixers.registry import REGISTRY
+
+    _load()
+    for pat in patterns:
+        if not any(fnmatch.fnmatchcase(rid, pat) for rid in RULES) and not any(
+                fnmatch.fnmatchcase(fid, pat) for fid in REGISTRY):
+            raise UsageError(f"--rule {pat!r}: no rule or fix id matches it "
+                             "(rule ids look like 'user.missing'; globs like 'limits.*' are fine)")
+
+
+def summary_lines(outcome: Outcome, *, verbose: bool = False) -> list[str]:
+    """Counts by rule and by file (one path per line); with `verbose`, every fix applied."""
+    if not outcome.applied:
+        return []
+    by_rule = Counter(f.rule.id for f, _fx in outcome.applied)
+    by_file: Counter[str] = Counter()
+    for _f, fx in {id(fx): (_f, fx) for _f, fx in outcome.applied}.values():
+        for path in {e.path for e in fx.edits}:
+            by_file[path] += 1
+    width = max(len(r) for r in by_rule)
+    out = ["fixes by rule:"]
+    out += [f"  {rid:<{width}}  {n}" for rid, n in sorted(by_rule.items(), key=lambda kv: (-kv[1], kv[0]))]
+    out.append("files changed:")
+    for path in sorted(by_file):
+        c = outcome.changes.get(path)
+        note = " (new)" if c is not None and c.created else ""
+        out.append(f"  {path}  {by_file[path]} fix(es){note}")
+        if verbose:
+            out += [f"    {fx.id} for {f.rule.id} [{f.target or f.path}]" + (f" line {f.line}" if f.line else "")
+                    for f, fx in outcome.applied if path in {e.path for e in fx.edits}]
+    return out
+
+
+def declined_lines(findings: list[Finding], pick: Callable[[Finding], bool]) -> list[str]:
+    """Findings of the selected rules whose fix declines this instance, with the fixer's reason."""
+    wants = getattr(pick, "wants", None)
+    out = [f"  {f.rule.id} [{f.target or f.path}] in {f.path}: {f.no_fix}" for f in findings
+           if f.no_fix and not f.suppressed and (wants is None or wants(f))]
+    return ["no automatic fix for these (the reason):", *out] if out else []
+
+
+class ProgressLine:
+    """A progress line on a terminal (files, fixes verified, an ETA) for runs longer than about a
+    second; nothing when the stream is not a terminal."""
+
+    DELAY = 1.0
+
+    def __init__(self, stream, *, enabled: bool = True) -> None:
+        self.stream = stream
+        self.enabled = enabled and hasattr(stream, "isatty") and stream.isatty()
+        self.shown = False
+
+    def __enter__(self) -> ProgressLine:
+        return self
+
+    def update(self, p: Progress) -> None:
+        if not self.enabled or p.elapsed < self.DELAY or p.phase == "done":
+            return
+        eta = p.eta
+        line = (f"batten: fixing, round {p.round}: {p.verified} fix(es) verified, {p.pending} to go, "
+                f"{p.touched}/{p.files} file(s) changed" + (f", about {eta:.0f}s left" if eta else ""))
+        self.stream.write("\r\x1b[K" + line[:200])
+        self.stream.flush()
+        self.shown = True
+
+    def __exit__(self, *exc: object) -> None:
+        if self.shown:
+            self.stream.write("\r\x1b[K")
+            self.stream.flush()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -21,6 +21,7 @@ from batten.sanitize import mask_secrets
 from batten.scan import ScanResult, resolve_root, scan
 
 if TYPE_CHECKING:
+    from batten.fixers.apply import Progress
     from batten.live_scan import ContainerView, LiveSnapshot
 
 
@@ -257,9 +258,11 @@ class Session:
                  if f.fix is not None and f.fix.applicability == Applicability.SAFE and f.path}
         return sorted(p for p in paths if p)
 
-    def safe_fixes_of(self, path: str) -> Batch:
+    def safe_fixes_of(self, path: str, progress: Callable[[Progress], None] | None = None,
+                      cancel: Callable[[], bool] | None = None) -> Batch:
         """Every safe fix of one file, applied together in memory (raises NotApplied when
-        there is none)."""
+        there is none). `progress` and `cancel` are fix_all's hooks (a cancelled run raises
+        FixCancelled and nothing is applied)."""
         from batten.fixers.apply import fix_all, selector
         from batten.fixers.edits import unified_diff
 
@@ -269,7 +272,7 @@ class Session:
             return base(f) and f.fix is not None and f.fix.applicability == Applicability.SAFE
 
         try:
-            outcome = fix_all(self.result.project, self.result.config, pick)
+            outcome = fix_all(self.result.project, self.result.config, pick, progress=progress, cancel=cancel)
         except BattenError as exc:
             raise NotApplied(safe_text(str(exc))) from None
         texts = {p: c.after for p, c in outcome.changes.items() if c.before != c.after}
