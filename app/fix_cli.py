@@ -168,13 +168,16 @@ def run_fix(args: argparse.Namespace) -> int:
                         f"{finding.path}: {reason}"), file=err)
     for line in trial_lines:
         print(safe_text(line), file=err)
+    lines: list[str] = []
     if not args.quiet:
         lines = pending_lines(result.findings, everything, accept) + behaviour_lines(outcome.applied, written=args.write)
         lines += summary_lines(outcome, verbose=args.verbose)
         if args.verbose:
             lines += declined_lines(result.findings, everything)
         if diff and lines and not args.check:
-            print(file=err)  # the report apart from the diff
+            lines.insert(0, "")  # the report apart from the diff
+
+    def report() -> None:  # after the write when there is one: a refused write is one line
         for line in lines:
             print(safe_text(line), file=err)
     n = len({id(fx) for _f, fx in outcome.applied})
@@ -185,9 +188,11 @@ def run_fix(args: argparse.Namespace) -> int:
     if outcome.failed or outcome.pending:
         summary += f"; {len(outcome.failed) + len(outcome.pending)} not applied (see above)"
     if args.check:
+        report()
         print(f"{summary} (check: {'fixes pending' if changed else 'nothing to fix'})", file=err)
         return 1 if changed or outcome.failed or outcome.pending else 0
     if not args.write:
+        report()
         print(f"{summary} (preview; nothing written: add --write)", file=err)
         return 1 if outcome.failed or outcome.pending else 0
     texts = {p: outcome.changes[p].after for p in changed}
@@ -196,6 +201,7 @@ def run_fix(args: argparse.Namespace) -> int:
     except (WriteRefused, JournalError) as exc:
         print(f"batten: {one_line(exc)}", file=err)
         return 2
+    report()
     what = f"wrote {len(written)} file(s) (undo: batten fix --undo)" if written else "wrote nothing"
     print(f"{summary}; {what}", file=err)
     return 1 if outcome.failed or outcome.pending else 0
