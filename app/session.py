@@ -10,7 +10,7 @@ import os
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from batten.config import Config
 from batten.guided import GuidedSession, build_report
@@ -80,6 +80,7 @@ class Session:
     live: LiveSnapshot | None = None  # the latest good answer, kept while the engine is away
     live_at: float | None = None  # time.time() of `live`
     evidence: dict[str, dict[str, str]] = field(default_factory=dict)  # container id -> fix defaults
+    include_stopped: bool = False  # ask the engine for stopped containers too
     _secrets: set[str] = field(default_factory=set)
 
     def __post_init__(self) -> None:
@@ -436,6 +437,27 @@ class Session:
         except NotApplied:
             return finding.fix
 
+    def port_back(self, container: ContainerView, item: Any) -> tuple[Finding, dict[str, str]]:
+        """The fix that writes a drift item's running value back to the compose file: the
+        service's static finding for that setting and the values to plan it with (shown as a
+        diff like every write). NotApplied says why there is none."""
+        svc = container.source
+        if svc is None:
+            raise NotApplied(f"{safe_text(container.name)}: its compose service is not in this project")
+        if item.direction != "ahead":
+            raise NotApplied(f"{safe_text(item.field)}: the file is the harder one; recreate the container "
+                             f"(docker compose up -d --force-recreate {safe_text(svc.name)})")
+        rules, values = _port_back_plan(item, container.inspect)
+        if not rules:
+            raise NotApplied(f"{safe_text(item.field)}: no fix writes this back; set it by hand in "
+                             f"{safe_text(svc.file.path)} (running: {safe_text(str(item.running))})")
+        for f in self.result.active():
+            if f.rule.id in rules and f.fix is not None and f.target == svc.name and f.path == svc.file.path \
+                    and (not item.field.startswith("ports ") or item.field.split()[1].split("/")[0] in f.message):
+                return f, values
+        raise NotApplied(f"{safe_text(item.field)}: no finding of service {safe_text(svc.name)} takes this "
+                         "value back; set it by hand")
+
     def service_findings(self, container: ContainerView) -> list[Finding]:
         """The static findings of the compose service a container runs."""
         svc = container.source
@@ -466,6 +488,44 @@ class Session:
         except WriteRefused as exc:
             raise NotApplied(f"report not written: {safe_text(str(exc))}") from None
         return path
+
+
+def _port_back_plan(item: Any, inspect: dict[str, Any]) -> tuple[tuple[str, ...], dict[str, str]]:
+    """(static rules whose fix writes this setting, values for it from the running container)."""
+    import json
+
+    from batten.live.readers import tmpfs_mounts
+    from batten.live.values import format_memory
+
+    hc = inspect.get("HostConfig") or {}
+    running = item.running
+    field_name = str(item.field)
+    if field_name == "user":
+        return ("compose.user-unset", "user.root-explicit"), {"user": str(running)}
+    if field_name == "read_only":
+        return ("fs.rootfs-writable",), {"tmpfs_paths": ",".join(str(t["target"]) for t in tmpfs_mounts(inspect))}
+    if field_name in ("cap_drop", "cap_add"):
+        return ("caps.not-dropped",), {"cap_add": ",".join(str(c) for c in hc.get("CapAdd") or [])}
+    if field_name == "security_opt: no-new-privileges":
+        return ("priv.no-new-privileges",), {}
+    if field_name == "privileged":
+        return ("priv.privileged",), {}
+    if field_name == "pids_limit" and running:
+        return ("limits.pids",), {"pids_limit": str(running)}
+    if field_name in ("mem_limit", "cpus") and running:
+        values: dict[str, str] = {}
+        if hc.get("Memory"):
+            values["memory"] = format_memory(int(hc["Memory"]))
+        if hc.get("NanoCpus"):
+            values["cpus"] = f"{int(hc['NanoCpus']) / 1e9:g}"
+        return ("limits.memory", "limits.cpu"), values
+    if field_name == "healthcheck" and isinstance(running, list) and running:
+        test = [str(t) for t in running]
+        cmd = test[1] if test[0] == "CMD-SHELL" and len(test) > 1 else json.dumps(test[1:] if test[0] == "CMD" else test)
+        return ("health.missing-compose",), {"healthcheck_cmd": cmd}
+    if field_name.startswith("ports ") and isinstance(running, str) and running.count(":") >= 2:
+        return ("ports.bind-all-interfaces",), {"bind_ip": running.rsplit(":", 2)[0].strip("[]")}
+    return (), {}
 
 
 def format_age(seconds: float | None) -> str:

@@ -467,15 +467,24 @@ async def test_containers_view_from_replay(demo: Path) -> None:
         assert "demo-db-1" in names and "weak" in names
         idx = names.index("demo-db-1")
         table.move_cursor(row=idx)
-        await pilot.press("enter")
         await pilot.pause()
         detail = str(view.detail.query_one("#container-detail-text").render())
         assert "Service: demo/db" in detail and "compose.yaml:23" in detail
-        assert "Drift from the compose file" in detail and "read_only" in detail
+        assert "Drift from the compose file" in detail
+        drift = {str(view.drift.get_row_at(i)[0]): str(view.drift.get_row_at(i)[2])
+                 for i in range(view.drift.row_count)}
+        assert drift["read_only"] == "yes" and drift["mem_limit"] == "256M"  # yes/no, human units
         table.move_cursor(row=names.index("weak"))
         await pilot.pause()
         detail = str(view.detail.query_one("#container-detail-text").render())
         assert "priv.privileged" in detail or "live." in detail
+        # enter on a container of a service: that service's findings
+        table.move_cursor(row=idx)
+        await pilot.pause()
+        await pilot.press("enter")
+        await settle(pilot)
+        assert app.main.view == "findings"
+        assert {f.target for f in app.main.findings.table.shown} == {"db"}
 
 
 async def test_live_evidence_feeds_fix_defaults(demo: Path) -> None:

@@ -9,12 +9,16 @@ from rich.text import Text
 from textual.message import Message
 from textual.widgets import DataTable
 
-from batten.model import Finding
+from batten.model import Finding, Severity
 from batten.present import fix_label, location_label, severity_of, target_label
 from batten.report import safe_text
+from batten.widgets.columns import Column, fit, truncate, truncate_path
 from batten.widgets.text import SEVERITY_CLASSES, severity_css
 
 SORTS = ("severity", "rule", "target", "location")
+WIDE = 110  # below this many cells severities are shortened
+SEV_SHORT = {Severity.CRITICAL: "crit", Severity.HIGH: "high", Severity.MEDIUM: "med", Severity.LOW: "low",
+             Severity.INFO: "info"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,18 +123,11 @@ class FindingsTable(DataTable[Text]):
         self.extra_column = extra_column  # e.g. "status" in the guided view
         self.extra: dict[str, str] = {}  # fingerprint -> extra column value
         self._last_chosen: str | None = "<none>"
-        self._room = 0
+        self._widths: tuple[tuple[str, int], ...] = ()
 
     def on_mount(self) -> None:
-        self.add_column("sev", width=8, key="sev")
-        self.add_column("rule", width=24, key="rule")
-        self.add_column("target", width=8, key="target")
-        self.add_column("location", width=16, key="location")
-        self.add_column("fix", width=6, key="fix")
-        if self.extra_column:
-            self.add_column(self.extra_column, width=8, key="extra")
-        self.add_column("message", key="message")
         self.app.theme_changed_signal.subscribe(self, lambda _theme: self.refresh_rows())
+        self.refresh_rows()
 
     # ------------------------------------------------------------------ data
     @property
@@ -178,33 +175,62 @@ class FindingsTable(DataTable[Text]):
     def _style(self, name: str):  # type: ignore[no-untyped-def]
         return self.get_component_rich_style(name, partial=True)
 
+    def _columns(self, width: int) -> list[Column]:
+        rows = self._all
+        short = width < WIDE
+        cols = [
+            Column("sev", "sev", 4 if short else 8),
+            Column("rule", "rule", max((len(f.rule.id) for f in rows), default=4)),  # never cut
+            Column("target", "target", 6, flex=1,
+                   natural=min(16, max((len(target_label(f)) for f in rows), default=6))),
+            Column("location", "location", 9, flex=1,
+                   natural=min(20, max((len(location_label(f)) for f in rows), default=8))),
+            Column("fix", "fix", 6),
+        ]
+        if self.extra_column:
+            cols.append(Column(self.extra_column, "extra", 8))
+        cols.append(Column("message", "message", 12, flex=4, optional=True))
+        return cols
+
+    def _fit(self) -> list[Column]:
+        width = self.scrollable_content_region.width or self.app.size.width
+        return fit(self._columns(width), width, self.cell_padding)
+
     def refresh_rows(self) -> None:
-        if not self.is_mounted or not self.columns:
+        if not self.is_mounted:
             return
         keep = self.current.fingerprint() if self.current is not None else None
         keep_row = self.cursor_row
         rows = [f for f in self._all if self.scope.admits(f) and matches(f, self.filter_text)]
         rows.sort(key=sort_key(self.sort_by))
         self._shown = rows
-        room = self._room = self._message_room()
-        self.clear()
+        cols = self._fit()
+        widths = tuple((c.key, c.width) for c in cols)
+        self.clear(columns=widths != self._widths or not self.columns)
+        if not self.columns:
+            for col in cols:
+                self.add_column(col.label, width=col.width, key=col.key)
+        self._widths = widths
+        w = dict(widths)
+        short = w["sev"] < 8
         for i, f in enumerate(rows):
             sev = severity_of(f)
             fx = fix_label(f)
             fix_class = {"safe": "fix--safe", "input": "fix--input", "unsafe": "fix--unsafe"}.get(fx, "fix--none")
+            loc = f.location
+            location = truncate_path(safe_text(loc.path), loc.line, w["location"]) if loc is not None else "-"
             cells = [
-                Text(sev.label, style=self._style(f"sev--{sev.label}")),
+                Text(SEV_SHORT[sev] if short else sev.label, style=self._style(f"sev--{sev.label}")),
                 Text(f.rule.id),
-                Text(target_label(f)),
-                Text(location_label(f)),
+                truncate(target_label(f), w["target"]),
+                Text(location, no_wrap=True),
                 Text(fx, style=self._style(fix_class)),
             ]
             if self.extra_column:
                 cells.append(Text(self.extra.get(f.fingerprint(), "")))
-            msg = safe_text(f.message) + (f"  (suppressed: {safe_text(f.suppressed)})" if f.suppressed else "")
-            cell = Text(msg, style=self._style("findings--dim") if f.suppressed else "", no_wrap=True)
-            cell.truncate(room, overflow="ellipsis")
-            cells.append(cell)
+            if "message" in w:
+                msg = safe_text(f.message) + (f"  (suppressed: {safe_text(f.suppressed)})" if f.suppressed else "")
+                cells.append(truncate(msg, w["message"], self._style("findings--dim") if f.suppressed else ""))
             self.add_row(*cells, key=str(i))
         if rows:
             moved = keep is not None and self.select_fingerprint(keep)
@@ -212,15 +238,8 @@ class FindingsTable(DataTable[Text]):
                 self.move_cursor(row=min(max(keep_row, 0), len(rows) - 1))
         self._announce()
 
-    def _message_room(self) -> int:
-        """Width left for the message column, so the table needs no horizontal scrolling."""
-        pad = 2 * self.cell_padding
-        fixed = sum(c.width + pad for c in self.columns.values() if str(c.key.value) != "message")
-        width = self.scrollable_content_region.width or max(0, self.app.size.width - 33)
-        return max(12, width - fixed - pad)
-
     def on_resize(self) -> None:
-        if self._message_room() != self._room:
+        if tuple((c.key, c.width) for c in self._fit()) != self._widths:
             self.refresh_rows()
 
     def _announce(self) -> None:

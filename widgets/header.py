@@ -1,4 +1,5 @@
-"""The top bar: project, view, and the engine endpoint with its state (one line)."""
+"""The top bar: project, view, and the engine endpoint with its state (one line; at any width
+the state stays whole: the view label and then the endpoint give way first)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from textual.content import Content
 from textual.reactive import reactive
 from textual.widgets import Static
 
-from batten.report import safe_text
+from batten.sanitize import safe_line
 
 ENGINE_STYLES = {
     "off": "$text-muted",
@@ -24,25 +25,35 @@ class HeaderBar(Static):
     project = reactive("")
     view = reactive("")
     engine_state = reactive("off")
-    engine_text = reactive("engine: off")
+    engine_status = reactive("engine: off")  # kept whole: the state is what must stay visible
+    engine_endpoint = reactive("")  # shortened first when the line is short
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__("", id=id)
 
     def content(self) -> Content:
-        left = Content.assemble(
-            (" batten ", "bold reverse $primary"),
-            " ",
-            (safe_text(self.project), "bold"),
-            (f"  {self.view}", "$text-muted"),
-        )
-        right = Content.styled(safe_text(self.engine_text) + " ", ENGINE_STYLES.get(self.engine_state, ""))
         width = self.size.width or self.app.size.width
-        room = width - left.cell_length - right.cell_length
-        if room < 1:
-            right = right.truncate(max(0, width - left.cell_length - 2), ellipsis=True)
-            room = max(1, width - left.cell_length - right.cell_length)
-        return Content.assemble(left, " " * room, right)
+        brand = Content.styled(" batten ", "bold reverse $primary")
+        project = Content.styled(safe_line(self.project), "bold")
+        view = Content.styled(f"  {self.view}", "$text-muted")
+        style = ENGINE_STYLES.get(self.engine_state, "")
+        status = Content.styled(safe_line(self.engine_status) + " ", style)
+        endpoint = safe_line(self.engine_endpoint)
+        sep = " · " if endpoint else ""
+        # what gives way, in order: the view label, the endpoint (to an ellipsis), the project name
+        left = Content.assemble(brand, " ", project, view)
+        if left.cell_length + len(endpoint) + len(sep) + status.cell_length + 1 > width:
+            left = Content.assemble(brand, " ", project)
+        room = width - left.cell_length - status.cell_length - len(sep) - 1
+        if len(endpoint) > room:
+            endpoint = (endpoint[: max(0, room - 1)] + "…") if room > 4 else ""
+            sep = " · " if endpoint else ""
+        right = Content.assemble(Content.styled(endpoint + sep, style), status)
+        gap = width - left.cell_length - right.cell_length
+        if gap < 1:
+            left = left.truncate(max(0, width - right.cell_length - 1), ellipsis=True)
+            gap = max(1, width - left.cell_length - right.cell_length)
+        return Content.assemble(left, " " * gap, right)
 
     def _update(self) -> None:
         self.update(self.content())
@@ -59,15 +70,19 @@ class HeaderBar(Static):
     def watch_view(self) -> None:
         self._update()
 
-    def watch_engine_text(self) -> None:
+    def watch_engine_status(self) -> None:
+        self._update()
+
+    def watch_engine_endpoint(self) -> None:
         self._update()
 
     def watch_engine_state(self) -> None:
         self._update()
 
-    def set_engine(self, state: str, text: str) -> None:
+    def set_engine(self, state: str, status: str, endpoint: str = "") -> None:
         self.engine_state = state
-        self.engine_text = text
+        self.engine_status = status
+        self.engine_endpoint = endpoint
 
     @property
     def text(self) -> str:

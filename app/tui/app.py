@@ -4,6 +4,7 @@ workers. Screens and views render and ask; the session decides and writes."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -22,10 +23,12 @@ from batten.session import NotApplied, Session
 from batten.tui import commands
 from batten.tui.screens.main import MainScreen
 from batten.tui.views import (
+    EngineRequested,
     EvidenceWanted,
     ExportRequested,
     FixRequested,
     GuidedRequested,
+    PortBackRequested,
     ViewRequested,
 )
 
@@ -59,6 +62,7 @@ class BattenApp(App[int]):
         self._gateway: Any = world.gateway
         self._poll_delay = world.poll_interval
         self._poll_timer: Any = None
+        self._next_poll_at: float | None = None
         keymap, unknown = commands.split_keymap(self.session.config.keys)
         self._keymap_wanted = keymap
         self._keymap_unknown = unknown
@@ -76,6 +80,7 @@ class BattenApp(App[int]):
         return screen
 
     def on_mount(self) -> None:
+        self.set_interval(1.0, self._tick, name="retry countdown")
         if self._keymap_wanted:
             self.set_keymap(self._keymap_wanted)
         if self._keymap_unknown:
@@ -163,12 +168,14 @@ class BattenApp(App[int]):
         await self.main.switch(name)
 
     async def on_view_requested(self, event: ViewRequested) -> None:
-        view = await self.main.switch(event.name)
+        await self.main.switch(event.name)
         if event.service is not None and event.name == "findings":
             self.main.findings.show_service(event.service, event.path)
-        del view
 
     async def action_filter(self) -> None:
+        view = self.main.current
+        if view is not None and view.open_filter():
+            return
         await self.main.switch("findings")
         self.main.findings.open_filter()
 
@@ -228,6 +235,22 @@ class BattenApp(App[int]):
         container = self.session.container_for(event.finding)
         if container is not None and self._gateway is not None and container.id not in self.session.evidence:
             self.load_evidence(container.id, None)
+
+    def on_port_back_requested(self, event: PortBackRequested) -> None:
+        from batten.tui.screens.fix import FixScreen
+
+        try:
+            finding, values = self.session.port_back(event.container, event.item)
+        except NotApplied as exc:
+            self.notify(str(exc), title="no port-back fix", severity="warning", timeout=8)
+            return
+        screen = FixScreen.for_finding(self.session, finding, live_from=event.container.name, evidence=values,
+                                       title=f"Port the running {event.item.field} back to the file")
+        self.push_screen(screen, callback=self._after_dialog)
+
+    def on_engine_requested(self, _event: EngineRequested) -> None:
+        if self._has_engine():
+            self.poll_engine()
 
     def _after_dialog(self, written: bool | None) -> None:
         if written:
@@ -335,24 +358,43 @@ class BattenApp(App[int]):
 
     # ------------------------------------------------------------------ engine
     def _show_engine_state(self) -> None:
+        """The header's engine part and the containers view: the state, a stale list's age and
+        the seconds to the next attempt (ticked every second while the engine is away)."""
+        from batten.session import format_age
+
         if not self._alive():
             return
         s = self.session
         state = s.engine_state
         snap = s.snapshot
+        retry = self.retry_in()
+        endpoint = snap.endpoint if snap is not None else ""
         if state == "off":
-            text = "engine: off"
+            status = "engine: off"
         elif state == "connecting" or snap is None:
-            text = "engine: connecting…"
+            status = "engine: connecting…"
         elif state == "unreachable":
-            text = f"{snap.endpoint} · unreachable (static findings still work)"
+            age = s.live_age()
+            status = "unreachable" + (f" · stale {format_age(age)}" if age is not None else "") + (
+                f" · retry {round(retry)}s" if retry is not None else "")
         else:
             n = len(snap.containers)
-            text = f"{snap.endpoint} · {n} container{'s' if n != 1 else ''}"
-        self.main.header.set_engine(state, text)
+            status = f"{n} container{'s' if n != 1 else ''}"
+        self.main.header.set_engine(state, status, endpoint)
         containers = self.main.containers
         if containers is not None:
+            containers.retry_in = retry if state == "unreachable" else None
             containers.refresh_view()
+
+    def retry_in(self) -> float | None:
+        """Seconds until the engine is asked again (None: no attempt scheduled)."""
+        if self._poll_timer is None or self._next_poll_at is None:
+            return None
+        return max(0.0, self._next_poll_at - time.monotonic())
+
+    def _tick(self) -> None:
+        if self._alive() and self.session.engine_state == "unreachable":
+            self._show_engine_state()
 
     @work(thread=True, exclusive=True, group="engine", exit_on_error=False, name="engine snapshot")
     def poll_engine(self) -> None:
@@ -363,7 +405,7 @@ class BattenApp(App[int]):
         try:
             if self._gateway is None and self.world.gateway_factory is not None:
                 self._gateway = self.world.gateway_factory()
-            snap = snapshot(self._gateway, project)
+            snap = snapshot(self._gateway, project, include_all=self.session.include_stopped)
         except BattenError as exc:
             snap = LiveSnapshot(endpoint=self._endpoint_text(), error=str(exc))
         self.call_from_thread(self._on_snapshot, snap)
@@ -383,19 +425,21 @@ class BattenApp(App[int]):
         if snap.error and was != "unreachable":
             self.notify(f"{safe_text(snap.error)}. Static findings still work; r retries.",
                         title="engine unreachable", severity="warning", timeout=8)
-        self._show_engine_state()
         if snap.error:
             self._poll_delay = min(max(self._poll_delay * 2, self.world.poll_interval), POLL_BACKOFF_MAX)
         else:
             self._poll_delay = self.world.poll_interval
         self._schedule_poll(self._poll_delay)
+        self._show_engine_state()
 
     def _schedule_poll(self, delay: float) -> None:
         """The next snapshot comes `delay` after this one finished: polls never pile up."""
         if self._poll_timer is not None:
             self._poll_timer.stop()
+        self._next_poll_at = None
         if delay <= 0:
             return
+        self._next_poll_at = time.monotonic() + delay
         self._poll_timer = self.set_timer(delay, self._poll_due, name="engine poll")
 
     def _poll_due(self) -> None:

@@ -16,7 +16,7 @@ class Command:
     action: str  # Textual action string, run on the scope's node
     title: str  # palette / help title
     help: str  # one line
-    scope: str = "app"  # app | findings | guided | fix (the node whose bindings hold it)
+    scope: str = "app"  # app | a view's name (batten.tui.views) | fix (the node whose bindings hold it)
     footer: bool = True
     priority: bool = False
     key_display: str | None = None
@@ -56,6 +56,16 @@ COMMANDS: tuple[Command, ...] = (
     # ---------------------------------------------------------------- findings view
     Command("sort", "s", "sort", "Sort findings", "Cycle the sort: severity, rule, target, location",
             scope="findings", label="sort"),
+    Command("tree", "t", "toggle_tree", "Hide/show the tree", "Give the findings table the whole width",
+            scope="findings", label="tree"),
+    # ---------------------------------------------------------------- containers view
+    Command("containers_sort", "s", "sort", "Sort containers", "Cycle the sort: service, name, worst finding, drift",
+            scope="containers", label="sort"),
+    Command("containers_stopped", "a", "toggle_stopped", "Show stopped containers",
+            "Show or hide stopped containers (the engine is asked again)", scope="containers", label="stopped"),
+    Command("port_back", "f", "port_back", "Port back to the file…",
+            "The running value of a drift row written back to the compose file, shown as a diff first",
+            scope="containers", label="port back"),
     # ---------------------------------------------------------------- guided view
     Command("guided_skip", "s", "skip", "Skip finding", "Leave this finding as it is", scope="guided", label="skip"),
     Command("guided_next", "n", "next_area", "Next area", "Go to the next checklist area", scope="guided", label="next"),
@@ -113,8 +123,10 @@ def key_hints(view: str, keymap: Mapping[str, str] | None = None) -> list[tuple[
     for c in COMMANDS:
         if not c.footer or not c.keys or c.scope not in ("app", view):
             continue
-        if view != "findings" and c.id in ("filter", "guided"):
+        if (c.id == "filter" and view not in ("findings", "containers")) or (c.id == "guided" and view != "findings"):
             continue  # the key works everywhere; the bar keeps to what the view needs
+        if c.scope == "app" and any(o.keys == c.keys and o.scope == view for o in COMMANDS):
+            continue  # the view's own command has this key here
         out.append((display_keys(c, keymap).split(", ")[0], c.label or c.title, c.id))
     out.sort(key=lambda item: 0 if BY_ID[item[2]].scope != "app" else 1)
     out.append((display_keys(BY_ID["palette"], keymap), "palette", "palette"))

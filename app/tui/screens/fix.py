@@ -76,10 +76,10 @@ class FixScreen(ModalScreen[bool]):
 
     @classmethod
     def for_finding(cls, session: Session, finding: Finding, *, live_from: str | None = None,
-                    evidence: dict[str, str] | None = None) -> FixScreen:
+                    evidence: dict[str, str] | None = None, title: str | None = None) -> FixScreen:
         fix = finding.fix
         assert fix is not None
-        screen = cls(session, title=fix.title, finding=finding, fix=fix, live_from=live_from)
+        screen = cls(session, title=title or fix.title, finding=finding, fix=fix, live_from=live_from)
         screen.evidence = dict(evidence or {})
         return screen
 

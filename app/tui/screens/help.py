@@ -16,6 +16,7 @@ from batten.tui import commands
 SCOPES = {
     "app": "Everywhere",
     "findings": "Findings view (1)",
+    "containers": "Containers view (2)",
     "guided": "Guided view (3)",
     "fix": "Fix dialog",
 }

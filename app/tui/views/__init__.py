@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import import_module
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from textual.message import Message
 
@@ -34,6 +34,9 @@ class View(Protocol):
     def current_finding(self) -> Finding | None:
         """The finding a fix key acts on, if any."""
 
+    def open_filter(self) -> bool:
+        """Open the view's filter field (False: the view has none)."""
+
 
 class FixRequested(Message):
     """Open the fix dialog of a finding."""
@@ -49,6 +52,19 @@ class EvidenceWanted(Message):
     def __init__(self, finding: Finding) -> None:
         super().__init__()
         self.finding = finding
+
+
+class PortBackRequested(Message):
+    """Offer the fix that writes a drift item's running value back to the compose file."""
+
+    def __init__(self, container: Any, item: Any) -> None:
+        super().__init__()
+        self.container = container
+        self.item = item
+
+
+class EngineRequested(Message):
+    """Ask the engine again now (a setting of the view changed what to ask)."""
 
 
 class GuidedRequested(Message):
@@ -97,10 +113,12 @@ __all__ = [
     "BY_NAME",
     "FIRST",
     "VIEWS",
+    "EngineRequested",
     "EvidenceWanted",
     "ExportRequested",
     "FixRequested",
     "GuidedRequested",
+    "PortBackRequested",
     "View",
     "ViewRequested",
     "ViewSpec",

@@ -20,12 +20,16 @@ if TYPE_CHECKING:
     from batten.widgets.detail import FindingDetail
 
 
+TREE_MIN_WIDTH = 90  # the tree is shown from this many columns on (t shows or hides it anyway)
+
+
 class FindingsView(Horizontal):
     BINDINGS = commands.bindings("findings")
 
     def __init__(self, session: Session, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.session = session
+        self._tree_chosen = False
 
     def compose(self) -> ComposeResult:
         yield ProjectTree(id="tree")
@@ -101,15 +105,37 @@ class FindingsView(Horizontal):
         parts = [f"{len(t.shown)} of {t.total} finding(s)", f"sorted by {t.sort_by} (s)"]
         if t.scope != ALL:
             parts.append(f"in {t.scope.label}")
+        if t.scope.kind == "service":
+            parts.append(self.running_state(t.scope.target, t.scope.path))
         if t.filter_text:
             parts.append(f"filter “{t.filter_text}” (/)")
         self.query_one("#findings-status", Static).update(Content.styled("  ·  ".join(parts), "$text-muted"))
 
-    def open_filter(self) -> None:
+    def running_state(self, service: str | None, path: str | None) -> str:
+        """How the service runs now, as the engine last showed it."""
+        for c in self.session.containers:
+            if c.source is not None and c.source.name == service and (path is None or c.source.file.path == path):
+                live = f"{len(c.findings)} live finding(s)" if c.findings else "no live finding"
+                drift = f", {len(c.drift)} drift" if c.drift else ""
+                return f"container {c.name} {c.state}: {live}{drift} (view 2)"
+        return "no running container" if self.session.engine else "engine off"
+
+    def open_filter(self) -> bool:
         inp = self.filter_input
         inp.add_class("-open")
         inp.cursor_position = len(inp.value)  # reopened: the words stay, typing adds to them
         self.screen.set_focus(inp)
+        return True
+
+    def on_resize(self) -> None:
+        if not self._tree_chosen:  # narrow terminals give the table the width until t asks otherwise
+            self.tree.display = self.app.size.width >= TREE_MIN_WIDTH
+
+    def action_toggle_tree(self) -> None:
+        self._tree_chosen = True
+        self.tree.display = not self.tree.display
+        if not self.tree.display and self.tree.has_focus:
+            self.screen.set_focus(self.table)
 
     def action_sort(self) -> None:
         name = self.table.cycle_sort()

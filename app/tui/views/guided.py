@@ -82,6 +82,9 @@ class GuidedView(Vertical):
     def open_details(self) -> None:
         self.focus_main()
 
+    def open_filter(self) -> bool:
+        return False
+
     def on_mount(self) -> None:
         self.refresh_view()
 

@@ -1,0 +1,195 @@
+"""The containers view against the real test engine (network none, never pulled): containers
+labelled as the demo's compose services, one hardened (db), one weak (app), one drifted
+(cache: hardened at run time beyond its file, with the engine socket mounted), and a stopped
+one. The view shows a check or a cross per control, sorts, filters, shows stopped containers
+on request, jumps to the service's findings, ports a running value back as a diff, and the
+exported report carries the live findings and the drift."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from batten.live.endpoint import Endpoint
+from batten.live.gateway import DockerGateway
+from batten.tui.factory import build_app
+from batten.widgets.containers import CONTROLS, control_ok
+from tests.test_tui_flows import DEMO, settle
+from tests.test_tui_forms import burst, screen_lines
+
+pytestmark = pytest.mark.engine
+SIZE = (120, 36)
+
+
+@pytest.fixture(autouse=True)
+def state_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BATTEN_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.delenv("BATTEN_THEME", raising=False)
+
+
+@pytest.fixture
+def demo(tmp_path: Path) -> Path:
+    dst = tmp_path / "demo"
+    shutil.copytree(DEMO, dst)
+    return dst
+
+
+def labels(project_dir: Path, service: str) -> dict[str, str]:
+    return {
+        "com.docker.compose.project": "demo",
+        "com.docker.compose.service": service,
+        "com.docker.compose.project.config_files": str(project_dir / "compose.yaml"),
+        "com.docker.compose.project.working_dir": str(project_dir),
+        "com.docker.compose.container-number": "1",
+    }
+
+
+@pytest.fixture
+def stack(engine: Any, demo: Path) -> dict[str, Any]:
+    hardened = engine.run(name="demo-db-1", labels=labels(demo, "db"), user="10001:10001", read_only=True,
+                          cap_drop=["ALL"], security_opt=["no-new-privileges:true"], mem_limit="256m",
+                          nano_cpus=500_000_000, pids_limit=100, tmpfs={"/tmp": "size=16m"},
+                          healthcheck={"test": ["CMD", "true"], "interval": 2_000_000_000})
+    weak = engine.run(name="demo-app-1", labels=labels(demo, "app"), user="0")  # root written as 0
+    drifted = engine.run(name="demo-cache-1", labels=labels(demo, "cache"), user="999:999", read_only=True,
+                         cap_drop=["ALL"], security_opt=["no-new-privileges:true"], mem_limit="64m",
+                         volumes={engine.socket: {"bind": "/var/run/docker.sock", "mode": "rw"}})
+    stopped = engine.create(name="demo-old-1", labels=labels(demo, "app") | {"com.docker.compose.container-number": "2"})
+    return {"hardened": hardened, "weak": weak, "drifted": drifted, "stopped": stopped}
+
+
+class Named:
+    """The real gateway under the name an operator would see (the test engine's socket is a
+    temporary path): every call goes to the engine."""
+
+    def __init__(self, inner: DockerGateway, endpoint: Endpoint) -> None:
+        self.inner = inner
+        self.endpoint = endpoint
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+
+def app_on(engine: Any, demo: Path) -> Any:
+    gw = DockerGateway(Endpoint(url=engine.url, source="--host"), timeout=10)
+    named = Named(gw, Endpoint(url="ssh://ops@build-01.internal", source="--host"))
+    return build_app(str(demo), gateway=named, poll_interval=0)
+
+
+async def test_containers_view_acts_on_the_real_engine(engine: Any, demo: Path, stack: dict[str, Any]) -> None:
+    app = app_on(engine, demo)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert "ssh://ops@build-01.internal" in app.main.header.text and "containers" in app.main.header.text
+        await pilot.press("2")
+        await settle(pilot)
+        view = app.main.containers
+        table = view.table
+        by_name = {c.name: c for c in table.shown}
+        assert {"demo-db-1", "demo-app-1", "demo-cache-1"} <= set(by_name)
+        assert "demo-old-1" not in by_name  # stopped: hidden until asked for
+
+        # one check or cross per control, as the rows show them
+        marks = {name: {ctl.key: control_ok(c, ctl) for ctl in CONTROLS} for name, c in by_name.items()}
+        assert marks["demo-db-1"] == dict.fromkeys(marks["demo-db-1"], True)
+        assert not any(marks["demo-app-1"][k] for k in ("user", "caps", "ro", "nnp", "limits"))
+        assert marks["demo-cache-1"]["user"] and marks["demo-cache-1"]["ro"] and marks["demo-cache-1"]["nnp"]
+        rows = "\n".join(screen_lines(app))
+        assert "✓" in rows and "✗" in rows
+
+        # sort and filter
+        first = [c.name for c in table.shown]
+        await pilot.press("s")  # service -> name
+        assert table.sort_by == "name" and [c.name for c in table.shown] == sorted(first)
+        burst(pilot, "slash", *"cache")
+        await settle(pilot)
+        assert [c.name for c in table.shown] == ["demo-cache-1"]
+        await pilot.press("escape")
+        await settle(pilot)
+        assert len(table.shown) == len(first)
+
+        # stopped containers on request (the engine is asked again)
+        await pilot.press("a")
+        await settle(pilot)
+        states = {c.name: c.state for c in table.shown}
+        assert states.get("demo-old-1") == "created" and states["demo-db-1"] == "running"
+        await pilot.press("a")
+        await settle(pilot)
+
+        # drift shown right: root written as 0 is not drift; the engine socket is; yes/no; units
+        app_c = next(c for c in table.shown if c.name == "demo-app-1")
+        assert not [d for d in app_c.drift if d.field == "user"]
+        cache = next(c for c in table.shown if c.name == "demo-cache-1")
+        table.move_cursor(row=table.shown.index(cache))
+        await settle(pilot)
+        drift_rows = {str(r[0]): (str(r[1]), str(r[2]), str(r[3])) for r in
+                      (view.drift.get_row_at(i) for i in range(view.drift.row_count))}
+        assert drift_rows["user"][1] == "999:999" and "ahead" in drift_rows["user"][2]
+        assert drift_rows["read_only"][:2] == ("no", "yes")
+        assert drift_rows["mem_limit"][1] == "64M"
+        assert "/var/run/docker.sock" in drift_rows["volumes /var/run/docker.sock"][1]
+        assert "stale" in drift_rows["volumes /var/run/docker.sock"][2]
+
+        # f on the user row: the port-back fix, as a diff, then written
+        view.screen.set_focus(view.drift)
+        view.drift.move_cursor(row=list(drift_rows).index("user"))
+        await pilot.press("f")
+        await settle(pilot)
+        dialog = app.screen
+        assert dialog.__class__.__name__ == "FixScreen", [str(n.message) for n in app._notifications]
+        assert "Port the running user back" in dialog.title_text
+        assert dialog.values()["user"] == "999:999"
+        assert '+    user: "999:999"' in dialog.preview.diff or "+    user: 999:999" in dialog.preview.diff
+        await pilot.press("enter")
+        await settle(pilot)
+        assert app.screen is app.main
+        assert "999:999" in (demo / "compose.yaml").read_text()
+
+        # Enter on a container: its compose service's findings, with how it runs now
+        await pilot.press("2")
+        await settle(pilot)
+        table.move_cursor(row=[c.name for c in table.shown].index("demo-app-1"))
+        await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        findings = app.main.findings
+        assert app.main.view == "findings"
+        assert findings.table.shown and all(f.target == "app" for f in findings.table.shown)
+        status = str(findings.query_one("#findings-status").render())
+        assert "container demo-app-1 running" in status
+
+        # the report carries the live findings and the drift
+        report = app.session.report_text()
+        assert "## Live containers" in report and "### demo-cache-1 (service demo/cache)" in report
+        assert "live.user-root" in report and "| volumes /var/run/docker.sock |" in report
+
+
+async def test_an_outage_keeps_the_list_marked_stale_with_a_countdown(engine: Any, demo: Path,
+                                                                      stack: dict[str, Any]) -> None:
+    from batten.live.gateway import EngineUnavailable
+
+    app = app_on(engine, demo)
+    app.world.poll_interval = 30.0
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("2")
+        await settle(pilot)
+        before = [c.name for c in app.main.containers.table.shown]
+        assert before
+
+        def down(*_a: Any, **_k: Any) -> Any:
+            raise EngineUnavailable("cannot reach the Docker engine: connection refused")
+
+        app._gateway.list_containers = down  # the engine goes away
+        app._gateway.info = down
+        await pilot.press("r")
+        await settle(pilot)
+        view = app.main.containers
+        assert [c.name for c in view.table.shown] == before  # the last list stays
+        status = str(view.query_one("#containers-status").render())
+        assert "unreachable" in status and "stale" in status and "retry in" in status
+        header = app.main.header.text
+        assert "unreachable" in header and "stale" in header and "retry" in header
