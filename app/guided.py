@@ -208,7 +208,9 @@ def live_report(live: Any) -> list[str]:
         if c.drift:
             out += ["| drift | file | running | what to do |", "|---|---|---|---|"]
             for d in c.drift:
-                out.append(f"| {_cell(d.field)} | {_cell(live_value(d.field, d.declared))} | "
-                           f"{_cell(live_value(d.field, d.running))} | {_cell(d.advice)} |")
+                kind, note = getattr(d, "kind", ""), getattr(d, "note", "")
+                out.append(f"| {_cell(d.field)}{f' ({_cell(note)})' if note else ''} | "
+                           f"{_cell(live_value(d.field, d.declared, kind))} | "
+                           f"{_cell(live_value(d.field, d.running, kind))} | {_cell(d.advice)} |")
             out.append("")
     return out

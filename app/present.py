@@ -79,21 +79,21 @@ def human_bytes(n: int) -> str:
     return f"{n}B"
 
 
-def live_value(field: str, value: object) -> str:
+def live_value(field: str, value: object, kind: str = "") -> str:
     """A declared or running setting as a person reads it: yes/no, memory in human units,
-    CPUs in cores, lists comma-separated; "-" when not set. Escaped, never masked here."""
+    CPUs in cores, lists comma-separated; "-" when not set. `kind` is the drift item's unit
+    (bytes, nanocpus, flag...); without it the field's name says. Escaped, never masked here."""
     if value is None or value == "":
         return "-"
-    if isinstance(value, bool):
+    if isinstance(value, bool) or kind == "flag":
         return "yes" if value else "no"
-    if isinstance(value, int) and field in MEMORY_FIELDS:
+    if isinstance(value, int) and (kind == "bytes" or (not kind and field in MEMORY_FIELDS)):
         return human_bytes(value)
-    if isinstance(value, int) and field == "cpus":
+    if isinstance(value, int) and (kind == "nanocpus" or (not kind and field == "cpus")):
         return f"{value / 1e9:g}"
     if isinstance(value, list | tuple | set):
         return ", ".join(safe_text(str(v)) for v in value) if value else "none"
     return safe_text(str(value))
-
 
 __all__ = [
     "MEMORY_FIELDS",

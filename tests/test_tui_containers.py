@@ -125,13 +125,15 @@ async def test_containers_view_acts_on_the_real_engine(engine: Any, demo: Path, 
         cache = next(c for c in table.shown if c.name == "demo-cache-1")
         table.move_cursor(row=table.shown.index(cache))
         await settle(pilot)
-        drift_rows = {str(r[0]): (str(r[1]), str(r[2]), str(r[3])) for r in
-                      (view.drift.get_row_at(i) for i in range(view.drift.row_count))}
+        drift_rows = {item.field: tuple(str(cell) for cell in view.drift.get_row_at(i)[1:])
+                      for i, item in enumerate(view.drift.items)}
+        labels_shown = [str(view.drift.get_row_at(i)[0]) for i in range(view.drift.row_count)]
         assert drift_rows["user"][1] == "999:999" and "ahead" in drift_rows["user"][2]
         assert drift_rows["read_only"][:2] == ("no", "yes")
         assert drift_rows["mem_limit"][1] == "64M"
-        assert "/var/run/docker.sock" in drift_rows["volumes /var/run/docker.sock"][1]
-        assert "stale" in drift_rows["volumes /var/run/docker.sock"][2]
+        socket = drift_rows["volumes /var/run/docker.sock"]
+        assert "/var/run/docker.sock" in socket[1] and "stale" in socket[2]
+        assert "volumes /var/run/docker.sock (the engine socket)" in labels_shown
 
         # f on the user row: the port-back fix, as a diff, then written
         view.screen.set_focus(view.drift)
@@ -164,7 +166,7 @@ async def test_containers_view_acts_on_the_real_engine(engine: Any, demo: Path, 
         # the report carries the live findings and the drift
         report = app.session.report_text()
         assert "## Live containers" in report and "### demo-cache-1 (service demo/cache)" in report
-        assert "live.user-root" in report and "| volumes /var/run/docker.sock |" in report
+        assert "live.user-root" in report and "| volumes /var/run/docker.sock (the engine socket) |" in report
 
 
 async def test_an_outage_keeps_the_list_marked_stale_with_a_countdown(engine: Any, demo: Path,

@@ -299,7 +299,7 @@ class DriftTable(DataTable[Text]):
         self.items: list[Any] = []
 
     def on_mount(self) -> None:
-        self.add_column("field", key="field", width=26)
+        self.add_column("field", key="field", width=30)
         self.add_column("file", key="file", width=18)
         self.add_column("running", key="running", width=24)
         self.add_column("what to do", key="advice")
@@ -312,9 +312,12 @@ class DriftTable(DataTable[Text]):
             style = self.get_component_rich_style("drift--ahead" if d.direction == "ahead" else "drift--stale",
                                                   partial=True)
             advice = "ahead: f ports it back to the file" if d.direction == "ahead" else "stale: recreate the container"
-            self.add_row(Text(safe_text(d.field)),
-                         Text(mask_secrets(live_value(d.field, d.declared), secrets)),
-                         Text(mask_secrets(live_value(d.field, d.running), secrets)),
+            note = getattr(d, "note", "")
+            kind = getattr(d, "kind", "")
+            self.add_row(Text(safe_text(d.field) + (f" ({safe_text(note)})" if note else ""),
+                              style=self.get_component_rich_style("drift--stale", partial=True) if note else ""),
+                         Text(mask_secrets(live_value(d.field, d.declared, kind), secrets)),
+                         Text(mask_secrets(live_value(d.field, d.running, kind), secrets)),
                          Text(advice, style=style), key=str(i))
         self.display = bool(self.items)
 
