@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -196,17 +197,19 @@ class Style:
 
 
 def _scan_style(scope: Node) -> tuple[int | None, int | None, int, int]:
-    """(map indent, seq dash offset, flow seqs, block seqs) seen under `scope`."""
-    map_indent = seq_offset = None
+    """(map indent, seq dash offset, flow seqs, block seqs) seen under `scope`. The map indent is
+    the step most nested block mappings take (the first seen among equals)."""
+    steps: Counter[int] = Counter()
+    seq_offset = None
     flow = block = 0
     for key, n in walk(scope):
         if key is None:
             continue
         kcol = key.start_mark.column
-        if isinstance(n, MappingNode) and not n.flow_style and n.value and map_indent is None:
+        if isinstance(n, MappingNode) and not n.flow_style and n.value:
             first = n.value[0][0]
             if first.start_mark.line > key.start_mark.line and first.start_mark.column > kcol:
-                map_indent = first.start_mark.column - kcol
+                steps[first.start_mark.column - kcol] += 1
         if isinstance(n, SequenceNode) and n.value:
             if n.flow_style:
                 flow += 1
@@ -214,14 +217,31 @@ def _scan_style(scope: Node) -> tuple[int | None, int | None, int, int]:
                 block += 1
                 if seq_offset is None and n.start_mark.line > key.start_mark.line:
                     seq_offset = n.start_mark.column - kcol
+    map_indent = steps.most_common(1)[0][0] if steps else None
     return map_indent, seq_offset, flow, block
+
+
+def _own_step(doc: Doc, node: Node) -> int | None:
+    """The step from a block mapping's key to its entries (`web:` to `image:`), if it has a key."""
+    if not isinstance(node, MappingNode) or node.flow_style or not node.value or doc.cf.root is None:
+        return None
+    keys = doc.cf.cache.get("keys")
+    if keys is None:
+        keys = doc.cf.cache["keys"] = {id(n): k for k, n in walk(doc.cf.root) if k is not None}
+    key = keys.get(id(node))
+    first = node.value[0][0]
+    if key is None or first.start_mark.line <= key.start_mark.line or first.start_mark.column <= key.start_mark.column:
+        return None
+    return first.start_mark.column - key.start_mark.column
 
 
 def detect_style(doc: Doc, near: Node | None) -> Style:
     """The conventions of the block around `near`, falling back to the whole file.
 
-    Scans are memoised per file (nodes are immutable once composed), so planning many fixes on
-    one file walks it once."""
+    A nested block follows the step of the block it goes into: the step its nested mappings
+    take, else its own step from its key; only a block with neither takes the step most of the
+    file uses. Scans are memoised per file (nodes are immutable once composed), so planning many
+    fixes on one file walks it once."""
     cache = doc.cf.cache
     root = doc.cf.root
 
@@ -237,7 +257,8 @@ def detect_style(doc: Doc, near: Node | None) -> Style:
     st = Style()
     near_scan = scan(near)
     root_scan = scan(root)
-    st.map_indent = near_scan[0] or root_scan[0] or 2
+    own = _own_step(doc, near) if near is not None and near_scan[0] is None else None
+    st.map_indent = near_scan[0] or own or root_scan[0] or 2
     st.seq_offset = near_scan[1] if near_scan[1] is not None else (root_scan[1] if root_scan[1] is not None else 2)
     flow, block = (near_scan[2], near_scan[3]) if (near_scan[2] or near_scan[3]) else (root_scan[2], root_scan[3])
     st.flow_seqs = flow > block
