@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from batten import cache
-from batten.checks.engine import run_checks
+from batten.checks.engine import Unit, check_unit, run_checks, work_units
 from batten.config import Config, discover_config
 from batten.model import Finding, Severity, UsageError
 from batten.sources.project import Project, load_project
@@ -102,36 +102,14 @@ def scan(
 PARALLEL_MIN_UNITS = 40
 
 
-def _units(project: Project) -> list[tuple[int, str, int]]:
-    """(weight, kind, index) work units: one per Dockerfile, one per compose project."""
-    units: list[tuple[int, str, int]] = []
-    for i, pf in enumerate(project.files):
-        if pf.dockerfile is not None and pf.error is None and not pf.implicit:
-            units.append((len(pf.dockerfile.instructions) + 4, "df", i))
-    for i, cp in enumerate(project.compose_projects):
-        units.append((12 * len(cp.services) + 4, "cp", i))
-    return units
-
-
 def _parallel_ok(project: Project) -> bool:
     if os.environ.get("BATTEN_NO_PARALLEL") or not hasattr(os, "fork") or (os.cpu_count() or 1) < 2:
         return False
-    return len(_units(project)) >= PARALLEL_MIN_UNITS
+    return len(work_units(project)) >= PARALLEL_MIN_UNITS
 
 
-def _run_units(project: Project, config: Config, units: list[tuple[int, str, int]], with_fixes: bool) -> list[Finding]:
-    from batten.checks.compose_rules import check_compose
-    from batten.checks.dockerfile_rules import check_dockerfile
-
-    out: list[Finding] = []
-    for _w, kind, i in units:
-        if kind == "df":
-            df = project.files[i].dockerfile
-            assert df is not None
-            out.extend(check_dockerfile(df, project))
-        else:
-            out.extend(check_compose(project.compose_projects[i], project))
-    out = [f for f in out if config.enabled(f.rule.id)]
+def _run_units(project: Project, config: Config, units: list[Unit], with_fixes: bool) -> list[Finding]:
+    out = [f for u in units for f in check_unit(project, u) if config.enabled(f.rule.id)]
     if with_fixes:
         attach_fixes(out, project, config)
     return out
@@ -139,17 +117,18 @@ def _run_units(project: Project, config: Config, units: list[tuple[int, str, int
 
 def _detach(f: Finding) -> tuple[Any, ...]:
     fix = (f.fix.id, f.fix.title, str(f.fix.applicability), f.fix.risk) if f.fix is not None else None
-    return (f.rule.id, f.message, f.location, f.target, f.target_kind, f.evidence, f.anchors, f.secrets, fix)
+    return (f.rule.id, f.message, f.location, f.target, f.target_kind, f.severity, f.evidence, f.anchors,
+            f.secrets, fix)
 
 
 def _attach(t: tuple[Any, ...]) -> Finding:
     from batten.checks.catalogue import rule
     from batten.model import Applicability, Fix
 
-    rid, message, location, target, kind, evidence, anchors, secrets, fix = t
+    rid, message, location, target, kind, severity, evidence, anchors, secrets, fix = t
     summary = Fix(fix[0], fix[1], Applicability(fix[2]), "", (), risk=fix[3]) if fix is not None else None
     return Finding(rule=rule(rid), message=message, location=location, target=target, target_kind=kind,
-                   evidence=evidence, anchors=anchors, secrets=secrets, fix=summary)
+                   severity=severity, evidence=evidence, anchors=anchors, secrets=secrets, fix=summary)
 
 
 def _parallel_findings(project: Project, config: Config, with_fixes: bool) -> list[Finding]:
@@ -158,9 +137,9 @@ def _parallel_findings(project: Project, config: Config, with_fixes: bool) -> li
     from batten.checks.engine import apply_config, dedupe, parse_error_findings
     from batten.checks.project_rules import check_project
 
-    units = sorted(_units(project), reverse=True)
-    mine: list[tuple[int, str, int]] = []
-    theirs: list[tuple[int, str, int]] = []
+    units = sorted(work_units(project), reverse=True)
+    mine: list[Unit] = []
+    theirs: list[Unit] = []
     load_mine = load_theirs = 0
     for u in units:  # greedy balance by weight
         if load_mine <= load_theirs:

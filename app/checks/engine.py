@@ -32,14 +32,37 @@ def parse_error_findings(project: Project) -> list[Finding]:
     return out
 
 
+# a unit of checking work: (weight, kind, index), kind "df" (a Dockerfile, index into
+# project.files) or "cp" (a compose project, index into project.compose_projects); the weight
+# lets a scan split the units evenly between processes
+Unit = tuple[int, str, int]
+
+
+def work_units(project: Project) -> list[Unit]:
+    """One unit per checked Dockerfile and one per compose project, in project order."""
+    units: list[Unit] = []
+    for i, pf in enumerate(project.files):
+        if pf.dockerfile is not None and pf.error is None and not pf.implicit:
+            units.append((len(pf.dockerfile.instructions) + 4, "df", i))
+    for i, cp in enumerate(project.compose_projects):
+        units.append((12 * len(cp.services) + 4, "cp", i))
+    return units
+
+
+def check_unit(project: Project, unit: Unit) -> list[Finding]:
+    _weight, kind, i = unit
+    if kind == "df":
+        df = project.files[i].dockerfile
+        assert df is not None
+        return check_dockerfile(df, project)
+    return check_compose(project.compose_projects[i], project)
+
+
 def raw_findings(project: Project) -> list[Finding]:
     """All findings before config and suppressions, deduplicated."""
     out = parse_error_findings(project)
-    for pf in project.files:
-        if pf.dockerfile is not None and pf.error is None and not pf.implicit:
-            out.extend(check_dockerfile(pf.dockerfile, project))
-    for cp in project.compose_projects:
-        out.extend(check_compose(cp, project))
+    for unit in work_units(project):
+        out.extend(check_unit(project, unit))
     out.extend(check_project(project))
     return dedupe(out)
 
@@ -60,27 +83,21 @@ def dedupe(findings: list[Finding]) -> list[Finding]:
 
 
 def apply_config(findings: list[Finding], project: Project, config: Config) -> list[Finding]:
+    """`config.apply` (selection, severities, per-path ignores), then inline pragmas; sorted."""
     pragmas: dict[str, FilePragmas] = {}
-    result: list[Finding] = []
-    for f in findings:
-        if not config.enabled(f.rule.id):
-            continue
-        f.severity = config.severity_for(f.rule.id, f.rule.severity)
+    result = config.apply(findings)
+    for f in result:
         path = f.location.path if f.location else None
-        pi = config.path_ignore(path, f.rule.id)
-        if pi is not None:
-            f.suppressed = f"config: {pi.reason}"
-        elif path is not None and f.rule.id != "parse.error":
-            fp = pragmas.get(path)
-            if fp is None:
-                pf = project.file(path)
-                fp = parse_pragmas(pf.source, pf.kind) if pf is not None and pf.source is not None else FilePragmas()
-                pragmas[path] = fp
-            lines = _candidate_lines(f, project)
-            hit = fp.match(f.rule.id, lines)
-            if hit is not None:
-                f.suppressed = hit.how
-        result.append(f)
+        if f.suppressed is not None or path is None or f.rule.id == "parse.error":
+            continue
+        fp = pragmas.get(path)
+        if fp is None:
+            pf = project.file(path)
+            fp = parse_pragmas(pf.source, pf.kind) if pf is not None and pf.source is not None else FilePragmas()
+            pragmas[path] = fp
+        hit = fp.match(f.rule.id, _candidate_lines(f, project))
+        if hit is not None:
+            f.suppressed = hit.how
     result.sort(key=Finding.sort_key)
     return result
 
