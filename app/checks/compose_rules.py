@@ -49,7 +49,7 @@ class SvcCtx:
     def key_loc(self) -> Location:
         return self.svc.location()
 
-    def f(self, rule_id: str, message: str, where: V | None, **kw) -> Finding:
+    def finding(self, rule_id: str, message: str, where: V | None, **kw) -> Finding:
         """A finding at `where` (a value), or at the service key when `where` is None."""
         loc = None
         at_key = kw.pop("at_key", False)
@@ -101,7 +101,7 @@ def _user(ctx: SvcCtx) -> Iterator[Finding]:
         if not user.text:
             return  # `user: ${PUID}` with no value here: decided where it runs
         if is_root_user(user.text):
-            yield ctx.f("compose.user-root", f"service {ctx.svc.name!r} sets user: {user.text}", user)
+            yield ctx.finding("compose.user-root", f"service {ctx.svc.name!r} sets user: {user.text}", user)
         return
     if ctx.svc.build is not None:
         if ctx.stage is None:
@@ -112,7 +112,7 @@ def _user(ctx: SvcCtx) -> Iterator[Finding]:
             return
         why = (f"its Dockerfile {df.source.path} (stage {stage.name or stage.index}) "
                + ("has no USER" if eu.user is None else f"ends with USER {eu.user}"))
-        yield ctx.f("compose.user-unset", f"service {ctx.svc.name!r} has no user: and {why}", None,
+        yield ctx.finding("compose.user-unset", f"service {ctx.svc.name!r} has no user: and {why}", None,
                     evidence={"dockerfile": df.source.path, "stage": stage.name or stage.index})
         return
     image = ctx.svc.image
@@ -120,7 +120,7 @@ def _user(ctx: SvcCtx) -> Iterator[Finding]:
         return
     if image_default_nonroot(image):
         return
-    yield ctx.f("compose.user-unset",
+    yield ctx.finding("compose.user-unset",
                 f"service {ctx.svc.name!r} has no user: and image {image} runs as root by default",
                 None, evidence={"image": image})
 
@@ -137,16 +137,16 @@ def _privileges(ctx: SvcCtx) -> Iterator[Finding]:
     svc = ctx.svc
     priv = svc.get("privileged")
     if truthy(priv):
-        yield ctx.f("priv.privileged", f"service {svc.name!r} runs privileged", priv)
+        yield ctx.finding("priv.privileged", f"service {svc.name!r} runs privileged", priv)
     cap_drop = svc.get("cap_drop")
     drops = [i.text for i in _items(cap_drop)]
     if not caps_dropped_all(drops):
-        yield ctx.f("caps.not-dropped", f"service {svc.name!r} keeps Docker's default capabilities (no cap_drop: [ALL])",
+        yield ctx.finding("caps.not-dropped", f"service {svc.name!r} keeps Docker's default capabilities (no cap_drop: [ALL])",
                     cap_drop, at_key=True)
     for item in _items(svc.get("cap_add")):
         cap = norm_cap(item.text)
         if cap in DANGEROUS_CAPS:
-            yield ctx.f("caps.dangerous-added", f"service {svc.name!r} adds capability {cap}", item,
+            yield ctx.finding("caps.dangerous-added", f"service {svc.name!r} adds capability {cap}", item,
                         evidence={"cap": cap}, subject=(svc, item))
     sec = svc.get("security_opt")
     opts = _items(sec)
@@ -159,20 +159,20 @@ def _privileges(ctx: SvcCtx) -> Iterator[Finding]:
         if key == "no-new-privileges" and val in ("", "true", "1"):
             nnp = True
         elif key == "seccomp" and val == "unconfined":
-            yield ctx.f("seccomp.unconfined", f"service {svc.name!r} disables seccomp", item, subject=(svc, item))
+            yield ctx.finding("seccomp.unconfined", f"service {svc.name!r} disables seccomp", item, subject=(svc, item))
         elif key == "apparmor" and val == "unconfined":
-            yield ctx.f("apparmor.unconfined", f"service {svc.name!r} disables AppArmor", item, subject=(svc, item))
+            yield ctx.finding("apparmor.unconfined", f"service {svc.name!r} disables AppArmor", item, subject=(svc, item))
         elif key == "label" and val == "disable":
-            yield ctx.f("selinux.disabled", f"service {svc.name!r} disables SELinux labelling", item,
+            yield ctx.finding("selinux.disabled", f"service {svc.name!r} disables SELinux labelling", item,
                         subject=(svc, item))
     if not nnp:
-        yield ctx.f("priv.no-new-privileges", f"service {svc.name!r} does not set no-new-privileges", sec,
+        yield ctx.finding("priv.no-new-privileges", f"service {svc.name!r} does not set no-new-privileges", sec,
                     at_key=True)
     for key, rid in (("pid", "ns.host-pid"), ("ipc", "ns.host-ipc"), ("uts", "ns.host-uts"),
                      ("userns_mode", "ns.host-userns"), ("network_mode", "ns.host-network")):
         v = svc.get(key)
         if v is not None and v.text.lower() == "host":
-            yield ctx.f(rid, f"service {svc.name!r} sets {key}: host", v, at_key=True)
+            yield ctx.finding(rid, f"service {svc.name!r} sets {key}: host", v, at_key=True)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -196,7 +196,7 @@ def _filesystem(ctx: SvcCtx) -> Iterator[Finding]:
     svc = ctx.svc
     ro = svc.get("read_only")
     if not truthy(ro):
-        yield ctx.f("fs.rootfs-writable", f"service {svc.name!r} has a writable root filesystem (no read_only: true)",
+        yield ctx.finding("fs.rootfs-writable", f"service {svc.name!r} has a writable root filesystem (no read_only: true)",
                     ro, at_key=True)
     for path, opts, item in tmpfs_entries(svc.get("tmpfs")):
         lowered = {o.lower() for o in opts}
@@ -204,7 +204,7 @@ def _filesystem(ctx: SvcCtx) -> Iterator[Finding]:
         enabled = [o for o in ("exec", "suid", "dev") if o in lowered]
         if missing or enabled:
             what = ", ".join([f"allows {o}" for o in enabled] + [f"lacks {o}" for o in missing])
-            yield ctx.f("fs.tmpfs-noexec", f"tmpfs {path} {what}", item, evidence={"path": path}, subject=(svc, item))
+            yield ctx.finding("fs.tmpfs-noexec", f"tmpfs {path} {what}", item, evidence={"path": path}, subject=(svc, item))
     for item in _items(svc.get("volumes")):
         vol = parse_volume(item)
         if vol is None or vol.type not in ("bind", "volume") or not vol.source:
@@ -215,7 +215,7 @@ def _filesystem(ctx: SvcCtx) -> Iterator[Finding]:
         norm = src.rstrip("/") or "/"
         if _SOCKETS.search(norm) or norm in ("/var/run", "/run"):
             note = " (read-only does not make it safe)" if vol.read_only else ""
-            yield ctx.f("mount.docker-socket", f"service {svc.name!r} mounts {src}{note}", item,
+            yield ctx.finding("mount.docker-socket", f"service {svc.name!r} mounts {src}{note}", item,
                         evidence={"source": src}, subject=(svc, item))
             continue
         if norm in _BENIGN or any(norm.startswith(b + "/") for b in _BENIGN):
@@ -227,7 +227,7 @@ def _filesystem(ctx: SvcCtx) -> Iterator[Finding]:
                 # 5.6 checks read-write mounts); credential stores leak even read-only
                 continue
             mode = "read-only" if vol.read_only else "read-write"
-            yield ctx.f("mount.sensitive-host-path", f"service {svc.name!r} mounts host path {src} {mode}", item,
+            yield ctx.finding("mount.sensitive-host-path", f"service {svc.name!r} mounts host path {src} {mode}", item,
                         evidence={"source": src, "read_only": vol.read_only}, subject=(svc, item))
 
 
@@ -257,16 +257,16 @@ def _resources(ctx: SvcCtx) -> Iterator[Finding]:
     svc = ctx.svc
     limits = svc.get("deploy", "resources", "limits")
     if not (_positive(svc.get("mem_limit")) or _positive(limits.get("memory") if limits else None)):
-        yield ctx.f("limits.memory", f"service {svc.name!r} has no memory limit", None)
+        yield ctx.finding("limits.memory", f"service {svc.name!r} has no memory limit", None)
     if not (_positive(svc.get("cpus")) or _positive(svc.get("cpu_quota")) or svc.get("cpuset") is not None
             or _positive(limits.get("cpus") if limits else None)):
-        yield ctx.f("limits.cpu", f"service {svc.name!r} has no CPU limit", None)
+        yield ctx.finding("limits.cpu", f"service {svc.name!r} has no CPU limit", None)
     pl = svc.get("pids_limit")
     if not (_positive(pl) or _positive(limits.get("pids") if limits else None)):
-        yield ctx.f("limits.pids", f"service {svc.name!r} has no PID limit", pl, at_key=True)
+        yield ctx.finding("limits.pids", f"service {svc.name!r} has no PID limit", pl, at_key=True)
     res = svc.get("deploy", "resources", "reservations")
     if res is None and not _positive(svc.get("mem_reservation")):
-        yield ctx.f("limits.reservations", f"service {svc.name!r} reserves no resources", None)
+        yield ctx.finding("limits.reservations", f"service {svc.name!r} reserves no resources", None)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -286,12 +286,12 @@ def _ports(ctx: SvcCtx) -> Iterator[Finding]:
         ip = (p.host_ip or "").strip("[]")
         if ip in ("", "0.0.0.0", "::"):
             shown = p.published or "a random port"
-            yield ctx.f("ports.bind-all-interfaces",
+            yield ctx.finding("ports.bind-all-interfaces",
                         f"service {svc.name!r} publishes {shown}->{p.target}/{p.protocol} on all interfaces",
                         item, evidence={"published": p.published, "target": p.target}, subject=(svc, item))
         low = [n for n in p.published_ports if 0 < n < 1024]
         if low:
-            yield ctx.f("ports.privileged", f"service {svc.name!r} publishes privileged host port {low[0]}", item,
+            yield ctx.finding("ports.privileged", f"service {svc.name!r} publishes privileged host port {low[0]}", item,
                         evidence={"port": low[0]}, subject=(svc, item))
 
 
@@ -334,7 +334,7 @@ def _network_isolation(cp: ComposeProject) -> Iterator[Finding]:
             exposed = [o.name for o in members.get(n, []) if o is not svc and _publishes(o)]
             if exposed:
                 ctx = SvcCtx(svc, cp, None)
-                yield ctx.f(
+                yield ctx.finding(
                     "network.not-isolated",
                     f"service {svc.name!r} publishes no port but shares network {n!r} (not internal) "
                     f"with {', '.join(sorted(exposed))}",
@@ -361,7 +361,7 @@ def _secrets(ctx: SvcCtx) -> Iterator[Finding]:
                 raw = raw.partition("=")[2] if "=" in raw else raw.partition(":")[2]
             value_span = _value_span(v, key)
             if is_secret_name(key) and v.data is not None and literal_secret_value(raw):
-                yield ctx.f("secret.value-hardcoded",
+                yield ctx.finding("secret.value-hardcoded",
                             f"service {svc.name!r} sets {key} to a literal value (masked)", v,
                             secrets=(value_span,) if value_span else (), evidence={"name": key},
                             subject=(svc, key, v))
@@ -369,13 +369,13 @@ def _secrets(ctx: SvcCtx) -> Iterator[Finding]:
             tok = token_in(raw or "")
             if tok is not None and value_span is not None:
                 label, _sp = tok
-                yield ctx.f("secret.value-hardcoded", f"service {svc.name!r} {key} contains a {label} (masked)", v,
+                yield ctx.finding("secret.value-hardcoded", f"service {svc.name!r} {key} contains a {label} (masked)", v,
                             secrets=(value_span,), evidence={"name": key}, subject=(svc, key, v))
     args = svc.get("build", "args")
     if args is not None and args.is_map:
         for key, v in args.data.items():
             if is_secret_name(key):
-                yield ctx.f("secret.arg-env",
+                yield ctx.finding("secret.arg-env",
                             f"service {svc.name!r} passes {key} as a build arg; it is recorded in the image history",
                             v, at_key=True, evidence={"name": key}, subject=(svc, key, v))
 
@@ -410,14 +410,14 @@ def _health(ctx: SvcCtx) -> Iterator[Finding]:
         if test is not None and test.is_seq and test.data and test.data[0].text.upper() == "NONE":
             disabled = True
         if disabled:
-            yield ctx.f("health.missing-compose", f"service {svc.name!r} disables its healthcheck", hc, at_key=True)
+            yield ctx.finding("health.missing-compose", f"service {svc.name!r} disables its healthcheck", hc, at_key=True)
         return
     if ctx.stage is not None:
         _df, stage = ctx.stage
         hcins = stage_healthcheck(stage)
         if hcins is not None and hcins.args.strip().upper() != "NONE":
             return
-        yield ctx.f("health.missing-compose", f"service {svc.name!r} has no healthcheck and its "
+        yield ctx.finding("health.missing-compose", f"service {svc.name!r} has no healthcheck and its "
                     "Dockerfile stage has no HEALTHCHECK", None, evidence={"image_inspected": True})
         return
     elif svc.build is not None and not svc.image:
@@ -426,10 +426,10 @@ def _health(ctx: SvcCtx) -> Iterator[Finding]:
     if own:
         return  # the image's own HEALTHCHECK applies
     if own is False:
-        yield ctx.f("health.missing-compose", f"service {svc.name!r} has no healthcheck (its official "
+        yield ctx.finding("health.missing-compose", f"service {svc.name!r} has no healthcheck (its official "
                     "image defines none)", None, evidence={"image_inspected": True})
         return
-    yield ctx.f("health.missing-compose", f"service {svc.name!r} has no healthcheck in compose; its image "
+    yield ctx.finding("health.missing-compose", f"service {svc.name!r} has no healthcheck in compose; its image "
                 f"{svc.image!r} was not inspected, so whether it defines its own HEALTHCHECK is unknown "
                 "(scan --live inspects it)", None, evidence={"image_inspected": False, "image": svc.image})
 
@@ -445,16 +445,16 @@ def _image(ctx: SvcCtx) -> Iterator[Finding]:
     if ref is None:
         return
     if ref.digest is None and ref.tag is None:
-        yield ctx.f("image.untagged", f"image {img.text} has no tag (means :latest)", img,
+        yield ctx.finding("image.untagged", f"image {img.text} has no tag (means :latest)", img,
                     evidence={"image": img.text})
     elif ref.tag == "latest" and ref.digest is None:
-        yield ctx.f("image.latest", f"image {img.text} uses :latest", img, evidence={"image": img.text})
+        yield ctx.finding("image.latest", f"image {img.text} uses :latest", img, evidence={"image": img.text})
     elif ref.digest is None:
-        yield ctx.f("image.not-digest-pinned", f"image {img.text} is not pinned by digest", img,
+        yield ctx.finding("image.not-digest-pinned", f"image {img.text} is not pinned by digest", img,
                     evidence={"image": img.text})
     hint = not_minimal_hint(ref)
     if hint:
-        yield ctx.f("image.not-minimal", f"image {img.text} is a full OS image; consider {hint}", img,
+        yield ctx.finding("image.not-minimal", f"image {img.text} is a full OS image; consider {hint}", img,
                     evidence={"image": img.text, "suggestion": hint})
 
 
@@ -464,12 +464,12 @@ def _logging(ctx: SvcCtx) -> Iterator[Finding]:
     driver = lg.get("driver") if lg is not None else None
     dname = driver.text.lower() if driver is not None and driver.text else "json-file"
     if dname == "none":
-        yield ctx.f("logging.disabled", f"service {svc.name!r} discards its logs (driver: none)", driver)
+        yield ctx.finding("logging.disabled", f"service {svc.name!r} discards its logs (driver: none)", driver)
         return
     if dname in ("json-file", "local"):
         opts = lg.get("options") if lg is not None else None
         if opts is None or opts.get("max-size") is None:
-            yield ctx.f("logging.unbounded", f"service {svc.name!r} keeps {dname} logs without max-size", lg,
+            yield ctx.finding("logging.unbounded", f"service {svc.name!r} keeps {dname} logs without max-size", lg,
                         at_key=True)
 
 
@@ -479,10 +479,10 @@ def _restart(ctx: SvcCtx) -> Iterator[Finding]:
     if r is not None and r.text.startswith("on-failure:"):
         n = r.text.split(":", 1)[1]
         if n.isdigit() and int(n) > 5:
-            yield ctx.f("restart.policy", f"service {svc.name!r} restarts up to {n} times on failure", r)
+            yield ctx.finding("restart.policy", f"service {svc.name!r} restarts up to {n} times on failure", r)
     rp = svc.get("deploy", "restart_policy", "max_attempts")
     if rp is not None and rp.text.isdigit() and int(rp.text) > 5:
-        yield ctx.f("restart.policy", f"service {svc.name!r} restarts up to {rp.text} times", rp)
+        yield ctx.finding("restart.policy", f"service {svc.name!r} restarts up to {rp.text} times", rp)
 
 
 _CHECKS = (_user, _privileges, _filesystem, _resources, _ports, _secrets, _health, _image, _logging, _restart)

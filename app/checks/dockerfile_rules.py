@@ -63,7 +63,7 @@ class DfCtx:
     def stage_target(self, stage: Stage) -> str:
         return stage.name or f"stage {stage.index}"
 
-    def f(self, rule_id: str, message: str, span_or_ins: Span | Instruction, stage: Stage | None, **kw) -> Finding:
+    def finding(self, rule_id: str, message: str, span_or_ins: Span | Instruction, stage: Stage | None, **kw) -> Finding:
         loc = self.at(span_or_ins) if isinstance(span_or_ins, Instruction) else self.loc(span_or_ins)
         anchors = kw.pop("anchors", ())
         if stage is not None:
@@ -117,7 +117,7 @@ def _user(ctx: DfCtx) -> Iterator[Finding]:
                 why = f"the base image {base} runs as ContainerAdministrator"
             else:
                 why = f"the base image {base} runs as root"
-            yield ctx.f(
+            yield ctx.finding(
                 "user.missing",
                 f"stage {ctx.stage_target(stage)!r} has no USER; {why}",
                 stage.from_instr,
@@ -127,7 +127,7 @@ def _user(ctx: DfCtx) -> Iterator[Finding]:
         elif eu.is_root and eu.instruction is not None:
             ins = eu.instruction
             where = "" if eu.stage is stage else f" (inherited from stage {ctx.stage_target(eu.stage)!r})"
-            yield ctx.f(
+            yield ctx.finding(
                 "user.final-root",
                 f"stage {ctx.stage_target(stage)!r} runs as {ins.args.strip()}{where}",
                 ins,
@@ -139,7 +139,7 @@ def _user(ctx: DfCtx) -> Iterator[Finding]:
             # Windows accounts (ContainerUser) have no numeric id to switch to
             name = ins_user_name(eu.instruction)
             if name and not re.fullmatch(r"\d+(:\d+)?", name) and "$" not in name:
-                yield ctx.f(
+                yield ctx.finding(
                     "user.numeric",
                     f"USER {name} is a name; use the numeric UID:GID so runAsNonRoot checks can verify it",
                     eu.instruction,
@@ -205,7 +205,7 @@ def _user_ids(ctx: DfCtx) -> Iterator[Finding]:
                     continue
                 what = "group" if is_group else "user"
                 flag = "-g/--gid" if is_group else "-u/--uid"
-                yield ctx.f(
+                yield ctx.finding(
                     "user.unfixed-id",
                     f"{name} creates a {what} without {flag}: its id depends on the base image",
                     rc.span(),
@@ -220,7 +220,7 @@ def _sudo(ctx: DfCtx) -> Iterator[Finding]:
         stage = ctx.df.stages[ins.stage] if ins.stage >= 0 else None
         for rc in ctx.cmds(ins):
             if "sudo" in rc.wrappers or rc.name == "sudo":
-                yield ctx.f("user.sudo", "RUN uses sudo", rc.span(), stage, subject=(stage, ins, rc))
+                yield ctx.finding("user.sudo", "RUN uses sudo", rc.span(), stage, subject=(stage, ins, rc))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -234,7 +234,7 @@ def _expose(ctx: DfCtx) -> Iterator[Finding]:
             for text, _raw, span in ins.words():
                 port = text.split("/", 1)[0]
                 if port == "22" or (port.count("-") == 1 and _in_range(port, 22)):
-                    yield ctx.f("ports.ssh-exposed", f"EXPOSE {text}: an SSH daemon in the image",
+                    yield ctx.finding("ports.ssh-exposed", f"EXPOSE {text}: an SSH daemon in the image",
                                 span, stage, subject=(stage, ins, span))
 
 
@@ -251,7 +251,7 @@ def _healthcheck(ctx: DfCtx) -> Iterator[Finding]:
             continue  # every compose service running this image defines its own probe
         if is_windows_stage(stage) or artifact_only(stage):
             continue
-        yield ctx.f(
+        yield ctx.finding(
             "health.missing-dockerfile",
             f"stage {ctx.stage_target(stage)!r} has no HEALTHCHECK",
             stage.from_instr,
@@ -272,7 +272,7 @@ def _secrets(ctx: DfCtx) -> Iterator[Finding]:
             for pair in ins.pairs():
                 secret_name = is_secret_name(pair.key)
                 if secret_name:
-                    yield ctx.f(
+                    yield ctx.finding(
                         "secret.arg-env",
                         f"{ins.keyword} {pair.key} looks like a secret; "
                         + ("build args are recorded in the image history"
@@ -285,7 +285,7 @@ def _secrets(ctx: DfCtx) -> Iterator[Finding]:
                 if pair.value_span is None or pair.value is None:
                     continue
                 if secret_name and literal_secret_value(pair.value):
-                    yield ctx.f(
+                    yield ctx.finding(
                         "secret.value-hardcoded",
                         f"{ins.keyword} {pair.key} has a literal value (masked) written in the Dockerfile",
                         pair.value_span,
@@ -299,7 +299,7 @@ def _secrets(ctx: DfCtx) -> Iterator[Finding]:
                 if tok is not None:
                     label, sp = tok
                     vs = pair.value_span
-                    yield ctx.f(
+                    yield ctx.finding(
                         "secret.value-hardcoded",
                         f"{ins.keyword} {pair.key} contains a {label} (masked)",
                         vs,
@@ -316,7 +316,7 @@ def _secrets(ctx: DfCtx) -> Iterator[Finding]:
         if tok is not None:
             label, sp = tok
             span = Span(ins.span.start + sp.start, ins.span.start + sp.end)
-            yield ctx.f("secret.value-hardcoded", f"RUN contains a {label} (masked)", span, stage,
+            yield ctx.finding("secret.value-hardcoded", f"RUN contains a {label} (masked)", span, stage,
                         secrets=(span,), subject=(stage, ins, None))
 
 
@@ -344,7 +344,7 @@ def _secret_files(ctx: DfCtx) -> Iterator[Finding]:
                     continue
                 name = text.rstrip("/")
                 if _SECRET_FILE.search(name) and not _PUBLIC_OK.search(name):
-                    yield ctx.f("secret.files-in-image",
+                    yield ctx.finding("secret.files-in-image",
                                 f"{ins.keyword} {text} copies a credential file into the image",
                                 span, stage, subject=(stage, ins, text))
                 elif name in (".", "./", "*", "./*") or name.endswith("/.") or _context_dir(ctx, context_dirs, name):
@@ -353,7 +353,7 @@ def _secret_files(ctx: DfCtx) -> Iterator[Finding]:
                         leaked = _leaked_files(ctx, ctx_dir, name, ignore)
                         if leaked:
                             shown = ", ".join(leaked[:3]) + (" ..." if len(leaked) > 3 else "")
-                            yield ctx.f(
+                            yield ctx.finding(
                                 "secret.files-in-image",
                                 f"{ins.keyword} {text} copies "
                                 + ("the whole build context" if whole else "a directory of the build context")
@@ -451,18 +451,18 @@ def _images(ctx: DfCtx) -> Iterator[Finding]:
 def image_findings(ctx: DfCtx, ref: ImageRef, span: Span, stage: Stage, runtime: bool) -> Iterator[Finding]:
     text = str(ref.raw)
     if ref.digest is None and ref.tag is None:
-        yield ctx.f("image.untagged", f"FROM {text} has no tag (means :latest)", span, stage,
+        yield ctx.finding("image.untagged", f"FROM {text} has no tag (means :latest)", span, stage,
                     evidence={"image": text}, subject=(stage, ref))
     elif ref.tag == "latest" and ref.digest is None:
-        yield ctx.f("image.latest", f"FROM {text} uses :latest", span, stage,
+        yield ctx.finding("image.latest", f"FROM {text} uses :latest", span, stage,
                     evidence={"image": text}, subject=(stage, ref))
     elif ref.digest is None:
-        yield ctx.f("image.not-digest-pinned", f"FROM {text} is not pinned by digest", span, stage,
+        yield ctx.finding("image.not-digest-pinned", f"FROM {text} is not pinned by digest", span, stage,
                     evidence={"image": text}, subject=(stage, ref))
     if runtime:
         hint = not_minimal_hint(ref)
         if hint:
-            yield ctx.f("image.not-minimal", f"FROM {text} is a full OS image; consider {hint}", span, stage,
+            yield ctx.finding("image.not-minimal", f"FROM {text} is a full OS image; consider {hint}", span, stage,
                         evidence={"image": text, "suggestion": hint}, subject=(stage, ref))
 
 
@@ -517,17 +517,17 @@ def _packages(ctx: DfCtx) -> Iterator[Finding]:
                 if name in ("apt-get", "apt") and sub == "install" and not _apt_simulated(cmd):
                     if not recommends_off and not cmd.has_option("--no-install-recommends") and \
                             "Install-Recommends=false" not in rc.script and "Install-Recommends=0" not in rc.script:
-                        yield ctx.f("pkg.apt-no-recommends",
+                        yield ctx.finding("pkg.apt-no-recommends",
                                     f"{name} install without --no-install-recommends{_shown(rc)}",
                                     rc.span(), stage, subject=(stage, ins, rc))
                     if not lists_cleaned and not _cache_mount(ins, "/var/lib/apt"):
-                        yield ctx.f("pkg.apt-lists-cleanup",
+                        yield ctx.finding("pkg.apt-lists-cleanup",
                                     f"{name} install leaves /var/lib/apt/lists in the layer{_shown(rc)}",
                                     rc.span(), stage, subject=(stage, ins, rc))
                 elif name == "apk" and sub == "add":
                     if not cmd.has_option("--no-cache") and not _cache_mount(ins, "/var/cache/apk", "/etc/apk/cache") \
                             and "/var/cache/apk" not in all_text:
-                        yield ctx.f("pkg.apk-no-cache", f"apk add without --no-cache{_shown(rc)}", rc.span(), stage,
+                        yield ctx.finding("pkg.apk-no-cache", f"apk add without --no-cache{_shown(rc)}", rc.span(), stage,
                                     subject=(stage, ins, rc))
                 elif _is_pip_install(rc) and not (
                     cmd.has_option("--no-cache-dir")
@@ -535,7 +535,7 @@ def _packages(ctx: DfCtx) -> Iterator[Finding]:
                     or _pip_cache_mount(ins)
                     or "PIP_NO_CACHE_DIR" in rc.script
                 ):
-                    yield ctx.f("pkg.pip-no-cache", f"pip install without --no-cache-dir{_shown(rc)}", rc.span(), stage,
+                    yield ctx.finding("pkg.pip-no-cache", f"pip install without --no-cache-dir{_shown(rc)}", rc.span(), stage,
                                 subject=(stage, ins, rc))
 
 
@@ -602,13 +602,13 @@ def _verification(ctx: DfCtx) -> Iterator[Finding]:
                 for flag in _UNVERIFIED.get(name, ()):
                     for k, w in enumerate(cmd.words):
                         if w.text == flag:
-                            yield ctx.f("pkg.unverified", f"{name} {flag} installs unverified packages",
+                            yield ctx.finding("pkg.unverified", f"{name} {flag} installs unverified packages",
                                         rc.word_span(k), stage, evidence={"flag": flag}, subject=(stage, ins, rc, k))
                 yield from _tls_in_command(ctx, stage, ins, rc)
             text = ins.args
             for m in re.finditer(r"(?i)(?<!http\.)sslverify\s*=\s*(0|false|no)\b|gpgcheck\s*=\s*0\b", text):
                 rid = "tls.disabled" if "ssl" in m.group().lower() else "pkg.unverified"
-                yield ctx.f(rid, f"repository config sets {m.group()}", ins.args_subspan(m.start(), m.end()),
+                yield ctx.finding(rid, f"repository config sets {m.group()}", ins.args_subspan(m.start(), m.end()),
                             stage, subject=(stage, ins, None))
         elif ins.keyword in ("ENV", "ARG"):
             for p in ins.pairs():
@@ -619,10 +619,10 @@ def _verification(ctx: DfCtx) -> Iterator[Finding]:
                     if want is None and key != "REQUESTS_CA_BUNDLE" and (val not in ("", "0", "false") or key == "PIP_TRUSTED_HOST"):
                         if key == "PIP_TRUSTED_HOST" and not val:
                             continue
-                        yield ctx.f("tls.disabled", f"{ins.keyword} {p.key} turns TLS verification off",
+                        yield ctx.finding("tls.disabled", f"{ins.keyword} {p.key} turns TLS verification off",
                                     p.span, stage, subject=(stage, ins, p))
                     elif want and val == want:
-                        yield ctx.f("tls.disabled", f"{ins.keyword} {p.key}={p.value} turns TLS verification off",
+                        yield ctx.finding("tls.disabled", f"{ins.keyword} {p.key}={p.value} turns TLS verification off",
                                     p.span, stage, subject=(stage, ins, p))
 
 
@@ -664,7 +664,7 @@ def _tls_in_command(ctx: DfCtx, stage: Stage | None, ins: Instruction, rc: RunCo
             if t in ("strict-ssl", "strict_ssl", "--strict-ssl=false") and (t.endswith("false") or (k + 1 < len(words) and words[k + 1] == "false")):
                 hits.append((k, t))
     for k, t in hits:
-        yield ctx.f("tls.disabled", f"{name} {t} turns TLS verification off", rc.word_span(k), stage,
+        yield ctx.finding("tls.disabled", f"{name} {t} turns TLS verification off", rc.word_span(k), stage,
                     evidence={"flag": t}, subject=(stage, ins, rc, k))
 
 
@@ -686,7 +686,7 @@ def _add(ctx: DfCtx) -> Iterator[Finding]:
         remote = [s for s in srcs if _REMOTE.match(s)]
         for s in remote:
             if s.lower().startswith(("http://", "https://")) and ins.flag("checksum") is None:
-                yield ctx.f("add.remote-url", f"ADD {s} downloads without --checksum", ins, stage,
+                yield ctx.finding("add.remote-url", f"ADD {s} downloads without --checksum", ins, stage,
                             evidence={"url": s}, subject=(stage, ins))
         if remote or any(_ARCHIVE.search(s) for s in srcs):
             continue
@@ -694,7 +694,7 @@ def _add(ctx: DfCtx) -> Iterator[Finding]:
             continue
         if not srcs and not ins.heredocs:
             continue
-        yield ctx.f("add.use-copy", "ADD copies local files; COPY does the same without surprises",
+        yield ctx.finding("add.use-copy", "ADD copies local files; COPY does the same without surprises",
                     ins.keyword_span, stage, subject=(stage, ins))
 
 
@@ -706,7 +706,7 @@ def _cmd_form(ctx: DfCtx) -> Iterator[Finding]:
                     continue
                 if is_windows_stage(stage):
                     continue
-                yield ctx.f("cmd.json-form", f"{ins.keyword} in shell form: signals do not reach the process",
+                yield ctx.finding("cmd.json-form", f"{ins.keyword} in shell form: signals do not reach the process",
                             ins, stage, subject=(stage, ins))
 
 
@@ -716,7 +716,7 @@ def _volume_socket(ctx: DfCtx) -> Iterator[Finding]:
         items = ins.json if ins.json is not None else [t for t, _r, _s in ins.words()]
         for item in items:
             if item.endswith(("docker.sock", "containerd.sock", "podman.sock")):
-                yield ctx.f("mount.docker-socket", f"VOLUME {item}: the engine socket as a volume", ins, stage)
+                yield ctx.finding("mount.docker-socket", f"VOLUME {item}: the engine socket as a volume", ins, stage)
 
 
 def _user_root_words(text: str) -> bool:

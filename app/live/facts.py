@@ -61,7 +61,7 @@ class LiveCtx:
     def secopt(self) -> list[str]:
         return R.security_opts(self.inspect)
 
-    def f(self, rule_id: str, message: str, **evidence: Any) -> Finding:
+    def finding(self, rule_id: str, message: str, **evidence: Any) -> Finding:
         return Finding(
             rule=rule(rule_id),
             message=message,
@@ -81,13 +81,13 @@ def _user(ctx: LiveCtx) -> Iterator[Finding]:
     user = str(ctx.cfg.get("User") or "")
     if R.is_root_user(user):
         why = "Config.User is empty" if not user.strip() else f"Config.User is {user!r}"
-        yield ctx.f("live.user-root", f"runs as root ({why})", user=user)
+        yield ctx.finding("live.user-root", f"runs as root ({why})", user=user)
 
 
 # ---------------------------------------------------------------------- privileges
 def _privileged(ctx: LiveCtx) -> Iterator[Finding]:
     if ctx.hc.get("Privileged"):
-        yield ctx.f(
+        yield ctx.finding(
             "priv.privileged", "runs privileged (HostConfig.Privileged is true)", privileged=True
         )
 
@@ -96,7 +96,7 @@ def _capabilities(ctx: LiveCtx) -> Iterator[Finding]:
     dropped, added = R.caps(ctx.hc.get("CapDrop")), R.caps(ctx.hc.get("CapAdd"))
     if not ("ALL" in dropped or DEFAULT_CAPS.issubset(dropped)):
         kept = sorted(DEFAULT_CAPS - dropped)
-        yield ctx.f(
+        yield ctx.finding(
             "caps.not-dropped",
             "keeps Docker's default capabilities (CapDrop lacks ALL)"
             if not dropped
@@ -110,12 +110,12 @@ def _capabilities(ctx: LiveCtx) -> Iterator[Finding]:
         )
         if risky:
             what = "every capability (CapAdd ALL)" if cap == "ALL" else f"capability {cap}"
-            yield ctx.f("caps.dangerous-added", f"adds {what}", cap=cap, cap_add=sorted(added))
+            yield ctx.finding("caps.dangerous-added", f"adds {what}", cap=cap, cap_add=sorted(added))
 
 
 def _no_new_privileges(ctx: LiveCtx) -> Iterator[Finding]:
     if not R.has_no_new_privileges(ctx.secopt):
-        yield ctx.f(
+        yield ctx.finding(
             "priv.no-new-privileges",
             "can gain privileges through setuid binaries (SecurityOpt lacks no-new-privileges)",
             security_opt=ctx.secopt,
@@ -124,7 +124,7 @@ def _no_new_privileges(ctx: LiveCtx) -> Iterator[Finding]:
 
 def _seccomp(ctx: LiveCtx) -> Iterator[Finding]:
     if "unconfined" in R.security_opt_value(ctx.secopt, "seccomp"):
-        yield ctx.f(
+        yield ctx.finding(
             "seccomp.unconfined",
             "runs without a seccomp profile (seccomp=unconfined)",
             security_opt=ctx.secopt,
@@ -135,7 +135,7 @@ def _apparmor(ctx: LiveCtx) -> Iterator[Finding]:
     profile = str(ctx.inspect.get("AppArmorProfile") or "")
     host_apparmor = R.host_has(ctx.info, "apparmor")
     if profile == "unconfined" or "unconfined" in R.security_opt_value(ctx.secopt, "apparmor"):
-        yield ctx.f(
+        yield ctx.finding(
             "apparmor.unconfined",
             "runs without an AppArmor profile (unconfined)",
             apparmor_profile=profile,
@@ -143,7 +143,7 @@ def _apparmor(ctx: LiveCtx) -> Iterator[Finding]:
             host_apparmor=host_apparmor,
         )
     elif not profile and host_apparmor is True and not ctx.hc.get("Privileged"):
-        yield ctx.f(
+        yield ctx.finding(
             "apparmor.unconfined",
             "runs without an AppArmor profile although the host enforces AppArmor",
             apparmor_profile=profile,
@@ -157,7 +157,7 @@ def _selinux(ctx: LiveCtx) -> Iterator[Finding]:
     if "disable" in R.security_opt_value(ctx.secopt, "label") and not R.label_disabled_by_docker(
         ctx.hc
     ):
-        yield ctx.f(
+        yield ctx.finding(
             "selinux.disabled",
             "turns off SELinux labelling (label=disable)",
             security_opt=ctx.secopt,
@@ -168,7 +168,7 @@ def _devices(ctx: LiveCtx) -> Iterator[Finding]:
     for d in R.devices(ctx.inspect):
         critical = d["host"].startswith(CRITICAL_DEVICE_PREFIXES)
         what = " (host memory, kernel log or a disk)" if critical else ""
-        yield ctx.f(
+        yield ctx.finding(
             "devices.host",
             f"has host device {d['host']}{what} at {d['container']} ({d['permissions']})",
             critical_device=critical,
@@ -179,7 +179,7 @@ def _devices(ctx: LiveCtx) -> Iterator[Finding]:
 # ---------------------------------------------------------------------- filesystem
 def _rootfs(ctx: LiveCtx) -> Iterator[Finding]:
     if not ctx.hc.get("ReadonlyRootfs"):
-        yield ctx.f(
+        yield ctx.finding(
             "fs.rootfs-writable",
             "root filesystem is writable (ReadonlyRootfs is false)",
             read_only=False,
@@ -191,7 +191,7 @@ def _tmpfs(ctx: LiveCtx) -> Iterator[Finding]:
         flags = R.tmpfs_effective_flags(t["options"])
         if not all(flags.values()):
             turned_on = [k for k, v in R.TMPFS_NEGATION.items() if not flags[v]]
-            yield ctx.f(
+            yield ctx.finding(
                 "fs.tmpfs-noexec",
                 f"tmpfs {t['target']} allows {', '.join(turned_on)} ({t['options'] or 'no options'})",
                 target=t["target"],
@@ -205,7 +205,7 @@ def _binds(ctx: LiveCtx) -> Iterator[Finding]:
     for m in R.bind_mounts(ctx.inspect):
         mode = "read-write" if m["rw"] else "read-only"
         if R.is_socket_source(m["source"]):
-            yield ctx.f(
+            yield ctx.finding(
                 "mount.docker-socket",
                 f"mounts the engine socket {m['source']} at {m['destination']} ({mode})",
                 **m,
@@ -213,7 +213,7 @@ def _binds(ctx: LiveCtx) -> Iterator[Finding]:
             continue
         for prefix in SENSITIVE_HOST_PATHS:
             if R.under(m["source"].rstrip("/") or "/", prefix):
-                yield ctx.f(
+                yield ctx.finding(
                     "mount.sensitive-host-path",
                     f"bind-mounts host {m['source']} at {m['destination']} ({mode})",
                     sensitive_prefix=prefix,
@@ -225,7 +225,7 @@ def _binds(ctx: LiveCtx) -> Iterator[Finding]:
 def _propagation(ctx: LiveCtx) -> Iterator[Finding]:
     for m in R.mount_propagations(ctx.inspect):
         if m["propagation"] in SHARED_PROPAGATION:
-            yield ctx.f(
+            yield ctx.finding(
                 "mount.propagation-shared",
                 f"bind-mounts {m['source']} at {m['destination']} with {m['propagation']} "
                 "propagation",
@@ -243,10 +243,10 @@ def _namespaces(ctx: LiveCtx) -> Iterator[Finding]:
     ):
         mode = modes.get(key, "")
         if mode == "host":
-            yield ctx.f(rule_id, f"shares the host's {label} namespace ({key} is host)", **{key: "host"})
+            yield ctx.finding(rule_id, f"shares the host's {label} namespace ({key} is host)", **{key: "host"})
         elif mode.startswith(("container:", "service:")) and key in ("NetworkMode", "PidMode", "IpcMode"):
             other = mode.split(":", 1)[1]
-            yield ctx.f(
+            yield ctx.finding(
                 "ns.shared-with-container",
                 f"joins the {label} namespace of container {other[:12]} ({key} is {mode[:22]})",
                 namespace=label,
@@ -259,14 +259,14 @@ def _namespaces(ctx: LiveCtx) -> Iterator[Finding]:
 def _limits(ctx: LiveCtx) -> Iterator[Finding]:
     hc = ctx.hc
     if R.memory_limit(ctx.inspect) == 0:
-        yield ctx.f("limits.memory", "has no memory limit (HostConfig.Memory is 0)", memory=0)
+        yield ctx.finding("limits.memory", "has no memory limit (HostConfig.Memory is 0)", memory=0)
     nano, quota, shares = (
         int(hc.get("NanoCpus") or 0),
         int(hc.get("CpuQuota") or 0),
         int(hc.get("CpuShares") or 0),
     )
     if nano == 0 and quota == 0 and shares in (0, 1024):
-        yield ctx.f(
+        yield ctx.finding(
             "limits.cpu",
             "has no CPU limit (NanoCpus and CpuQuota are 0)",
             nano_cpus=nano,
@@ -275,13 +275,13 @@ def _limits(ctx: LiveCtx) -> Iterator[Finding]:
         )
     pids = hc.get("PidsLimit")
     if pids is None or int(pids) <= 0:
-        yield ctx.f(
+        yield ctx.finding(
             "limits.pids",
             f"has no PID limit (PidsLimit is {pids if pids is not None else 'unset'})",
             pids_limit=pids,
         )
     if not R.ulimits(ctx.inspect):
-        yield ctx.f(
+        yield ctx.finding(
             "limits.ulimits",
             "runs with the engine's default ulimits (HostConfig.Ulimits is empty)",
             ulimits={},
@@ -291,7 +291,7 @@ def _limits(ctx: LiveCtx) -> Iterator[Finding]:
 def _cgroup(ctx: LiveCtx) -> Iterator[Finding]:
     parent = str(ctx.hc.get("CgroupParent") or "")
     if parent:
-        yield ctx.f(
+        yield ctx.finding(
             "cgroup.parent", f"runs under cgroup parent {parent} (HostConfig.CgroupParent)",
             cgroup_parent=parent,
         )  # fmt: skip
@@ -301,7 +301,7 @@ def _cgroup(ctx: LiveCtx) -> Iterator[Finding]:
 def _ports(ctx: LiveCtx) -> Iterator[Finding]:
     bindings = R.port_bindings(ctx.inspect)
     if ctx.hc.get("PublishAllPorts"):
-        yield ctx.f(
+        yield ctx.finding(
             "ports.bind-all-interfaces",
             "publishes every exposed port on all interfaces (PublishAllPorts)",
             exposed=R.exposed_ports(ctx.inspect),
@@ -310,7 +310,7 @@ def _ports(ctx: LiveCtx) -> Iterator[Finding]:
         shown_port = b.host_port or "a random port"
         if b.all_interfaces:
             ip = next(ip for ip in b.host_ips if ip in R.ALL_INTERFACES) or "0.0.0.0"
-            yield ctx.f(
+            yield ctx.finding(
                 "ports.bind-all-interfaces",
                 f"publishes {shown_port}/{b.proto} on {ip} (container port {b.container_port})",
                 container_port=b.container_port,
@@ -319,7 +319,7 @@ def _ports(ctx: LiveCtx) -> Iterator[Finding]:
             )
         hp = b.host_port_number
         if hp is not None and 0 < hp < 1024:
-            yield ctx.f(
+            yield ctx.finding(
                 "ports.privileged",
                 f"publishes host port {hp} (below 1024) for {b.container_port}",
                 container_port=b.container_port,
@@ -339,7 +339,7 @@ def _ssh(ctx: LiveCtx) -> Iterator[Finding]:
             bits.append(f"exposes {', '.join(ssh_ports)}")
         if sshd:
             bits.append("runs sshd")
-        yield ctx.f(
+        yield ctx.finding(
             "ports.ssh-exposed",
             " and ".join(bits),
             ports=ssh_ports,
@@ -354,7 +354,7 @@ def _only_needed(ctx: LiveCtx) -> Iterator[Finding]:
     declared = set(R.exposed_ports(ctx.image))
     for b in R.port_bindings(ctx.inspect):
         if b.container_port not in declared:
-            yield ctx.f(
+            yield ctx.finding(
                 "ports.only-needed",
                 f"publishes {b.container_port}, which its image does not expose",
                 container_port=b.container_port,
@@ -366,7 +366,7 @@ def _only_needed(ctx: LiveCtx) -> Iterator[Finding]:
 def _default_bridge(ctx: LiveCtx) -> Iterator[Finding]:
     if R.on_default_bridge(ctx.inspect):
         mode = str(ctx.hc.get("NetworkMode") or "")
-        yield ctx.f(
+        yield ctx.finding(
             "network.default-bridge",
             f"is on the default bridge network (NetworkMode {mode or 'default'})",
             network_mode=mode,
@@ -380,7 +380,7 @@ def _health(ctx: LiveCtx) -> Iterator[Finding]:
     test = R.healthcheck_test(ctx.cfg)
     if not state.get("Health") and not R.healthcheck_on(test):
         why = "health check disabled" if test else "no health check"
-        yield ctx.f(
+        yield ctx.finding(
             "health.live-unmonitored",
             f"has no health status ({why})",
             state=state.get("Status"),
@@ -393,7 +393,7 @@ def _restart(ctx: LiveCtx) -> Iterator[Finding]:
     name = str(restart.get("Name") or "")
     retries = int(restart.get("MaximumRetryCount") or 0)
     if name == "always":
-        yield ctx.f(
+        yield ctx.finding(
             "restart.policy",
             "restarts forever (RestartPolicy always)",
             restart_policy=name,
@@ -401,7 +401,7 @@ def _restart(ctx: LiveCtx) -> Iterator[Finding]:
         )
     elif name == "on-failure" and (retries == 0 or retries > 5):
         why = "without a retry limit" if retries == 0 else f"up to {retries} times"
-        yield ctx.f(
+        yield ctx.finding(
             "restart.policy",
             f"restarts on failure {why} (more than 5)" if retries else f"restarts on failure {why}",
             restart_policy=name,
@@ -415,7 +415,7 @@ def _image_ref(ctx: LiveCtx) -> Iterator[Finding]:
         _name, tag, digest = R.parse_image_ref(ref)
         if digest is None and (tag is None or tag == "latest"):
             why = "the latest tag" if tag == "latest" else "no tag (means latest)"
-            yield ctx.f("image.latest", f"runs image {ref} with {why}", image=ref, tag=tag)
+            yield ctx.finding("image.latest", f"runs image {ref} with {why}", image=ref, tag=tag)
 
 
 def _logging(ctx: LiveCtx) -> Iterator[Finding]:
@@ -423,12 +423,12 @@ def _logging(ctx: LiveCtx) -> Iterator[Finding]:
     driver = str(log.get("Type") or "")
     options = log.get("Config") or {}
     if driver == "none":
-        yield ctx.f(
+        yield ctx.finding(
             "logging.disabled", "logging is disabled (LogConfig.Type none)", log_driver=driver
         )
     elif driver == "json-file" and not options.get("max-size"):
         # the local driver rotates by default (20 MB x 5); json-file keeps everything
-        yield ctx.f(
+        yield ctx.finding(
             "logging.unbounded",
             "json-file logs are never rotated (no max-size)",
             log_driver=driver,

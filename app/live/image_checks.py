@@ -37,7 +37,7 @@ class ImageCtx:
             self.image.get("Id", "")
         )[:19]
 
-    def f(self, rule_id: str, message: str, **evidence: Any) -> Finding:
+    def finding(self, rule_id: str, message: str, **evidence: Any) -> Finding:
         return Finding(
             rule=rule(rule_id),
             message=message,
@@ -63,7 +63,7 @@ def _user(ctx: ImageCtx) -> Iterator[Finding]:
     root = R.is_root_user(user)
     uid = ctx.content.uid_of(user) if ctx.content is not None else None
     if not root and uid == 0:  # USER app, where app is uid 0 in the image's /etc/passwd
-        yield ctx.f(
+        yield ctx.finding(
             "user.missing",
             f"image {ctx.target} runs as root by default (USER {user} is uid 0 in /etc/passwd)",
             user=user,
@@ -71,12 +71,12 @@ def _user(ctx: ImageCtx) -> Iterator[Finding]:
         )
     elif root:
         why = "no USER" if not user.strip() else f"USER {user}"
-        yield ctx.f("user.missing", f"image {ctx.target} runs as root by default ({why})", user=user)
+        yield ctx.finding("user.missing", f"image {ctx.target} runs as root by default ({why})", user=user)
 
 
 def _health(ctx: ImageCtx) -> Iterator[Finding]:
     if not R.healthcheck_on(R.healthcheck_test(ctx.cfg)):
-        yield ctx.f(
+        yield ctx.finding(
             "health.missing-dockerfile",
             f"image {ctx.target} has no HEALTHCHECK",
             healthcheck=ctx.cfg.get("Healthcheck"),
@@ -86,7 +86,7 @@ def _health(ctx: ImageCtx) -> Iterator[Finding]:
 # ---------------------------------------------------------------------- filesystem
 def _empty_password(ctx: ImageCtx) -> Iterator[Finding]:
     for acc in ctx.content.empty_password_accounts:
-        yield ctx.f(
+        yield ctx.finding(
             "user.empty-password",
             f"image {ctx.target}: account {acc.name} (uid {acc.uid}) has an empty password",
             account=acc.name,
@@ -98,7 +98,7 @@ def _duplicate_ids(ctx: ImageCtx) -> Iterator[Finding]:
     where = {"uid": "/etc/passwd", "gid": "/etc/group"}
     for kind, dupes in ctx.content.duplicate_ids().items():
         for num, names in dupes.items():
-            yield ctx.f(
+            yield ctx.finding(
                 "user.duplicate-id",
                 f"image {ctx.target}: {kind} {num} is shared by {', '.join(names)} ({where[kind]})",
                 kind=kind,
@@ -111,7 +111,7 @@ def _setuid(ctx: ImageCtx) -> Iterator[Finding]:
     files = ctx.content.unexpected_setuid
     if files:
         bits = [f"{s.path} ({s.mode})" for s in files]
-        yield ctx.f(
+        yield ctx.finding(
             "fs.setuid-binaries",
             f"image {ctx.target} has {len(files)} setuid/setgid file(s) besides the usual "
             f"account tools: {_names(bits)}",
@@ -124,7 +124,7 @@ def _junk(ctx: ImageCtx) -> Iterator[Finding]:
     junk = ctx.content.junk
     if junk:
         kinds = sorted({j.kind for j in junk})
-        yield ctx.f(
+        yield ctx.finding(
             "image.junk-files",
             f"image {ctx.target} contains build leftovers ({', '.join(kinds)}): "
             f"{_names([j.path for j in junk])}",
