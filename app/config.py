@@ -124,12 +124,14 @@ class Config:
         return not any(fnmatch.fnmatchcase(rule_id, i) for i in self.ignore)
 
     def apply(self, findings: list[Finding]) -> list[Finding]:
-        """Findings of selected rules only, severities overridden, per-path ignores marked."""
+        """Findings of selected rules only, severities overridden, per-path ignores marked. A
+        finding keeps the severity its check gave it (a rule's default unless the check judged
+        this instance worse or milder) unless the config sets that rule's severity."""
         out = []
         for f in findings:
             if not self.enabled(f.rule.id):
                 continue
-            f.severity = self.severity_for(f.rule.id, f.rule.severity)
+            f.severity = self.severity_for(f.rule.id, f.severity or f.rule.severity)
             pi = self.path_ignore(f.location.path if f.location else None, f.rule.id)
             if pi is not None:
                 f.suppressed = f"config: {pi.reason}"

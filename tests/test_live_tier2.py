@@ -66,6 +66,33 @@ def test_devices_cgroup_parent_and_ports(engine: Any, gateway: Any) -> None:
     assert dev.rule.refs["docker-bench"] == "5.18"
 
 
+def test_host_memory_and_raw_disks_are_critical_unless_the_config_says_otherwise() -> None:
+    from batten.config import Config
+    from batten.model import Severity
+
+    inspect = json.loads((FIXTURES / "inspect-hardened.json").read_text())
+    devices = ["/dev/mem", "/dev/kmem", "/dev/port", "/dev/sdb", "/dev/nvme0n1", "/dev/mapper/vg-root",
+               "/dev/kmsg", "/dev/fuse", "/dev/memory_bandwidth"]
+    inspect["HostConfig"]["Devices"] = [
+        {"PathOnHost": d, "PathInContainer": d, "CgroupPermissions": "r"} for d in devices
+    ]
+
+    def severities(findings: list[Any]) -> dict[str, str]:
+        return {f.evidence["host"]: f.severity.label for f in findings if f.rule_id == "devices.host"}
+
+    expected = {"/dev/mem": "critical", "/dev/kmem": "critical", "/dev/port": "critical",
+                "/dev/sdb": "critical", "/dev/nvme0n1": "critical", "/dev/mapper/vg-root": "critical",
+                "/dev/kmsg": "high", "/dev/fuse": "medium", "/dev/memory_bandwidth": "medium"}
+    assert severities(judge_container(inspect)) == expected
+    # the config keeps what the check judged, unless it sets the rule's severity itself
+    assert severities(Config().apply(judge_container(inspect))) == expected
+    low = Config(severity={"devices.host": Severity.LOW})
+    assert set(severities(low.apply(judge_container(inspect))).values()) == {"low"}
+    mem = next(f for f in judge_container(inspect) if f.evidence.get("host") == "/dev/mem")
+    assert mem.evidence["critical_device"] is True
+    assert mem.message == "has host device /dev/mem (host memory or I/O ports) at /dev/mem (r)"
+
+
 @pytest.mark.engine
 def test_a_port_the_image_exposes_is_needed(engine: Any, gateway: Any) -> None:
     engine.build("batten-test/exposes:1", "FROM batten-test/busybox:1\nEXPOSE 8080\n")
@@ -117,7 +144,7 @@ def test_default_bridge_and_critical_devices_from_recorded_json() -> None:
     bridged["HostConfig"]["Binds"] = ["/srv:/srv:ro,rshared"]
     got = tier2(judge_container(bridged))
     assert ("network.default-bridge", "is on the default bridge network (NetworkMode bridge)") in got
-    assert ("devices.host", "has host device /dev/sda (host memory, kernel log or a disk) at /dev/sda (rwm)") in got
+    assert ("devices.host", "has host device /dev/sda (a host disk) at /dev/sda (rwm)") in got
     assert ("mount.propagation-shared", "bind-mounts /srv at /srv with rshared propagation") in got
     compose_net = copy.deepcopy(inspect)
     compose_net["HostConfig"]["NetworkMode"] = "demo_default"

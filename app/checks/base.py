@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from batten.checks.catalogue import rule
-from batten.model import Finding, Location, Span
+from batten.model import Finding, Location, Severity, Span
 from batten.sanitize import MASK
 from batten.sources.dockerfile import ImageRef, Instruction, Stage, expand_args
 from batten.sources.shell import Command, split_commands
@@ -27,13 +27,17 @@ def make(
     evidence: dict | None = None,
     subject: object = None,
     scope: object = None,
+    severity: Severity | None = None,
 ) -> Finding:
+    """A finding of `rule_id`; `severity` when this instance is worse (or milder) than the rule's
+    default (the config's severity for the rule, when it sets one, still wins)."""
     return Finding(
         rule=rule(rule_id),
         message=message,
         location=location,
         target=target,
         target_kind=target_kind,
+        severity=severity,
         anchors=anchors,
         secrets=secrets,
         evidence=evidence or {},

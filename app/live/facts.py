@@ -18,7 +18,7 @@ from batten.checks.base import DANGEROUS_CAPS, DEFAULT_CAPS
 from batten.checks.catalogue import rule
 from batten.live import readers as R
 from batten.live.image_checks import judge_image
-from batten.model import Finding
+from batten.model import Finding, Severity
 
 # NET_RAW is in Docker's default set: adding it only matters after it was dropped.
 REGRANTED_DEFAULT_RISKY: frozenset[str] = frozenset({"NET_RAW"})
@@ -26,12 +26,15 @@ SENSITIVE_HOST_PATHS: tuple[str, ...] = (
     "/", "/etc", "/proc", "/sys", "/dev", "/boot", "/usr", "/lib", "/root", "/var", "/home",
     "/bin", "/sbin",
 )  # fmt: skip
-# Devices that read or write the host's memory, kernel log or disks (said in the message).
-CRITICAL_DEVICE_PREFIXES: tuple[str, ...] = (
-    "/dev/mem", "/dev/kmem", "/dev/port", "/dev/kmsg", "/dev/sd", "/dev/hd", "/dev/vd",
-    "/dev/xvd", "/dev/nvme", "/dev/mmcblk", "/dev/dm-", "/dev/md", "/dev/loop", "/dev/mapper/",
-    "/dev/disk/",
+# Host devices that reach around the kernel's protections: its memory and I/O ports, and raw
+# disks (every file of the host, whatever its permissions). A container given one is critical.
+HOST_MEMORY_DEVICES = frozenset({"/dev/mem", "/dev/kmem", "/dev/port"})
+RAW_DISK_PREFIXES: tuple[str, ...] = (
+    "/dev/sd", "/dev/hd", "/dev/vd", "/dev/xvd", "/dev/nvme", "/dev/mmcblk", "/dev/dm-", "/dev/md",
+    "/dev/loop", "/dev/mapper/", "/dev/disk/",
 )  # fmt: skip
+# the kernel log: kernel addresses and other containers' activity to read, messages to forge
+KERNEL_LOG_DEVICE = "/dev/kmsg"
 SHARED_PROPAGATION = frozenset({"shared", "rshared", "slave", "rslave"})
 
 
@@ -61,13 +64,17 @@ class LiveCtx:
     def secopt(self) -> list[str]:
         return R.security_opts(self.inspect)
 
-    def finding(self, rule_id: str, message: str, **evidence: Any) -> Finding:
+    def finding(self, rule_id: str, message: str, *, severity: Severity | None = None,
+                **evidence: Any) -> Finding:
+        """A finding about this container; `severity` when this instance is worse (or milder)
+        than the rule's default."""
         return Finding(
             rule=rule(rule_id),
             message=message,
             location=None,
             target=self.target,
             target_kind="container",
+            severity=severity,
             origin="live",
             evidence=evidence,
         )
@@ -166,12 +173,21 @@ def _selinux(ctx: LiveCtx) -> Iterator[Finding]:
 
 def _devices(ctx: LiveCtx) -> Iterator[Finding]:
     for d in R.devices(ctx.inspect):
-        critical = d["host"].startswith(CRITICAL_DEVICE_PREFIXES)
-        what = " (host memory, kernel log or a disk)" if critical else ""
+        host = d["host"]
+        severity = None
+        if host in HOST_MEMORY_DEVICES:
+            what, severity = " (host memory or I/O ports)", Severity.CRITICAL
+        elif host.startswith(RAW_DISK_PREFIXES):
+            what, severity = " (a host disk)", Severity.CRITICAL
+        elif host == KERNEL_LOG_DEVICE:
+            what, severity = " (the kernel log)", Severity.HIGH
+        else:
+            what = ""
         yield ctx.finding(
             "devices.host",
-            f"has host device {d['host']}{what} at {d['container']} ({d['permissions']})",
-            critical_device=critical,
+            f"has host device {host}{what} at {d['container']} ({d['permissions']})",
+            severity=severity,
+            critical_device=severity is Severity.CRITICAL,
             **d,
         )
 
