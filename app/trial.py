@@ -59,6 +59,7 @@ class ServiceTrial:
     verdict: Verdict | None = None  # None: not tried (see reason)
     reason: str = ""
     blocked: list[str] = field(default_factory=list)  # fix ids held back by this trial
+    history: list[ServiceTrial] = field(default_factory=list)  # earlier failed trials of this service
 
     @property
     def passed(self) -> bool | None:
@@ -68,14 +69,22 @@ class ServiceTrial:
         head = f"  {self.service} ({self.path}, image {self.image}): "
         if self.verdict is None:
             return [head + f"not tried: {self.reason}"]
-        v = self.verdict
-        state = {True: "passed", False: "FAILED", None: "inconclusive"}[v.passed]
-        out = [head + f"{state}: {v.reason}"]
-        if self.blocked:
-            out.append(f"    not written: {', '.join(self.blocked)}")
-        for r in v.remedies:
-            out.append(f"    remedy: {r.why}" + (f" (--set {r.param}={self.remedy_value(r)})" if r.param and r.value else ""))
+        out: list[str] = []
+        for i, t in enumerate([*self.history, self]):
+            assert t.verdict is not None
+            v = t.verdict
+            state = {True: "passed", False: "FAILED", None: "inconclusive"}[v.passed]
+            what = f"with {', '.join(t.fixes)}"
+            out.append((head if i == 0 else "    then ") + f"{state} {what}: {v.reason}")
+            if t.blocked:
+                out.append(f"    not written: {', '.join(t.blocked)}")
+            for r in v.remedies:
+                out.append(f"    remedy: {r.why}" + (f" (--set {r.param}={t.remedy_value(r)})" if r.param and r.value else ""))
         return out
+
+    @property
+    def held_back(self) -> list[str]:
+        return [fid for t in [*self.history, self] for fid in t.blocked]
 
     def remedy_value(self, r: Remedy) -> str:
         """The whole value to give the parameter: list parameters keep what they had."""
@@ -233,8 +242,14 @@ def _find(project: Project, key: ServiceKey) -> tuple[ComposeProject, Service] |
 
 
 def _blame(verdict: Verdict, fixes: list[str]) -> list[str]:
-    named = {fid for s in verdict.signals for fid in SIGNAL_FIXES.get(s, ())}
-    hit = [f for f in fixes if f in named]
+    """The fixes a failure points at: for each signal, the likeliest of the fixes tried (the
+    next one is blamed in the next round if the failure stays); all of them when no signal
+    names a fix."""
+    hit: list[str] = []
+    for sig in verdict.signals:
+        first = next((fid for fid in SIGNAL_FIXES.get(sig, ()) if fid in fixes), None)
+        if first is not None and first not in hit:
+            hit.append(first)
     return hit or list(fixes)
 
 
@@ -247,9 +262,11 @@ def try_services(
     *,
     seconds: float = DEFAULT_SECONDS,
     progress: Callable[[str], None] | None = None,
+    skip: Callable[[ServiceKey, list[str]], bool] | None = None,
+    workers: int = 4,
 ) -> list[ServiceTrial]:
-    """Trial every compose service the applied fixes change (services whose image is not on the
-    engine are reported, not tried)."""
+    """Trial every compose service the applied fixes change, a few at a time (services whose
+    image is not on the engine are reported, not tried; `skip` leaves out ones already known)."""
     by_service: dict[ServiceKey, list[str]] = {}
     used: dict[ServiceKey, dict[str, str]] = {}
     for f, fx in applied:
@@ -260,31 +277,41 @@ def try_services(
         if fx.id not in fids:
             fids.append(fx.id)
             used.setdefault(_key(*site), {}).update(fx.values)
-    engine = TrialEngine(gateway)
-    out: list[ServiceTrial] = []
+    todo: list[tuple[ServiceTrial, Any, Any]] = []
     for key, fids in by_service.items():
         old, new = _find(before, key), _find(after, key)
-        if old is None or new is None:
+        if old is None or new is None or (skip is not None and skip(key, fids)):
             continue
         image = service_image(before, *old)
-        trial = ServiceTrial(service=key[1], path=key[0], image=image, fixes=fids, values=used.get(key, {}))
-        out.append(trial)
+        todo.append((ServiceTrial(service=key[1], path=key[0], image=image, fixes=fids,
+                                  values=used.get(key, {})), old, new))
+
+    def one(item: tuple[ServiceTrial, Any, Any]) -> ServiceTrial:
+        trial, old, new = item
+        engine = TrialEngine(gateway)  # one per trial: it removes exactly the containers it made
         try:
-            if not engine.image_present(image):
-                trial.reason = f"image {image} is not on the engine (batten never pulls)"
-                continue
+            if not engine.image_present(trial.image):
+                trial.reason = f"image {trial.image} is not on the engine (batten never pulls)"
+                return trial
             if progress is not None:
-                progress(f"trying {key[1]} ({', '.join(fids)})")
-            base_spec = trial_spec(before, *old, image)
-            fixed_spec = trial_spec(after, *new, image)
-            base_obs, fixed_obs = run_pair(engine, base_spec, fixed_spec, key[1], seconds)
+                progress(f"trying {trial.service} ({', '.join(trial.fixes)})")
+            base_spec = trial_spec(before, *old, trial.image)
+            fixed_spec = trial_spec(after, *new, trial.image)
+            base_obs, fixed_obs = run_pair(engine, base_spec, fixed_spec, trial.service, seconds)
         except BattenError as exc:
             trial.reason = f"engine error: {exc}"
-            continue
+            return trial
         trial.verdict = judge(base_obs, fixed_obs, fixed_spec)
         if trial.verdict.passed is False:
-            trial.blocked = _blame(trial.verdict, fids)
-    return out
+            trial.blocked = _blame(trial.verdict, trial.fixes)
+        return trial
+
+    if len(todo) <= 1 or workers <= 1:
+        return [one(t) for t in todo]
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="batten-trial") as pool:
+        return list(pool.map(one, todo))
 
 
 def trial_gate(
@@ -298,10 +325,11 @@ def trial_gate(
     *,
     seconds: float = DEFAULT_SECONDS,
     progress: Callable[[str], None] | None = None,
-    rounds: int = 3,
+    rounds: int = 4,
 ) -> tuple[Outcome, list[ServiceTrial]]:
-    """fix_all, then a trial of every service it changes; fixes whose trial fails are held back
-    and the rest planned and tried again (at most `rounds` times)."""
+    """fix_all, then a trial of every service it changes; fixes whose trial fails are held back,
+    the rest planned again and their services tried again (at most `rounds` times). Each
+    service's report keeps the failures that held fixes back."""
     blocked: set[tuple[str, ServiceKey]] = set()
     trials: dict[ServiceKey, ServiceTrial] = {}
 
@@ -311,17 +339,22 @@ def trial_gate(
         site = service_of(f)
         return site is None or f.fix is None or (f.fix.id, _key(*site)) not in blocked
 
+    def known(key: ServiceKey, fids: list[str]) -> bool:
+        prior = trials.get(key)
+        return prior is not None and prior.fixes == fids and prior.passed is not False
+
     outcome = fix_all(project, config, gated, values, evidence, findings=findings)
     for _ in range(rounds):
         after = with_texts(project, {p: c.after for p, c in outcome.changes.items()})
-        done = try_services(project, after, outcome.applied, gateway, seconds=seconds, progress=progress)
+        done = try_services(project, after, outcome.applied, gateway, seconds=seconds, progress=progress,
+                            skip=known)
         new_blocks = False
         for t in done:
             key = (t.path, t.service)
             prior = trials.get(key)
-            if prior is not None and prior.blocked and not t.blocked:
-                t.blocked = prior.blocked  # what an earlier round held back stays held back
-            trials[key] = t if prior is None or t.verdict is not None else prior
+            if prior is not None:
+                t.history = [*prior.history, *([prior] if prior.passed is False else [])]
+            trials[key] = t
             for fid in t.blocked:
                 if (fid, key) not in blocked:
                     blocked.add((fid, key))
@@ -395,9 +428,12 @@ def run_trials(result: Any, pick: Selector, values: Mapping[str, str] | None, ev
         gateway.close()
     if trials:
         tried = [t for t in trials if t.verdict is not None]
-        passed = sum(1 for t in tried if t.passed)
-        lines.append(f"trial: {len(tried)} of {len(trials)} changed service(s) tried, {passed} passed "
-                     "(throwaway containers, label batten.trial=1, network none, removed):")
+        passed = sum(1 for t in tried if t.passed and not t.held_back)
+        held = sum(1 for t in tried if t.held_back)
+        unsure = sum(1 for t in tried if t.passed is None and not t.held_back)
+        lines.append(f"trial: {len(tried)} of {len(trials)} changed service(s) tried: {passed} passed, "
+                     f"{held} with fixes held back, {unsure} inconclusive (throwaway containers, label "
+                     "batten.trial=1, network none, removed):")
         for t in trials:
             lines.extend(t.lines())
     else:

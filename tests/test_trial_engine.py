@@ -78,7 +78,7 @@ def test_trial_holds_back_a_read_only_root_that_kills_the_service(
     text = (tmp_path / "compose.yaml").read_text()
     assert code == 0, err
     assert "read_only: true" in text and "/data" in text
-    assert "1 passed" in err
+    assert "tried: 1 passed, 0 with fixes held back" in err
     assert not trial_containers(engine)
 
 
@@ -91,7 +91,7 @@ def test_trial_passes_a_fix_the_service_survives(engine: Any, tmp_path: Path, ca
     text = (tmp_path / "compose.yaml").read_text()
     assert code == 0, err
     assert "read_only: true" in text and "no-new-privileges:true" in text
-    assert "1 of 1 changed service(s) tried, 1 passed" in err
+    assert "1 of 1 changed service(s) tried: 1 passed, 0 with fixes held back" in err
     assert not trial_containers(engine)
 
 
