@@ -1,8 +1,10 @@
 """Write current SVG screenshots of the main TUI screens into screenshots/.
 
 The app is built with the same factory as the CLI and the tests (batten.tui.factory.build_app),
-on a temporary copy of examples/demo (never modified), at 120x36; the containers view is fed
-by ReplayGateway over tests/fixtures/live (no engine needed).
+on a temporary copy of examples/demo (never modified), at 120x36 (and one at 80x24). The engine
+is the real test engine as scripts/record_live_fixtures.py recorded it (tests/fixtures/live:
+containers labelled as the demo's services), replayed under the name an operator would see
+(ssh://ops@build-01): the screenshots need no engine and are the same on every run.
 
     .venv/bin/python scripts/screenshots.py [--out screenshots] [--theme textual-dark]
 """
@@ -29,9 +31,13 @@ from batten.tui.factory import build_app  # noqa: E402
 SIZE = (120, 36)
 
 
+SMALL = (80, 24)
+ENDPOINT = Endpoint(url="ssh://ops@build-01", source="--host")
+
+
 def replay() -> ReplayGateway:
     gw = ReplayGateway.from_dir(ROOT / "tests" / "fixtures" / "live")
-    gw.endpoint = Endpoint(url="replay://tests/fixtures/live", source="replay")
+    gw.endpoint = ENDPOINT
     return gw
 
 
@@ -69,6 +75,26 @@ async def containers(pilot: Any) -> None:
         table.move_cursor(row=names.index("demo-cache-1"))
 
 
+async def drift(pilot: Any) -> None:
+    await containers(pilot)
+    await settle(pilot)
+    view = pilot.app.main.containers
+    view.screen.set_focus(view.drift)
+    view.detail.scroll_end(animate=False)
+
+
+async def live_defaults(pilot: Any) -> None:
+    select(pilot.app, "fs.rootfs-writable", "app")
+    await pilot.pause()
+    await pilot.press("f")  # the dialog reads the running demo-app-1 (tmpfs paths it writes)
+
+
+async def small(pilot: Any) -> None:
+    select(pilot.app, "limits.memory", "app")
+    await pilot.pause()
+    await pilot.press("f")
+
+
 async def guided_step(pilot: Any) -> None:
     await pilot.press("g")
     await settle(pilot)
@@ -97,11 +123,14 @@ async def guided_summary(pilot: Any) -> None:
 
 
 SHOTS: dict[str, tuple[dict[str, Any], Callable[[Any], Awaitable[None]]]] = {
-    "findings": ({"engine": False}, findings),
+    "findings": ({"gateway": "replay"}, findings),
     "fix-preview": ({"engine": False}, fix_preview),
     "containers": ({"gateway": "replay"}, containers),
+    "drift": ({"gateway": "replay"}, drift),
+    "fix-live-defaults": ({"gateway": "replay"}, live_defaults),
     "guided-step": ({"engine": False}, guided_step),
     "guided-summary": ({"engine": False}, guided_summary),
+    "small-80x24": ({"engine": False, "size": SMALL}, small),
 }
 
 
@@ -112,10 +141,11 @@ async def shoot(name: str, out: Path, theme: str | None) -> Path:
         shutil.copytree(ROOT / "examples" / "demo", demo)
         os.environ["BATTEN_STATE_DIR"] = str(Path(tmp) / "state")
         kwargs = dict(options)
+        size = kwargs.pop("size", SIZE)
         if kwargs.get("gateway") == "replay":
             kwargs.update(gateway=replay(), poll_interval=0)
         app = build_app(str(demo), theme=theme, **kwargs)
-        async with app.run_test(size=SIZE) as pilot:
+        async with app.run_test(size=size) as pilot:
             await settle(pilot)
             await steps(pilot)
             await settle(pilot)

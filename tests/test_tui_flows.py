@@ -379,6 +379,15 @@ async def test_help_lists_every_command(demo: Path) -> None:
         assert app.screen is app.main
 
 
+async def test_the_palette_lists_each_command_once(demo: Path) -> None:
+    app = build_app(str(demo), engine=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        titles = [c.title for c in app.get_system_commands(app.main)]
+        assert titles.count("Export report…") == 1 and not any(t == "Export report" for t in titles)
+        assert len(titles) == len(set(titles))
+
+
 # ---------------------------------------------------------------------------------------------
 # guided remediation
 # ---------------------------------------------------------------------------------------------

@@ -291,15 +291,16 @@ class DriftTable(DataTable[Text]):
     DriftTable { height: auto; max-height: 12; }
     DriftTable > .drift--ahead { color: $text-success; }
     DriftTable > .drift--stale { color: $text-warning; }
+    DriftTable > .drift--note { color: $text-error; text-style: bold; }
     """
-    COMPONENT_CLASSES = DataTable.COMPONENT_CLASSES | {"drift--ahead", "drift--stale"}
+    COMPONENT_CLASSES = DataTable.COMPONENT_CLASSES | {"drift--ahead", "drift--stale", "drift--note"}
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id, cursor_type="row", zebra_stripes=True, show_cursor=True)
         self.items: list[Any] = []
 
     def on_mount(self) -> None:
-        self.add_column("field", key="field", width=30)
+        self.add_column("field", key="field", width=31)
         self.add_column("file", key="file", width=18)
         self.add_column("running", key="running", width=24)
         self.add_column("what to do", key="advice")
@@ -311,11 +312,13 @@ class DriftTable(DataTable[Text]):
         for i, d in enumerate(self.items):
             style = self.get_component_rich_style("drift--ahead" if d.direction == "ahead" else "drift--stale",
                                                   partial=True)
-            advice = "ahead: f ports it back to the file" if d.direction == "ahead" else "stale: recreate the container"
+            advice = "ahead · f: port it back" if d.direction == "ahead" else "stale · recreate the container"
             note = getattr(d, "note", "")
             kind = getattr(d, "kind", "")
-            self.add_row(Text(safe_text(d.field) + (f" ({safe_text(note)})" if note else ""),
-                              style=self.get_component_rich_style("drift--stale", partial=True) if note else ""),
+            if note:
+                advice += f" · {safe_text(note)}"
+            self.add_row(Text(safe_text(d.field), style=self.get_component_rich_style("drift--note", partial=True)
+                              if note else ""),
                          Text(mask_secrets(live_value(d.field, d.declared, kind), secrets)),
                          Text(mask_secrets(live_value(d.field, d.running, kind), secrets)),
                          Text(advice, style=style), key=str(i))

@@ -128,11 +128,13 @@ class BattenApp(App[int]):
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         main_only = not isinstance(screen, MainScreen)
+        ours: set[str] = set()
         for c in commands.COMMANDS:
             if not c.palette or c.id == "fix_file" or main_only:
                 continue
             keys = commands.display_keys(c, self._keymap_wanted)
             help_text = c.help + (f"  (key: {keys})" if keys else "")
+            ours.add(c.title)
             yield SystemCommand(c.title, escape(help_text), self._runner(c))
         if not main_only:
             for path in self.session.files_with_safe_fixes():
@@ -141,7 +143,8 @@ class BattenApp(App[int]):
                     "One combined diff, then apply after your yes",
                     lambda p=path: self.fix_file(p),
                 )
-        yield from super().get_system_commands(screen)
+        # Textual's own (theme, keys...), less those batten already lists (quit): each once
+        yield from (c for c in super().get_system_commands(screen) if c.title not in ours)
 
     def _runner(self, c: commands.Command) -> Callable[[], Any]:
         async def run() -> None:

@@ -71,7 +71,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("guided_next", "n", "next_area", "Next area", "Go to the next checklist area", scope="guided", label="next"),
     Command("guided_prev", "p", "prev_area", "Previous area", "Go back one checklist area", scope="guided", label="back"),
     Command("guided_export", "e", "app.export_report", "Export report", "Write the Markdown report",
-            scope="guided", label="export"),
+            scope="guided", label="export", palette=False),  # the palette has it once, as "export"
     # ---------------------------------------------------------------- fix dialog
     Command("confirm", "y", "confirm", "Apply", "Write the previewed change", scope="fix", palette=False, label="apply"),
     Command("cancel", "escape", "cancel", "Cancel", "Close without writing", scope="fix", palette=False,

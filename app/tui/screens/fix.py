@@ -136,7 +136,9 @@ class FixScreen(ModalScreen[bool]):
         if not self.evidence:
             return Content.styled(f"Live evidence: reading the running container {self.live_from}…",
                                   "$text-muted")
-        shown = ", ".join(f"{k}={safe_text(v)}" for k, v in sorted(self.evidence.items()))
+        wanted = {p.name for p in self.fix.params} if self.fix is not None else set(self.evidence)
+        shown = ", ".join(f"{k}={safe_text(v)}" for k, v in sorted(self.evidence.items()) if k in wanted)
+        shown = shown or "nothing this fix takes"
         return Content.styled(f"Live evidence from {self.live_from}: {shown}", "$text-muted")
 
     @staticmethod
