@@ -56,7 +56,7 @@ from batten.fixers.probes import choose as choose_probe
 from batten.fixers.registry import FixContext, FixResult, NoFix, ParamSpec, fixer
 from batten.live.imagefacts import facts_for
 from batten.model import Applicability, Edit, Span
-from batten.sources.dockerfile import Instruction, Pair, Stage
+from batten.sources.dockerfile import DockerfileModel, Instruction, Pair, Stage
 from batten.sources.shell import Word, has_shell_syntax, split_commands
 
 SAFE = Applicability.SAFE
@@ -608,14 +608,16 @@ def _ref_re(name: str) -> re.Pattern[str]:
     return re.compile(rf"\$(?:{n}(?![A-Za-z0-9_])|\{{{n}(?=[}}:\-+?=#%/]))")
 
 
-def _visible(df_stages: list[Stage], stage: Stage, ins: Instruction) -> list[Instruction]:
-    """Instructions that see an ENV/ARG set by `ins` in `stage`."""
-    idx = stage.instructions.index(ins)
-    out = list(stage.instructions[idx + 1 :])
-    if ins.keyword == "ENV":
-        for st in df_stages:
-            if st is not stage and stage in stage_chain(st):
-                out.extend(st.instructions[1:])
+def _visible(df: DockerfileModel, stage: Stage, ins: Instruction, name: str) -> list[Instruction]:
+    """Instructions that see an ENV/ARG `name` set by `ins` in `stage` and mention it (the
+    file's reference index: the work does not grow with the file's length)."""
+    after = df.position(ins)
+    later = {id(st) for st in df.descendants(stage)} if ins.keyword == "ENV" else set()
+    out = []
+    for v in df.referencing(name):
+        owner = df.stage_of(v)
+        if (owner is stage and df.position(v) > after) or (owner is not None and id(owner) in later and v is not owner.from_instr):
+            out.append(v)
     return out
 
 
@@ -671,27 +673,23 @@ def secret_mount(ctx: FixContext) -> FixResult | None:
     removals: list[tuple[Instruction, Pair]] = [(ins, pair)]
     visible: list[Instruction] = []
     if stage is None:  # a global ARG: stages see it where they declare `ARG NAME`
+        if any(v.keyword == "FROM" and ref.search(v.args) for v in df.referencing(name)):
+            return None  # an image reference needs it
         for st in df.stages:
-            if ref.search(st.from_instr.args):
-                return None  # the image reference needs it
-            for i2 in st.instructions_named("ARG"):
-                for p2 in i2.pairs():
-                    if p2.key == name and p2.value is None:
-                        removals.append((i2, p2))
-                        visible.extend(_visible(df.stages, st, i2))
+            for i2, p2 in df.declarations(st, "ARG", name):
+                if p2.value is None:
+                    removals.append((i2, p2))
+                    visible.extend(_visible(df, st, i2, name))
     else:
         # every declaration of the name in the stage goes: one left behind keeps the value in
         # the image (and its own finding would be fixed by these same edits)
         first = ins
-        for i2 in stage.instructions:
-            if i2.keyword != ins.keyword:
-                continue
-            for p2 in i2.pairs():
-                if p2.key == name and not any(p2 is q or p2.span == q.span for _i, q in removals):
-                    removals.append((i2, p2))
-                    if i2.line < first.line:
-                        first = i2
-        visible = _visible(df.stages, stage, first)
+        for i2, p2 in df.declarations(stage, ins.keyword, name):
+            if not any(p2 is q or p2.span == q.span for _i, q in removals):
+                removals.append((i2, p2))
+                if i2.line < first.line:
+                    first = i2
+        visible = _visible(df, stage, first, name)
     removed = {id(i) for i, _p in removals}
     mounts: list[Instruction] = []
     for v in visible:

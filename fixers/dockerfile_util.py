@@ -58,13 +58,16 @@ def doc_for(finding: Finding) -> Doc | None:
     src = df.source
     if "#" in src.path:  # `compose.yaml#services.x.build`: dockerfile_inline, not a file
         return None
-    lower = upper = 0
-    for ins in df.instructions:
-        if ins.raw_keyword == ins.keyword:
-            upper += 1
-        elif ins.raw_keyword == ins.keyword.lower():
-            lower += 1
-    return Doc(df, src, src.text, src.path, src.newline, df.escape, lower > upper)
+    lower_case = df.memo.get("lower_case")
+    if lower_case is None:  # counted once per file, not per finding
+        lower = upper = 0
+        for ins in df.instructions:
+            if ins.raw_keyword == ins.keyword:
+                upper += 1
+            elif ins.raw_keyword == ins.keyword.lower():
+                lower += 1
+        lower_case = df.memo["lower_case"] = lower > upper
+    return Doc(df, src, src.text, src.path, src.newline, df.escape, lower_case)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -107,11 +110,8 @@ def insertion_point(doc: Doc, ins: Instruction) -> tuple[int, str]:
     """Where lines inserted *before* `ins` go: above the comment block that sits directly on
     top of it (a pragma or a note about `ins` stays with `ins`), with `ins`'s indentation."""
     src = doc.src
-    prev_end = 0
-    for other in doc.df.instructions:
-        if other is ins:
-            break
-        prev_end = other.end_line
+    prev = doc.df.previous(ins)
+    prev_end = prev.end_line if prev is not None else 0
     first = ins.line
     while first - 1 > prev_end and src.line_text(first - 1).lstrip().startswith("#"):
         first -= 1

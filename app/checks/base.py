@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from batten.checks.catalogue import rule
 from batten.model import Finding, Location, Severity, Span
@@ -206,30 +207,55 @@ def is_windows_stage(stage: Stage) -> bool:
     """A Windows stage: a Windows base image, or a `SHELL ["powershell"|"cmd", ...]` in its chain."""
     if is_windows_image(stage.root_stage().base_resolved):
         return True
-    for st in stage_chain(stage):
-        for ins in st.instructions_named("SHELL"):
-            if ins.json and ins.json[0].replace("\\", "/").rsplit("/", 1)[-1].lower() in _WINDOWS_SHELLS:
-                return True
-    return False
+
+    def own(st: Stage, parent: bool | None) -> bool:
+        return bool(parent) or any(
+            ins.json and ins.json[0].replace("\\", "/").rsplit("/", 1)[-1].lower() in _WINDOWS_SHELLS
+            for ins in st.instructions_named("SHELL"))
+
+    return chain_fold(stage, "windows_shell", own)
 
 
 def artifact_only(stage: Stage) -> bool:
     """A `FROM scratch` stage with no CMD/ENTRYPOINT: an export of files (`--output`), not
     something a container can run."""
-    chain = stage_chain(stage)
-    if not chain[-1].is_scratch:
+    if not stage.root_stage().is_scratch:
         return False
-    return not any(st.instructions_named("CMD") or st.instructions_named("ENTRYPOINT") for st in chain)
+    return not chain_fold(stage, "runs", lambda st, parent: bool(parent) or bool(
+        st.instructions_named("CMD") or st.instructions_named("ENTRYPOINT")))
 
 
 def stage_chain(stage: Stage) -> list[Stage]:
     """The stage and the stages it builds on, nearest first."""
     out = [stage]
+    seen = {id(stage)}
     cur = stage.parent
-    while cur is not None and cur not in out:
+    while cur is not None and id(cur) not in seen:
         out.append(cur)
+        seen.add(id(cur))
         cur = cur.parent
     return out
+
+
+def chain_fold(stage: Stage, key: str, own: Callable[[Stage, Any], Any]) -> Any:
+    """A fact of `stage` computed from its own instructions and its parent's fact
+    (`own(stage, parent_fact)`, None for the root), memoised on every stage of the chain: each
+    stage is folded once, so facts of every stage of a long chain cost linear time."""
+    memo = stage.memo
+    if key in memo:
+        return memo[key]
+    path: list[Stage] = []
+    cur: Stage | None = stage
+    seen: set[int] = set()
+    while cur is not None and key not in cur.memo and id(cur) not in seen:
+        seen.add(id(cur))
+        path.append(cur)
+        cur = cur.parent
+    acc = cur.memo[key] if cur is not None and key in cur.memo else None
+    for st in reversed(path):
+        acc = own(st, acc)
+        st.memo[key] = acc
+    return memo[key]
 
 
 @dataclass(slots=True)
@@ -250,47 +276,59 @@ class EffectiveUser:
 
 
 def effective_user(stage: Stage) -> EffectiveUser:
-    for st in stage_chain(stage):
+    def own(st: Stage, parent: EffectiveUser | None) -> EffectiveUser:
         users = st.instructions_named("USER")
         if users:
             last = users[-1]
             return EffectiveUser(last.args.strip(), last, st, False, None)
-    root = stage_chain(stage)[-1]
-    base = root.base_resolved
-    return EffectiveUser(None, None, None, image_default_nonroot(base), base)
+        if parent is not None:
+            return parent
+        base = st.base_resolved
+        return EffectiveUser(None, None, None, image_default_nonroot(base), base)
+
+    return chain_fold(stage, "user", own)
 
 
 def stage_env(stage: Stage) -> dict[str, str | None]:
     """ARG defaults and ENV values of the stage chain (outermost first), as RUN sees them; values are
     expanded with `expand_args` (None: an ARG without default)."""
-    env: dict[str, str | None] = {}
-    for st in reversed(stage_chain(stage)):
-        for ins in st.instructions:
-            if ins.keyword in ("ARG", "ENV"):
-                for p in ins.pairs():
-                    if p.value is None:
-                        env.setdefault(p.key, None)
-                    else:
-                        env[p.key] = expand_args(p.value, env)
-    return env
+
+    def own(st: Stage, parent: dict[str, str | None] | None) -> dict[str, str | None]:
+        mine = [ins for ins in st.instructions if ins.keyword in ("ARG", "ENV")]
+        if not mine and parent is not None:
+            return parent  # shared, never changed: callers get a copy
+        env = dict(parent or {})
+        for ins in mine:
+            for p in ins.pairs():
+                if p.value is None:
+                    env.setdefault(p.key, None)
+                else:
+                    env[p.key] = expand_args(p.value, env)
+        return env
+
+    return dict(chain_fold(stage, "env", own))
 
 
 def stage_healthcheck(stage: Stage) -> Instruction | None:
     """The HEALTHCHECK in force for a stage (following parents); NONE counts as set."""
-    for st in stage_chain(stage):
+
+    def own(st: Stage, parent: Instruction | None) -> Instruction | None:
         hcs = st.instructions_named("HEALTHCHECK")
-        if hcs:
-            return hcs[-1]
-    return None
+        return hcs[-1] if hcs else parent
+
+    return chain_fold(stage, "healthcheck", own)
 
 
 def runtime_chain(stages: list[Stage]) -> list[Stage]:
     """Runtime stages plus the stages they build on (what ships in the image)."""
     out: list[Stage] = []
+    seen: set[int] = set()
     for st in stages:
-        for s in stage_chain(st):
-            if s not in out:
-                out.append(s)
+        cur: Stage | None = st
+        while cur is not None and id(cur) not in seen:  # the rest of the chain is already in
+            seen.add(id(cur))
+            out.append(cur)
+            cur = cur.parent
     return out
 
 

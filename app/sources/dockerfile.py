@@ -30,6 +30,7 @@ import csv
 import json as _json
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 from batten.model import Span
 from batten.sources.text import SourceText
@@ -510,6 +511,9 @@ class Stage:
     instructions: list[Instruction]  # FROM first
     parent: Stage | None  # the earlier stage this FROM names
     image: ImageRef | None  # parsed base_resolved; None for scratch, stage refs, unresolvable
+    # facts folded along the parent chain, computed once per stage (a 50k-stage chain stays
+    # linear): see batten.checks.base.chain_fold
+    memo: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @property
     def is_scratch(self) -> bool:
@@ -517,22 +521,30 @@ class Stage:
 
     def root_image(self) -> ImageRef | None:
         """The real base image, following parent stages."""
-        stage: Stage | None = self
-        seen = 0
-        while stage is not None and stage.parent is not None and seen < 1000:
-            stage = stage.parent
-            seen += 1
-        return stage.image if stage is not None else None
+        return self.root_stage().image
 
     def root_stage(self) -> Stage:
-        stage = self
-        while stage.parent is not None:
-            stage = stage.parent
-        return stage
+        """The first stage of the chain (its FROM names an image); memoised along the chain."""
+        root = self.memo.get("root")
+        if root is None:
+            path = []
+            stage: Stage = self
+            while stage.parent is not None and "root" not in stage.memo:
+                path.append(stage)
+                stage = stage.parent
+            root = stage.memo.get("root", stage)
+            stage.memo["root"] = root
+            for st in path:
+                st.memo["root"] = root
+        return root
 
     def instructions_named(self, keyword: str) -> list[Instruction]:
-        kw = keyword.upper()
-        return [i for i in self.instructions if i.keyword == kw]
+        by_kw = self.memo.get("by_keyword")
+        if by_kw is None:
+            by_kw = self.memo["by_keyword"] = {}
+            for i in self.instructions:
+                by_kw.setdefault(i.keyword, []).append(i)
+        return list(by_kw.get(keyword.upper(), ()))
 
     @property
     def label(self) -> str:
@@ -567,6 +579,7 @@ class DockerfileModel:
     comments: list[tuple[int, str]]
     problems: list[ParseProblem]
     _lines: list[int] = field(default_factory=list, repr=False)
+    memo: dict[str, Any] = field(default_factory=dict, repr=False)  # indexes built on first use
 
     @property
     def final_stage(self) -> Stage | None:
@@ -593,14 +606,79 @@ class DockerfileModel:
         return ins if ins.line <= line <= ins.end_line else None
 
     def instructions_named(self, keyword: str) -> list[Instruction]:
-        kw = keyword.upper()
-        return [i for i in self.instructions if i.keyword == kw]
+        by_kw = self.memo.get("by_keyword")
+        if by_kw is None:
+            by_kw = self.memo["by_keyword"] = {}
+            for i in self.instructions:
+                by_kw.setdefault(i.keyword, []).append(i)
+        return list(by_kw.get(keyword.upper(), ()))
+
+    # -- indexes: each built once, so work per finding does not grow with the file ----------
+
+    def position(self, ins: Instruction) -> int:
+        """The index of `ins` in `instructions` (-1 when it is not one of them)."""
+        pos = self.memo.get("position")
+        if pos is None:
+            pos = self.memo["position"] = {id(i): k for k, i in enumerate(self.instructions)}
+        return pos.get(id(ins), -1)
+
+    def previous(self, ins: Instruction) -> Instruction | None:
+        k = self.position(ins)
+        return self.instructions[k - 1] if k > 0 else None
+
+    def stage_of(self, ins: Instruction) -> Stage | None:
+        owner = self.memo.get("stage_of")
+        if owner is None:
+            owner = self.memo["stage_of"] = {id(i): st for st in self.stages for i in st.instructions}
+        return owner.get(id(ins))
+
+    def referencing(self, name: str) -> list[Instruction]:
+        """Instructions whose text mentions `$name`/`${name…}` (a superset: callers check the
+        exact form), in file order."""
+        refs = self.memo.get("refs")
+        if refs is None:
+            refs = self.memo["refs"] = {}
+            text = self.source.text
+            for ins in self.instructions:
+                body = text[ins.span.start : ins.span.end] + "".join(h.body for h in ins.heredocs)
+                for n in set(_VAR_REF.findall(body)):
+                    refs.setdefault(n, []).append(ins)
+        return list(refs.get(name, ()))
+
+    def declarations(self, stage: Stage | None, keyword: str, name: str) -> list[tuple[Instruction, Pair]]:
+        """(instruction, pair) of every `keyword name[=…]` in `stage` (None: global ARGs)."""
+        decl = self.memo.get("decl")
+        if decl is None:
+            decl = self.memo["decl"] = {}
+            for st in [None, *self.stages]:
+                for i in (self.global_args if st is None else st.instructions):
+                    if i.keyword in ("ARG", "ENV"):
+                        for p in i.pairs():
+                            decl.setdefault((id(st), i.keyword, p.key), []).append((i, p))
+        return list(decl.get((id(stage), keyword.upper(), name), ()))
+
+    def descendants(self, stage: Stage) -> list[Stage]:
+        """The stages built on `stage` (directly or not), in file order."""
+        key = f"desc:{id(stage)}"
+        out = self.memo.get(key)
+        if out is None:
+            ids = {id(stage)}
+            out = []
+            for st in self.stages:
+                if st.parent is not None and id(st.parent) in ids:
+                    ids.add(id(st))
+                    out.append(st)
+            self.memo[key] = out
+        return list(out)
 
     def global_arg_defaults(self) -> dict[str, str | None]:
         return _arg_env(self.global_args)
 
 
 # -- parser -------------------------------------------------------------------------------------
+
+
+_VAR_REF = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)")
 
 
 def _continues(c: str, esc: str) -> tuple[bool, str]:
