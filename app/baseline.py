@@ -22,6 +22,7 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
+from batten.fsio import read_regular
 from batten.model import Finding, UsageError
 from batten.sources.project import Project
 
@@ -92,8 +93,7 @@ def write_baseline(path: str, findings: list[Finding], prints: list[str],
 
 def read_baseline(path: str) -> set[str]:
     try:
-        with open(path, encoding="utf-8") as fh:
-            doc: Any = json.load(fh)
+        doc: Any = json.loads(read_regular(path, 64 << 20))  # never blocks on a FIFO
     except FileNotFoundError:
         raise UsageError(f"{path}: no such baseline file (write one with --write-baseline)") from None
     except (OSError, ValueError) as exc:

@@ -1,6 +1,7 @@
 """Command line: `batten [PATH]` opens the TUI; `batten scan`, `batten fix` and
 `batten containers` run headless. Exit codes: 0 fine, 1 findings at/above the threshold or a fix
-that could not be applied, 2 usage error or unreadable root."""
+that could not be applied, 2 usage or environment error (unreadable paths, engine, refused
+write), 3 internal error; always one line on stderr, never a traceback (BATTEN_DEBUG=1 shows it)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from collections.abc import Sequence
 
 from batten import __version__
 from batten.model import BattenError, UsageError
+from batten.sanitize import one_line, safe_line
 
 SUBCOMMANDS = ("scan", "fix", "containers", "image")
 FAIL_LEVELS = ("critical", "high", "medium", "low", "info", "never")
@@ -66,6 +68,8 @@ def build_parser(command: str | None) -> argparse.ArgumentParser:
         p.add_argument("--live", action="store_true", help="add live container findings and drift")
         p.add_argument("--all", action="store_true", help="with --live: include stopped containers")
         p.add_argument("--no-cache", action="store_true", help="do not read or write the scan cache")
+        p.add_argument("--skip-unreadable", action="store_true",
+                       help="exit by the findings even when some paths could not be read (default: exit 2)")
         _common(p)
         _engine_args(p)
         return p
@@ -171,6 +175,12 @@ def cmd_scan(args: argparse.Namespace) -> int:
     _emit(text, args.output)
     for note in ctx.notes:
         print(f"batten: note: {note}", file=sys.stderr)
+    unreadable = result.project.unreadable
+    if unreadable and not args.skip_unreadable:  # a scan that could not see everything is not a pass
+        shown = ", ".join(safe_line(p) for p in unreadable[:3]) + (", ..." if len(unreadable) > 3 else "")
+        print(f"batten: {len(unreadable)} path(s) could not be read ({shown}); exit 2 "
+              "(--skip-unreadable to accept that)", file=sys.stderr)
+        return 2
     fail_on = args.fail_on or result.config.fail_on or "high"
     result.findings = findings
     return 1 if threshold_hit(result, fail_on) else 0
@@ -262,15 +272,27 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_image(args)
         return cmd_tui(args)
     except UsageError as exc:
-        print(f"batten: error: {exc}", file=sys.stderr)
+        print(f"batten: error: {one_line(exc, 2000)}", file=sys.stderr)
         return 2
-    except BattenError as exc:
-        print(f"batten: {exc}", file=sys.stderr)
-        return 1
+    except BattenError as exc:  # the environment: an engine, a file, the state directory
+        print(f"batten: {one_line(exc, 2000)}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:
         return 0
+    except OSError as exc:  # a full disk, a permission, a vanished file: one line, exit 2
+        where = f": {safe_line(exc.filename)}" if getattr(exc, "filename", None) else ""
+        print(f"batten: {one_line(exc.strerror or exc)}{where}", file=sys.stderr)
+        return 2
+    except Exception as exc:  # a bug: one line and exit 3 (1 means "findings"), the trace on request
+        if os.environ.get("BATTEN_DEBUG"):
+            import traceback
+
+            traceback.print_exc()
+        print(f"batten: internal error: {type(exc).__name__}: {one_line(exc, 300)} "
+              "(BATTEN_DEBUG=1 shows where; please report it)", file=sys.stderr)
+        return 3
 
 
 if __name__ == "__main__":  # pragma: no cover

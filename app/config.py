@@ -39,6 +39,7 @@ import tomllib
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from batten.fsio import read_regular
 from batten.model import Finding, Severity, UsageError
 from batten.sources.discover import match_path as _match_path
 
@@ -339,8 +340,9 @@ def discover_config(paths: list[str]) -> Config:
 
 def _read_toml(path: str) -> dict[str, Any]:
     try:
-        with open(path, "rb") as fh:
-            return tomllib.load(fh)
+        return tomllib.loads(read_regular(path, 1 << 20).decode("utf-8"))  # never blocks on a FIFO
+    except UnicodeDecodeError:
+        raise UsageError(f"{path}: not UTF-8 text") from None
     except tomllib.TOMLDecodeError as exc:
         raise UsageError(f"{path}: invalid TOML: {exc}") from None
     except OSError as exc:

@@ -23,7 +23,7 @@ from batten.baseline import fingerprints, is_baselined
 from batten.checks.catalogue import all_rules
 from batten.config import Config, repo_top
 from batten.model import Finding, Rule, Severity
-from batten.sanitize import json_encoder, json_text, safe_text
+from batten.sanitize import json_encoder, json_text, safe_line, safe_text
 from batten.sources.project import Project
 
 TOOL_NAME = "batten"
@@ -60,9 +60,11 @@ def finding_dict(f: Finding) -> dict[str, Any]:
     }
 
 
-def to_json(findings: list[Finding], files: Iterable[dict[str, Any]]) -> str:
+def to_json(findings: list[Finding], files: Iterable[dict[str, Any]],
+            skipped: Iterable[tuple[str, str]] = ()) -> str:
     """The JSON report, one file or finding per line (readable, diffable, and written by
-    json's C encoder, which pretty-printing with indent= would bypass)."""
+    json's C encoder, which pretty-printing with indent= would bypass). `skipped`: every path
+    the scan left out, with the reason (nothing is dropped silently)."""
     def block(items: list[str]) -> str:
         return "[]" if not items else "[\n    " + ",\n    ".join(items) + "\n  ]"
 
@@ -70,7 +72,9 @@ def to_json(findings: list[Finding], files: Iterable[dict[str, Any]]) -> str:
     tool = dumps({"name": TOOL_NAME, "version": __version__})
     files_part = block([dumps(f) for f in files])
     findings_part = block([dumps(finding_dict(f)) for f in findings])
-    return f'{{\n  "tool": {tool},\n  "files": {files_part},\n  "findings": {findings_part}\n}}\n'
+    skipped_part = block([dumps({"path": p, "reason": r}) for p, r in skipped])
+    return (f'{{\n  "tool": {tool},\n  "files": {files_part},\n  "skipped": {skipped_part},\n'
+            f'  "findings": {findings_part}\n}}\n')
 
 
 @dataclass
@@ -87,12 +91,14 @@ class ReportContext:
     show_suppressed: bool = False  # text: list suppressed findings too
     include_suppressed: bool = True  # machine formats: False drops suppressed results
     notes: list[str] = field(default_factory=list)  # said on stderr by the caller
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, reason) left out by the scan
     _prints: dict[int, str] = field(default_factory=dict, repr=False)
 
     @classmethod
     def for_project(cls, project: Project | None, config: Config | None = None, **kw: Any) -> ReportContext:
         root = project.root if project is not None else None
-        return cls(root=root, top=report_top(root), project=project, config=config, **kw)
+        skipped = list(project.skipped) if project is not None else []
+        return cls(root=root, top=report_top(root), project=project, config=config, skipped=skipped, **kw)
 
     def path(self, rel: str) -> str:
         """A finding's project-relative path as the report shows it (relative to `top`)."""
@@ -416,7 +422,7 @@ _DIM = "\x1b[2m"
 
 
 def to_text(findings: list[Finding], files: list[dict[str, Any]], *, color: bool, show_suppressed: bool = False,
-            elapsed: float | None = None) -> str:
+            elapsed: float | None = None, skipped: int = 0) -> str:
     def c(code: str, s: str) -> str:
         return f"{code}{s}{_RESET}" if color else s
 
@@ -427,17 +433,20 @@ def to_text(findings: list[Finding], files: list[dict[str, Any]], *, color: bool
         key = f.location.path if f.location else (f"<{f.target_kind}> {f.target}" if f.target else "<project>")
         groups.setdefault(key, []).append(f)
     for path, items in groups.items():
-        out.append(c(_BOLD, safe_text(path)))
-        for f in items:
+        out.append(c(_BOLD, safe_line(path)))
+        for f in items:  # every field from a file or an engine on one escaped line
             sev = f.severity or f.rule.severity
             loc = _line_col(f)
             tag = c(_COLORS[sev], f"{sev.label:<8}")
-            target = f" [{safe_text(f.target)}]" if f.target else ""
+            target = f" [{safe_line(f.target)}]" if f.target else ""
             fix = c(_DIM, f"  fix: {f.fix.id} ({f.fix.applicability})") if f.fix else ""
-            sup = c(_DIM, f"  suppressed: {safe_text(f.suppressed)}") if f.suppressed else ""
-            out.append(f"  {loc:>7}  {tag} {f.rule.id:<26} {safe_text(f.message)}{target}{fix}{sup}")
+            sup = c(_DIM, f"  suppressed: {safe_line(f.suppressed)}") if f.suppressed else ""
+            out.append(f"  {loc:>7}  {tag} {f.rule.id:<26} {safe_line(f.message)}{target}{fix}{sup}")
         out.append("")
-    out.append(c(_BOLD, _summary(findings, files, elapsed)))
+    summary = _summary(findings, files, elapsed)
+    if skipped:
+        summary += f"; {skipped} path(s) skipped (listed with --format json)"
+    out.append(c(_BOLD, summary))
     return "\n".join(out) + "\n"
 
 
@@ -467,8 +476,9 @@ def _summary(findings: list[Finding], files: list[dict[str, Any]], elapsed: floa
 Renderer = Callable[[list[Finding], list[dict[str, Any]], ReportContext], str]
 FORMATS: dict[str, Renderer] = {
     "text": lambda fs, files, ctx: to_text(ctx.shown(fs), files, color=ctx.color,
-                                           show_suppressed=ctx.show_suppressed, elapsed=ctx.elapsed),
-    "json": lambda fs, files, ctx: to_json(ctx.shown(fs), files),
+                                           show_suppressed=ctx.show_suppressed, elapsed=ctx.elapsed,
+                                           skipped=len(ctx.skipped)),
+    "json": lambda fs, files, ctx: to_json(ctx.shown(fs), files, ctx.skipped),
     "sarif": lambda fs, files, ctx: to_sarif(fs, ctx=ctx, files=files),
     "github": to_github,
     "gitlab": to_gitlab,

@@ -60,7 +60,7 @@ def test_json_shape(demo, capsys):
     code, out, _ = run(capsys, "scan", str(demo), "--format", "json")
     assert code == 1
     doc = json.loads(out)
-    assert set(doc) == {"tool", "files", "findings"}
+    assert set(doc) == {"tool", "files", "skipped", "findings"}
     assert doc["tool"]["name"] == "batten" and doc["tool"]["version"]
     assert {"path": "Dockerfile", "kind": "dockerfile", "error": None} in doc["files"]
     keys = {"rule", "severity", "title", "message", "path", "line", "end_line", "target", "fix", "suppressed", "refs"}

@@ -93,11 +93,12 @@ def test_symlinks_never_leave_the_root(tmp_path):
     found = discover(root)
     paths = [f.path for f in found.files]
     assert "Dockerfile" not in paths  # points outside
-    assert "Dockerfile.link" in paths and "real/Dockerfile" in paths
+    assert "real/Dockerfile" in paths and "Dockerfile.link" not in paths  # two paths, one file: once
     assert not any(p.startswith("linked-dir") for p in paths)
     reasons = dict(found.skipped)
     assert "outside the project root" in reasons["Dockerfile"] or "leaves the project root" in reasons["Dockerfile"]
     assert "broken symlink" in reasons["Dockerfile.broken"]
+    assert reasons["Dockerfile.link"] == "same file as real/Dockerfile (a symlink alias); scanned once"
 
 
 def test_unreadable_directory_is_reported(tmp_path, monkeypatch):

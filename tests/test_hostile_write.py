@@ -73,11 +73,46 @@ def test_planted_temp_and_target_symlinks_are_never_followed(tmp_path):
     assert json.loads((tmp_path / "out.sarif").read_text())["version"] == "2.1.0"
 
 
-def test_tui_export_goes_through_the_writer():
-    app = Path(__file__).parent.parent / "app"
-    text = "".join(p.read_text() for p in [*(app / "tui").rglob("*.py"), app / "session.py"])
-    assert "write_file(" in text
-    assert ".tmp\"" not in text and "open(tmp" not in text
+def test_tui_report_export_goes_through_the_writer(tmp_path, monkeypatch):
+    from batten.session import NotApplied, Session
+
+    monkeypatch.setenv("BATTEN_STATE_DIR", str(tmp_path / "state"))
+    outside = tmp_path / "victim"
+    outside.write_text("precious\n")
+    root = tmp_path / "repo"
+    root.mkdir()
+    (root / "compose.yaml").write_text(COMPOSE)
+    (root / "batten-report.md.tmp").symlink_to(outside)  # the old export's temp name
+    session = Session.open(str(root), engine=False)
+    session.export_report("batten-report.md")
+    assert outside.read_text() == "precious\n"
+    assert "batten" in (root / "batten-report.md").read_text().lower()
+    (root / "batten-report.md").unlink()
+    (root / "batten-report.md").symlink_to(outside)
+    with pytest.raises(NotApplied, match="outside the project root"):
+        session.export_report("batten-report.md")
+    assert outside.read_text() == "precious\n"
+
+
+def test_interrupt_mid_write_rolls_back(tmp_path, state, monkeypatch):
+    import batten.fixers.write as w
+
+    files = five_files(tmp_path / "repo")
+    real = w.write_file
+    calls: list[str] = []
+
+    def interrupted(*a, **k):
+        if k.get("tmp") and len(calls) == 3:
+            raise KeyboardInterrupt
+        if k.get("tmp"):
+            calls.append(a[0])
+        return real(*a, **k)
+
+    monkeypatch.setattr(w, "write_file", interrupted)
+    assert main(["fix", str(tmp_path / "repo"), "--rule", RULE, "--write"]) == 130
+    assert all(p.read_text() == COMPOSE for p in files)  # the three written were put back
+    assert list((tmp_path / "repo").rglob(".batten-*")) == []
+    assert w.last_write(str(tmp_path / "repo")) is None  # no entry left pending
 
 
 def test_symlinked_directory_swapped_in_is_refused(tmp_path):

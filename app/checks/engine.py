@@ -25,6 +25,12 @@ def parse_error_findings(project: Project) -> list[Finding]:
                     evidence={"kind": pf.kind},
                 )
             )
+    for pf in project.files:  # problems that did not stop the file being checked
+        for problem in (pf.compose.warnings if pf.compose is not None else ()):
+            out.append(make("parse.error", problem.message, Location(pf.path, problem.line, problem.column),
+                            evidence={"kind": "compose"}))
+    for path, line, message in project.env_problems:
+        out.append(make("parse.error", message, Location(path, line, 1), evidence={"kind": "env"}))
     for cp in project.compose_projects:
         for cf, problem in cp.problems:
             out.append(make("parse.error", problem.message, Location(cf.path, problem.line, problem.column),

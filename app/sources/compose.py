@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from batten.model import Location, Span
-from batten.sources.interpolate import has_interpolation, interpolate
+from batten.sources.interpolate import Budget, ExpansionLimit, has_interpolation, interpolate
 from batten.sources.text import SourceText
 from batten.sources.yamlnodes import (
     MERGE_TAG,
@@ -186,6 +186,13 @@ class ComposeFile:
     env: dict[str, str] = field(default_factory=dict)
     warnings: list[ParseProblem] = field(default_factory=list)
     cache: dict[object, object] = field(default_factory=dict, repr=False)  # derived facts (fixers)
+    budget: Budget = field(default_factory=Budget, repr=False)  # interpolation, for the whole file
+
+    def note(self, problem: ParseProblem) -> None:
+        """A problem that does not stop the file being checked (reported as parse.error)."""
+        if all((p.line, p.column, p.message) != (problem.line, problem.column, problem.message)
+               for p in self.warnings):
+            self.warnings.append(problem)
 
     @property
     def path(self) -> str:
@@ -301,6 +308,7 @@ class _Builder:
     def __init__(self, file: ComposeFile, env: Mapping[str, str]) -> None:
         self.file = file
         self.env = env
+        self.budget = file.budget
 
     def build(self, node: Node, key_node: Node | None = None, via: tuple[str, ...] = (), key: str = "") -> V:
         tag = node.tag if node.tag in ("!reset", "!override") else None
@@ -316,7 +324,10 @@ class _Builder:
             value = scalar_value(node)  # type: ignore[arg-type]
             missing: list[str] = []
             if isinstance(value, str) and "$" in value:
-                value = interpolate(value, self.env, missing)
+                try:
+                    value = interpolate(value, self.env, missing, self.budget)
+                except ExpansionLimit as exc:  # kept as written, reported, the scan carries on
+                    self.file.note(ParseProblem(str(exc), node.start_mark.line + 1, node.start_mark.column + 1))
             v = V(value, node, self.file, key_node, node.value, via, tag, tuple(missing))
         if key in _MAPPING_LISTS and v.is_seq:
             v = _list_to_map(v)

@@ -5,8 +5,40 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+# A hostile .env or compose file can nest `${A:-${A:-...}}` thousands deep or double a value on
+# every line: expansion is bounded in depth, per value and per file, and going over is one
+# ExpansionLimit (reported as a parse.error where it happened; the scan carries on).
+MAX_DEPTH = 64
+MAX_VALUE = 1 << 20  # characters of one expanded value
+MAX_TOTAL = 32 << 20  # characters expanded for one file
+
+
+class ExpansionLimit(ValueError):
+    """An interpolation went over a cap; the message says which."""
+
+
+@dataclass(slots=True)
+class Budget:
+    """Characters one file may still expand (shared by all its values)."""
+
+    left: int = MAX_TOTAL
+
+    def take(self, n: int) -> None:
+        self.left -= n
+        if self.left < 0:
+            raise ExpansionLimit(f"variable interpolation expands to more than {MAX_TOTAL >> 20} MiB in this file")
+
+
+class _State:
+    __slots__ = ("budget", "names")
+
+    def __init__(self, names: list[str], budget: Budget | None) -> None:
+        self.names = names
+        self.budget = budget if budget is not None else Budget()
 
 
 def has_interpolation(raw: str) -> bool:
@@ -24,18 +56,23 @@ def has_interpolation(raw: str) -> bool:
 
 
 def variables(raw: str) -> list[str]:
-    """Names of the variables `raw` refers to, in order."""
+    """Names of the variables `raw` refers to, in order (as far as the caps allow)."""
     out: list[str] = []
-    _expand(raw, {}, out)
+    try:
+        _expand(raw, {}, _State(out, None), 0)
+    except ExpansionLimit:
+        pass
     return out
 
 
-def interpolate(raw: str, env: Mapping[str, str], missing: list[str] | None = None) -> str:
-    """Expand `raw` as compose does; unset variables become "" (and are listed in `missing`)."""
+def interpolate(raw: str, env: Mapping[str, str], missing: list[str] | None = None,
+                budget: Budget | None = None) -> str:
+    """Expand `raw` as compose does; unset variables become "" (and are listed in `missing`).
+    ExpansionLimit when the expansion nests too deep or grows too large."""
     if "$" not in raw:
         return raw
     names: list[str] = []
-    result = _expand(raw, env, names)
+    result = _expand(raw, env, _State(names, budget), 0)
     if missing is not None:
         missing.extend(n for n in names if n not in env)
     return result
@@ -63,7 +100,9 @@ def _find_close(s: str, start: int) -> int:
     return -1
 
 
-def _expand(s: str, env: Mapping[str, str], names: list[str]) -> str:
+def _expand(s: str, env: Mapping[str, str], st: _State, depth: int) -> str:
+    if depth > MAX_DEPTH:
+        raise ExpansionLimit(f"variable interpolation nested deeper than {MAX_DEPTH} levels")
     out: list[str] = []
     i = 0
     n = len(s)
@@ -86,26 +125,33 @@ def _expand(s: str, env: Mapping[str, str], names: list[str]) -> str:
             if close == -1:  # unterminated: keep literally, compose would reject it
                 out.append(s[j:])
                 break
-            out.append(_braced(s[j + 2 : close], env, names))
+            piece = _braced(s[j + 2 : close], env, st, depth + 1)
+            st.budget.take(len(piece))
+            out.append(piece)
             i = close + 1
             continue
         m = _NAME.match(s, j + 1)
         if m:
-            names.append(m.group())
-            out.append(env.get(m.group(), ""))
+            st.names.append(m.group())
+            piece = env.get(m.group(), "")
+            st.budget.take(len(piece))
+            out.append(piece)
             i = m.end()
             continue
         out.append("$")
         i = j + 1
-    return "".join(out)
+    result = "".join(out)
+    if len(result) > MAX_VALUE:
+        raise ExpansionLimit(f"variable interpolation expands one value past {MAX_VALUE >> 20} MiB")
+    return result
 
 
-def _braced(body: str, env: Mapping[str, str], names: list[str]) -> str:
+def _braced(body: str, env: Mapping[str, str], st: _State, depth: int) -> str:
     m = _NAME.match(body)
     if not m:
         return ""
     name = m.group()
-    names.append(name)
+    st.names.append(name)
     rest = body[m.end() :]
     value = env.get(name)
     if not rest:
@@ -114,22 +160,24 @@ def _braced(body: str, env: Mapping[str, str], names: list[str]) -> str:
         if rest.startswith(op):
             arg = rest[len(op) :]
             if op == ":-":
-                return value if value else _expand(arg, env, names)
+                return value if value else _expand(arg, env, st, depth)
             if op == "-":
-                return value if value is not None else _expand(arg, env, names)
+                return value if value is not None else _expand(arg, env, st, depth)
             if op in (":?", "?"):
                 return value or ""
             if op == ":+":
-                return _expand(arg, env, names) if value else ""
+                return _expand(arg, env, st, depth) if value else ""
             if op == "+":
-                return _expand(arg, env, names) if value is not None else ""
+                return _expand(arg, env, st, depth) if value is not None else ""
     return value or ""
 
 
-def parse_dotenv(text: str) -> dict[str, str]:
-    """Parse a compose `.env` file (KEY=VALUE, `export`, quotes, comments)."""
+def parse_dotenv(text: str, problems: list[tuple[int, str]] | None = None) -> dict[str, str]:
+    """Parse a compose `.env` file (KEY=VALUE, `export`, quotes, comments). A value whose
+    expansion goes over a cap is kept as written and (line, message) is added to `problems`."""
     env: dict[str, str] = {}
-    for raw_line in text.splitlines():
+    budget = Budget()
+    for lineno, raw_line in enumerate(text.splitlines(), 1):
         line = raw_line.strip()
         if not line or line.startswith("#"):
             continue
@@ -155,11 +203,23 @@ def parse_dotenv(text: str) -> dict[str, str]:
                     continue
                 buf.append(value[end])
                 end += 1
-            value = _expand("".join(buf), env, [])
+            value = _expand_capped("".join(buf), env, budget, lineno, key, problems)
         else:
             hash_at = value.find(" #")
             if hash_at != -1:
                 value = value[:hash_at].rstrip()
-            value = _expand(value, env, [])
+            value = _expand_capped(value, env, budget, lineno, key, problems)
         env[key] = value
     return env
+
+
+def _expand_capped(value: str, env: Mapping[str, str], budget: Budget, lineno: int, key: str,
+                   problems: list[tuple[int, str]] | None) -> str:
+    if "$" not in value:
+        return value
+    try:
+        return _expand(value, env, _State([], budget), 0)
+    except ExpansionLimit as exc:
+        if problems is not None:
+            problems.append((lineno, f"{key}: {exc}; kept as written"))
+        return value

@@ -9,9 +9,12 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from batten.fsio import inside, read_regular, read_text_file
+from batten.sanitize import safe_line
 from batten.sources.compose import (
     ComposeFile,
     ComposeProject,
+    ParseProblem,
     Service,
     load_compose,
     resolve_project,
@@ -20,6 +23,7 @@ from batten.sources.discover import Discovery, classify_explicit, discover, matc
 from batten.sources.dockerfile import DockerfileModel, Stage, parse_dockerfile
 from batten.sources.interpolate import parse_dotenv
 from batten.sources.text import SourceError, SourceText
+from batten.sources.yamlnodes import MappingNode, ScalarNode, SequenceNode
 
 
 @dataclass(slots=True)
@@ -27,6 +31,7 @@ class FileError:
     message: str
     line: int = 1
     column: int = 1
+    unreadable: bool = False  # could not be read at all (makes `scan` exit 2 unless --skip-unreadable)
 
 
 @dataclass(eq=False)
@@ -53,6 +58,8 @@ class Project:
     dockerignores: dict[str, str] = field(default_factory=dict)  # rel path -> text
     ci_files: list[tuple[str, str]] = field(default_factory=list)  # (rel path, text)
     skipped: list[tuple[str, str]] = field(default_factory=list)
+    env_problems: list[tuple[str, int, str]] = field(default_factory=list)  # (.env path, line, message)
+    unreadable_dirs: list[str] = field(default_factory=list)  # directories (or paths) that could not be read
     explicit: bool = False  # files were named explicitly (no directory walk)
     _by_path: dict[str, ProjectFile] = field(default_factory=dict, repr=False)
     # other files a fix may create or extend (.dockerignore, .gitignore, .env, secret files):
@@ -73,8 +80,7 @@ class Project:
                 real = os.path.realpath(abspath)
                 if real.startswith(self.root.rstrip(os.sep) + os.sep) and os.path.isfile(real):
                     try:
-                        with open(real, "rb") as fh:
-                            raw = fh.read(1 << 20)
+                        raw = read_regular(real, AUX_MAX)
                     except OSError:
                         raw = None
             self.aux_raw[path] = raw
@@ -87,6 +93,11 @@ class Project:
 
     def file(self, path: str) -> ProjectFile | None:
         return self._by_path.get(path)
+
+    @property
+    def unreadable(self) -> list[str]:
+        """Paths under the root that could not be read or listed."""
+        return [*self.unreadable_dirs, *(f.path for f in self.files if f.error is not None and f.error.unreadable)]
 
     @property
     def dockerfiles(self) -> list[DockerfileModel]:
@@ -195,7 +206,7 @@ def _load_file(rel: str, abspath: str | None, kind: str, env: dict[str, str] | N
     try:
         pf.source = SourceText.read(abspath, rel) if abspath else None
     except SourceError as exc:
-        pf.error = FileError(str(exc), exc.line, exc.column)
+        pf.error = FileError(str(exc), exc.line, exc.column, exc.unreadable)
         return pf
     if pf.source is None:
         return pf
@@ -209,12 +220,13 @@ def _load_file(rel: str, abspath: str | None, kind: str, env: dict[str, str] | N
     return pf
 
 
-def _read_text(abspath: str, limit: int = 1 << 20) -> str | None:
-    try:
-        with open(abspath, "rb") as fh:
-            return fh.read(limit).decode("utf-8", errors="replace")
-    except OSError:
-        return None
+AUX_MAX = 1 << 20  # .env, .dockerignore, CI files, files a fix extends
+
+
+def _read_text(abspath: str, limit: int = AUX_MAX) -> str | None:
+    """A small auxiliary file: never blocks on a FIFO, regular files only; None when it cannot
+    be used (discovery lists such files as skipped)."""
+    return read_text_file(abspath, limit)
 
 
 def load_project(paths: list[str] | None = None, *,
@@ -231,7 +243,7 @@ def load_project(paths: list[str] | None = None, *,
     if dirs:
         root = os.path.realpath(dirs[0])
         disc = discover(root)
-        project = Project(root=root, skipped=list(disc.skipped))
+        project = Project(root=root, skipped=list(disc.skipped), unreadable_dirs=list(disc.unreadable))
         _fill_from_discovery(project, disc, exclude or [])
     else:
         abs_files = [os.path.abspath(p) for p in paths]
@@ -250,7 +262,10 @@ def load_project(paths: list[str] | None = None, *,
                 if d not in env_cache:
                     dot = os.path.join(d, ".env")
                     txt = _read_text(dot) if os.path.isfile(dot) else None
-                    env_cache[d] = parse_dotenv(txt) if txt else {}
+                    problems: list[tuple[int, str]] = []
+                    env_cache[d] = parse_dotenv(txt, problems) if txt else {}
+                    rel_env = os.path.relpath(dot, root).replace(os.sep, "/")
+                    project.env_problems.extend((rel_env, line, message) for line, message in problems)
                 env = env_cache[d]
             project._add(_load_file(rel, p, kind, env))
         for d in {os.path.dirname(p) for p in abs_files}:
@@ -259,6 +274,9 @@ def load_project(paths: list[str] | None = None, *,
                 text = _read_text(di)
                 if text is not None:
                     project.dockerignores[os.path.relpath(di, root).replace(os.sep, "/")] = text
+    for pf in project.files:
+        if pf.compose is not None:
+            note_includes(pf.compose, project.root)
     project.compose_projects = group_compose(project)
     for cp in project.compose_projects:  # cross-file facts need every Dockerfile a service builds
         for svc in cp.services.values():
@@ -272,7 +290,10 @@ def _fill_from_discovery(project: Project, disc: Discovery, exclude: list[str] |
     envs: dict[str, dict[str, str]] = {}
     for d, abspath in disc.dotenvs.items():
         text = _read_text(abspath)
-        envs[d] = parse_dotenv(text) if text else {}
+        problems: list[tuple[int, str]] = []
+        envs[d] = parse_dotenv(text, problems) if text else {}
+        rel = posixpath.join(d, ".env") if d else ".env"
+        project.env_problems.extend((rel, line, message) for line, message in problems)
     for f in disc.files:
         if exclude and skip(f.path):
             continue
@@ -286,6 +307,31 @@ def _fill_from_discovery(project: Project, disc: Discovery, exclude: list[str] |
         text = _read_text(abspath)
         if text is not None:
             project.ci_files.append((rel, text))
+
+
+def note_includes(cf: ComposeFile, root: str) -> None:
+    """`include:` is not followed: say so for each entry (a URL or a path outside the project
+    would not be read in any case), instead of leaving its services unchecked in silence."""
+    node = cf.top("include")
+    if node is None:
+        return
+    items = node.value if isinstance(node, SequenceNode) else [node]
+    for item in items:
+        target = item
+        if isinstance(item, MappingNode):
+            target = next((v for k, v in item.value if isinstance(k, ScalarNode) and k.value == "path"), item)
+        if isinstance(target, SequenceNode):  # path: [a.yaml, b.yaml]
+            target = target.value[0] if target.value else target
+        text = str(target.value) if isinstance(target, ScalarNode) else "?"
+        shown = safe_line(text)[:200]
+        if "://" in text or text.startswith(("oci:", "git@")):
+            why = "a remote file, which batten never fetches"
+        elif text != "?" and not inside(root, os.path.realpath(os.path.join(root, cf.dir, text))):
+            why = "outside the project, which batten does not read"
+        else:
+            why = "not followed by batten"
+        cf.note(ParseProblem(f"include: {shown} is {why}: its services are not checked",
+                             item.start_mark.line + 1, item.start_mark.column + 1))
 
 
 def group_compose(project: Project, reuse: dict[tuple[int, ...], ComposeProject] | None = None) -> list[ComposeProject]:
@@ -341,6 +387,8 @@ def with_texts(project: Project, texts: dict[str, str]) -> Project:
         dockerignores=dict(project.dockerignores),
         ci_files=list(project.ci_files),
         skipped=list(project.skipped),
+        env_problems=list(project.env_problems),
+        unreadable_dirs=list(project.unreadable_dirs),
         explicit=project.explicit,
         aux_raw=project.aux_raw,
         aux=dict(project.aux),

@@ -13,6 +13,7 @@ import os
 from dataclasses import dataclass, field
 from functools import cached_property
 
+from batten.fsio import NotRegularFile, TooLarge, read_regular
 from batten.model import Location, Span
 
 BOM = b"\xef\xbb\xbf"
@@ -23,10 +24,11 @@ BINARY_SNIFF = 8192
 class SourceError(Exception):
     """A file that cannot be read as text; the message is one line for the user."""
 
-    def __init__(self, message: str, line: int = 1, column: int = 1) -> None:
+    def __init__(self, message: str, line: int = 1, column: int = 1, *, unreadable: bool = False) -> None:
         super().__init__(message)
         self.line = line
         self.column = column
+        self.unreadable = unreadable  # the file could not be read at all (permissions, I/O)
 
 
 @dataclass(eq=False)
@@ -68,20 +70,20 @@ class SourceText:
 
     @classmethod
     def read(cls, abspath: str, relpath: str) -> SourceText:
+        """Read a file that may be hostile: never blocks (a FIFO is refused, not opened for a
+        writer that never comes), regular files only, at most MAX_BYTES."""
         try:
-            st = os.stat(abspath)
-        except OSError as exc:
-            raise SourceError(f"cannot read: {exc.strerror or exc}") from None
-        if st.st_size > MAX_BYTES:
+            raw = read_regular(abspath, MAX_BYTES)
+            mtime = os.stat(abspath).st_mtime_ns
+        except TooLarge as exc:
             raise SourceError(
-                f"file is {st.st_size:,} bytes, over batten's {MAX_BYTES // (1024 * 1024)} MiB cap; not parsed"
-            )
-        try:
-            with open(abspath, "rb") as fh:
-                raw = fh.read(MAX_BYTES + 1)
+                f"file is {exc.size:,} bytes, over batten's {MAX_BYTES // (1024 * 1024)} MiB cap; not parsed"
+            ) from None
+        except NotRegularFile as exc:
+            raise SourceError(str(exc.strerror)) from None
         except OSError as exc:
-            raise SourceError(f"cannot read: {exc.strerror or exc}") from None
-        return cls.from_bytes(relpath, raw, abspath=abspath, mtime_ns=st.st_mtime_ns)
+            raise SourceError(f"cannot read: {exc.strerror or exc}", unreadable=True) from None
+        return cls.from_bytes(relpath, raw, abspath=abspath, mtime_ns=mtime)
 
     # -- encoding back -------------------------------------------------------------------------
 

@@ -190,11 +190,13 @@ def expanded_size(root: Node, limit: int = MAX_EXPANDED_NODES) -> int:
     shared node objects). Raises YamlProblem beyond `limit`: that is an alias bomb."""
     memo: dict[int, int] = {}
     visiting: set[int] = set()
+    shared = [False]  # a node reached twice: aliases are being expanded
 
     def size(node: Node) -> int:
         key = id(node)
         cached = memo.get(key)
         if cached is not None:
+            shared[0] = True
             return cached
         if key in visiting:
             raise YamlProblem("recursive alias (a node contains itself); not parsed")
@@ -214,11 +216,9 @@ def expanded_size(root: Node, limit: int = MAX_EXPANDED_NODES) -> int:
         memo[key] = total
         if total > limit:
             line = node.start_mark.line + 1
-            raise YamlProblem(
-                f"alias expansion exceeds {limit:,} nodes (an alias bomb?); not parsed",
-                line,
-                node.start_mark.column + 1,
-            )
+            message = (f"alias expansion exceeds {limit:,} nodes (an alias bomb?); not parsed" if shared[0]
+                       else f"more than {limit:,} YAML nodes (no aliases involved): too large; not parsed")
+            raise YamlProblem(message, line, node.start_mark.column + 1)
         return total
 
     return size(root)
