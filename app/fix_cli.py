@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import fnmatch
 import sys
 from collections import Counter
 from collections.abc import Callable
 
 from batten.config import Config
-from batten.fixers.apply import Outcome, Progress, fix_all, selector
+from batten.fixers.apply import Outcome, Progress, fix_all, known_secrets, selector
 from batten.fixers.write import (
     JournalError,
     WriteRefused,
@@ -18,7 +19,7 @@ from batten.fixers.write import (
     write_files,
 )
 from batten.model import Applicability, Finding, UsageError
-from batten.sanitize import one_line
+from batten.sanitize import one_line, safe_line
 from batten.scan import scan
 from batten.sources.project import Project
 
@@ -156,10 +157,16 @@ def run_fix(args: argparse.Namespace) -> int:
     skipped_unsafe = [f for f in result.findings if f.fix is not None and not f.suppressed
                       and f.fix.applicability == Applicability.UNSAFE and not args.unsafe
                       and (not args.rule or selector(args.rule, unsafe=True)(f))]
-    diff = outcome.diff()
+    diff = outcome.diff(known_secrets(result.project, result.findings))
     if diff and not (args.quiet or args.check):
         sys.stdout.write(_colorize(safe_text(diff), color))
     err = sys.stderr
+    if args.rule and not args.verbose:  # a remedy asked for by --rule that declines says why
+        for finding in result.findings:
+            if finding.no_fix and not finding.suppressed and \
+                    any(fnmatch.fnmatchcase(finding.rule.id, r) for r in args.rule):
+                print(f"batten: not fixed: {finding.rule.id} [{safe_line(finding.target or finding.path or '')}]: "
+                      f"{one_line(finding.no_fix)}", file=err)
     for finding, reason in outcome.failed:
         print(f"batten: could not apply {finding.fix.id if finding.fix else finding.rule.id} "
               f"for {finding.rule.id} [{finding.target or finding.path}]: {reason}", file=err)

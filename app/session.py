@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from batten.config import Config
+from batten.fixers.edits import mask_diff
 from batten.guided import GuidedSession, build_report
 from batten.model import Applicability, BattenError, Finding, Fix, Span
 from batten.present import file_secret_spans, secret_values
@@ -141,7 +142,10 @@ class Session:
         return out
 
     def mask(self, text: str, paths: Iterable[str] = ()) -> str:
-        return mask_secrets(text, self.secrets_in(paths))
+        """Every known secret masked (those of `paths` and of every finding), and in diffs of
+        files that hold secrets (.env) every value, context lines included."""
+        every = {f.path for f in self.result.findings if f.path and f.secrets}
+        return mask_diff(text, self.secrets_in([*paths, *every]))
 
     def source_for(self, finding: Finding) -> tuple[str | None, list[Span]]:
         """The finding's file text and the spans to mask in it."""
@@ -311,7 +315,7 @@ class Session:
             befores[rel] = (before or b"").decode("utf-8", "surrogateescape")
             diffs.append(unified_diff(rel, (now or b"").decode("utf-8", "surrogateescape"), befores[rel]))
         secrets = self.secrets_in(befores) | self._secrets_of_texts(befores)
-        preview = Preview({}, befores, mask_secrets("".join(diffs), secrets))
+        preview = Preview({}, befores, mask_diff("".join(diffs), secrets))
         return UndoPlan(str(entry.get("time", "?")), list(befores), preview)
 
     def _secrets_of_texts(self, texts: dict[str, str]) -> set[str]:

@@ -15,11 +15,17 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from batten.config import Config
-from batten.fixers.edits import EditConflict, apply_edits, group_by_path, overlaps, unified_diff
+from batten.fixers.edits import (
+    EditConflict,
+    apply_edits,
+    group_by_path,
+    mask_diff,
+    overlaps,
+    unified_diff,
+)
 from batten.fixers.plan import attach_fix, spec_for
 from batten.fixers.scope import Checker, Unit
 from batten.model import Applicability, Edit, Finding, Fix, Severity
-from batten.sanitize import mask_secrets
 from batten.sources.project import Project, with_texts
 
 MAX_ROUNDS = 12
@@ -54,8 +60,7 @@ class Change:
     created: bool = False
 
     def diff(self, mask: Iterable[str] = ()) -> str:
-        d = unified_diff(self.path, self.before, self.after)
-        return mask_secrets(d, mask)
+        return mask_diff(unified_diff(self.path, self.before, self.after), mask)
 
 
 @dataclass
@@ -74,8 +79,25 @@ class Outcome:
     def secrets(self) -> set[str]:
         return {s for _f, fx in self.applied for s in fx.secrets}
 
-    def diff(self) -> str:
-        return "".join(c.diff(self.secrets) for c in self.changes.values() if c.before != c.after)
+    def diff(self, known: Iterable[str] = ()) -> str:
+        """The masked diff: the fixes' own secrets, `known` ones (see known_secrets) and every
+        value of a file that holds secrets."""
+        mask = self.secrets | set(known)
+        return "".join(c.diff(mask) for c in self.changes.values() if c.before != c.after)
+
+
+def known_secrets(project: Project, findings: Iterable[Finding]) -> set[str]:
+    """The secret values the findings point at, wherever they are (masked in every diff line)."""
+    out: set[str] = set()
+    texts: dict[str, str] = {}
+    for f in findings:
+        if not f.secrets or not f.path:
+            continue
+        text = texts.get(f.path)
+        if text is None:
+            text = texts[f.path] = current_text(project, f.path)
+        out |= {text[s.start : s.end] for s in f.secrets if 0 <= s.start < s.end <= len(text)}
+    return out
 
 
 def _key(f: Finding) -> tuple[str, str, str, str]:

@@ -979,6 +979,11 @@ def fix_env_secret(ctx: FixContext) -> FixResult | None:
     else:
         # .env interpolation: the compose file refers to ${KEY}; the value lives in .env
         env_path = posixpath.join(base_dir, ".env") if base_dir else ".env"
+        if env_path in ctx.project.tracked:
+            raise NoFix(f"{env_path} is tracked by git: the secret would be committed there. Use a "
+                        f"file-based secret (secrets/{_secret_id(key)}.txt, git-ignored, mounted with "
+                        "compose secrets:) read by the service, or stop tracking .env (git rm --cached), "
+                        "then re-run")
         env_text = ctx.project.aux_text(env_path)
         if env_text is not None and re.search(rf"(?m)^\s*(export\s+)?{re.escape(key)}\s*=", env_text):
             return None  # .env already defines it: leave the decision to the user
@@ -1016,14 +1021,7 @@ def _gitignore(ctx: FixContext, base_dir: str, entry: str) -> list[Edit]:
     for gi_text, gi_base in ((text, base_dir), (root_text, "")):
         if gi_text:
             gi = GitIgnore()
-            import tempfile
-
-            with tempfile.NamedTemporaryFile("w", suffix=".gitignore", delete=False) as fh:
-                fh.write(gi_text)
-            from pathlib import Path
-
-            gi.add_file(Path(fh.name), gi_base)
-            Path(fh.name).unlink()
+            gi.add_text(gi_text, gi_base)
             rel = posixpath.join(base_dir, probe) if base_dir else probe
             if gi.ignored(rel, False) or gi.ignored(posixpath.dirname(rel), True):
                 return []

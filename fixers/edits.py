@@ -8,6 +8,7 @@ import re
 from collections.abc import Iterable
 
 from batten.model import Edit
+from batten.sanitize import MASK, mask_secrets
 
 
 class EditConflict(Exception):
@@ -51,8 +52,9 @@ def _first_key(text: str) -> str | None:
 
 def apply_edits(text: str, edits: Iterable[Edit]) -> str:
     """Apply edits (all on one file) in reverse offset order. Insertions at the same point keep
-    their given order. Overlapping edits raise EditConflict."""
-    indexed = list(enumerate(edits))
+    their given order. Overlapping edits raise EditConflict. The same edit given twice (two
+    fixes that each add `.env` to .gitignore) is applied once."""
+    indexed = list(enumerate(dict.fromkeys(edits)))
     ordered = sorted(indexed, key=lambda ie: (ie[1].start, ie[1].end, ie[0]))
     for (_, a), (_, b) in itertools.pairwise(ordered):
         if overlaps(a, b) or (a.end > b.start and not (a.start == a.end == b.start)):
@@ -96,6 +98,41 @@ def unified_diff(path: str, before: str, after: str, context: int = 3) -> str:
         else:
             out.append(line + "\n\\ No newline at end of file\n")
     return "".join(out)
+
+
+def holds_secret(path: str) -> bool:
+    """Files batten writes secrets into: `.env` files and anything under a `secrets/` directory."""
+    base = path.rsplit("/", 1)[-1]
+    return base == ".env" or base.endswith(".env") or "/secrets/" in "/" + path
+
+
+_ENV_LINE = re.compile(r"^(\s*(?:export\s+)?[A-Za-z_][A-Za-z0-9_.-]*\s*[=:]\s*)(\S.*?)(\s*)$")
+
+
+def mask_diff(diff: str, secrets: Iterable[str] = ()) -> str:
+    """A unified diff with every known secret value masked on every line (context lines too),
+    and in files that hold secrets (`.env`, `secrets/…`) every value masked whatever it is: an
+    existing line is shown as context, and batten cannot know which of its values are secret."""
+    out: list[str] = []
+    secret_file = False
+    for line in diff.splitlines(keepends=True):
+        if line.startswith("+++ ") or line.startswith("--- "):
+            path = line[4:].rstrip("\r\n")
+            path = path[2:] if path.startswith(("a/", "b/")) else path
+            secret_file = secret_file if line.startswith("--- ") and path == "/dev/null" else holds_secret(path)
+        elif secret_file and line[:1] in (" ", "+", "-") and not line.startswith("\\"):
+            body = line[1:]
+            nl = body[len(body.rstrip("\r\n")):]
+            body = body.rstrip("\r\n")
+            if "/secrets/" in "/" + path:
+                body = MASK if body.strip() else body
+            elif not body.lstrip().startswith("#"):
+                m = _ENV_LINE.match(body)
+                if m:
+                    body = m.group(1) + MASK + m.group(3)
+            line = line[0] + body + nl
+        out.append(line)
+    return mask_secrets("".join(out), secrets)
 
 
 def changed_lines(before: str, after: str) -> tuple[set[int], set[int]]:

@@ -28,6 +28,7 @@ import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
+from batten.fixers.edits import holds_secret
 from batten.fsio import (
     TEMP_PREFIX,
     TEMP_SUFFIX,
@@ -79,12 +80,6 @@ def _journal_path(root: str) -> str:
 def resolve_target(root: str, rel: str) -> str:
     """The real path a project-relative file is written to; refuses anything leaving the root."""
     return resolve_in_root(root, rel)
-
-
-def holds_secret(path: str) -> bool:
-    """Files batten writes secrets into: `.env` files and anything under a `secrets/` directory."""
-    base = posixpath.basename(path)
-    return base == ".env" or base.endswith(".env") or "/secrets/" in "/" + path
 
 
 def plan_writes(project: Project, texts: dict[str, str]) -> list[PlannedWrite]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import stat
 import struct
@@ -306,3 +307,60 @@ def test_unusable_state_directory_is_one_line(tmp_path, monkeypatch, capsys):
     code, _out, err = fix(capsys, str(tmp_path / "repo"), "--rule", RULE, "--write")
     assert code == 2 and "state directory" in err and "Traceback" not in err
     assert all(p.read_text() == COMPOSE for p in (tmp_path / "repo").rglob("compose.yaml"))
+
+
+# -- 8. secrets stay secret -------------------------------------------------------------------
+
+SECRET_COMPOSE = ("services:\n  web:\n    image: example/web:1.2\n    environment:\n"
+                  "      API_TOKEN: ghp_0123456789abcdefghijklmnopqrstuvwxyz01\n"
+                  "      DB_PASSWORD: Sup3r-S3cret-passw0rd-value\n")
+OLD_ENV = "# existing\nOTHER_TOKEN=ghp_zyxwvutsrqponmlkjihgfedcba9876543210\nPLAIN_VALUE=not-known-to-batten\n"
+
+
+def secret_project(tmp_path: Path) -> Path:
+    root = tmp_path / "repo"
+    root.mkdir()
+    (root / "compose.yaml").write_text(SECRET_COMPOSE)
+    (root / ".env").write_text(OLD_ENV)
+    (root / ".env").chmod(0o644)
+    return root
+
+
+def test_fix_diff_masks_every_secret_and_every_env_value(tmp_path, state, capsys):
+    root = secret_project(tmp_path)
+    code, out, err = fix(capsys, str(root), "--rule", "secret.value-hardcoded", "--unsafe")
+    assert code == 0, err
+    assert "+++ b/.env" in out and "OTHER_TOKEN=••••••" in out and "API_TOKEN=••••••" in out
+    for value in ("ghp_0123456789", "Sup3r-S3cret", "ghp_zyxw", "not-known-to-batten"):
+        assert value not in out + err
+    # the TUI's preview goes through the same masking
+    from batten.session import Session
+
+    session = Session.open(str(root), engine=False)
+    finding = next(f for f in session.result.findings if f.rule.id == "secret.value-hardcoded")
+    preview = session.preview(session.plan(finding))
+    assert ".env" in preview.diff and "ghp_" not in preview.diff and "not-known-to-batten" not in preview.diff
+
+
+def test_env_written_with_a_secret_is_0600_and_gitignored_once(tmp_path, state, capsys):
+    root = secret_project(tmp_path)
+    code, _out, err = fix(capsys, str(root), "--rule", "secret.value-hardcoded", "--unsafe", "--write")
+    assert code == 0, err
+    assert stat.S_IMODE((root / ".env").stat().st_mode) == 0o600
+    env = (root / ".env").read_text()
+    assert env.startswith(OLD_ENV) and "API_TOKEN=" in env and "DB_PASSWORD=" in env
+    assert (root / ".gitignore").read_text() == ".env\n"  # one line for two secrets
+    assert "ghp_0123" not in (root / "compose.yaml").read_text()
+
+
+def test_secret_is_never_put_into_a_tracked_env(tmp_path, state, capsys):
+    if shutil.which("git") is None:
+        pytest.fail("git is needed") if os.environ.get("CI") == "true" else pytest.skip("git missing")
+    root = secret_project(tmp_path)
+    subprocess.run(["git", "init", "-q", str(root)], check=True)
+    subprocess.run(["git", "-C", str(root), "add", ".env"], check=True)
+    code, out, err = fix(capsys, str(root), "--rule", "secret.value-hardcoded", "--unsafe", "--write")
+    assert code == 0
+    assert (root / ".env").read_text() == OLD_ENV
+    assert ".env is tracked by git" in err and "file-based secret" in err
+    assert "git-ignored" not in out

@@ -150,6 +150,10 @@ class GitIgnore:
             if skipped is not None and not isinstance(exc, FileNotFoundError):
                 skipped.append((rel or str(path), f"cannot read: {exc.strerror}; its patterns are not applied"))
             return
+        self.add_text(text, base)
+
+    def add_text(self, text: str, base: str) -> None:
+        """The patterns of one .gitignore's text, which lives in directory `base`."""
         prefix = re.escape(base + "/") if base else ""
         for line in text.splitlines():
             line = line.rstrip()
@@ -203,6 +207,7 @@ class Discovery:
     files: list[Found] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
     unreadable: list[str] = field(default_factory=list)  # paths that could not be read or listed
+    tracked: set[str] = field(default_factory=set)  # paths git tracks (from its index)
     dockerignores: dict[str, str] = field(default_factory=dict)  # dir -> abspath
     dotenvs: dict[str, str] = field(default_factory=dict)  # dir -> abspath
     ci_files: list[tuple[str, str]] = field(default_factory=list)  # (rel, abspath)
@@ -239,7 +244,7 @@ def discover(root: str | os.PathLike[str]) -> Discovery:
     root_real = str(root_path)
     found = Discovery(root=root_real)
     ignore = GitIgnore()
-    tracked = tracked_paths(root_real) or set()
+    tracked = found.tracked = tracked_paths(root_real) or set()
     tracked_dirs = {p.rsplit("/", 1)[0] for p in tracked if "/" in p}
     for d in list(tracked_dirs):  # every ancestor too
         while "/" in d:

@@ -60,6 +60,7 @@ class Project:
     skipped: list[tuple[str, str]] = field(default_factory=list)
     env_problems: list[tuple[str, int, str]] = field(default_factory=list)  # (.env path, line, message)
     unreadable_dirs: list[str] = field(default_factory=list)  # directories (or paths) that could not be read
+    tracked: set[str] = field(default_factory=set, repr=False)  # paths git tracks (its index)
     explicit: bool = False  # files were named explicitly (no directory walk)
     _by_path: dict[str, ProjectFile] = field(default_factory=dict, repr=False)
     # other files a fix may create or extend (.dockerignore, .gitignore, .env, secret files):
@@ -243,7 +244,8 @@ def load_project(paths: list[str] | None = None, *,
     if dirs:
         root = os.path.realpath(dirs[0])
         disc = discover(root)
-        project = Project(root=root, skipped=list(disc.skipped), unreadable_dirs=list(disc.unreadable))
+        project = Project(root=root, skipped=list(disc.skipped), unreadable_dirs=list(disc.unreadable),
+                          tracked=disc.tracked)
         _fill_from_discovery(project, disc, exclude or [])
     else:
         abs_files = [os.path.abspath(p) for p in paths]
@@ -389,6 +391,7 @@ def with_texts(project: Project, texts: dict[str, str]) -> Project:
         skipped=list(project.skipped),
         env_problems=list(project.env_problems),
         unreadable_dirs=list(project.unreadable_dirs),
+        tracked=project.tracked,
         explicit=project.explicit,
         aux_raw=project.aux_raw,
         aux=dict(project.aux),
