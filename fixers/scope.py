@@ -23,7 +23,7 @@ from collections.abc import Iterable, Iterator
 from batten.checks.base import make
 from batten.checks.compose_rules import check_compose
 from batten.checks.dockerfile_rules import check_dockerfile
-from batten.checks.engine import apply_config, dedupe
+from batten.checks.engine import apply_config, compose_notes, dedupe, env_notes
 from batten.checks.project_rules import check_project
 from batten.config import Config
 from batten.model import Finding, Location
@@ -159,6 +159,7 @@ def _check(unit: Unit, model: object, project: Project) -> list[Finding]:
         assert isinstance(cp, ComposeProject)
         out = [make("parse.error", problem.message, Location(cf.path, problem.line, problem.column),
                     evidence={"kind": "compose"}) for cf, problem in cp.problems]
+        out.extend(compose_notes(cp))
         out.extend(check_compose(cp, project))
         return out
     if kind == "error":
@@ -166,7 +167,7 @@ def _check(unit: Unit, model: object, project: Project) -> list[Finding]:
         err = pf.error  # type: ignore[attr-defined]
         return [make("parse.error", f"cannot parse {pf.kind}: {err.message}",  # type: ignore[attr-defined]
                      Location(pf.path, err.line, err.column), evidence={"kind": pf.kind})]  # type: ignore[attr-defined]
-    return list(check_project(project))
+    return [*env_notes(project), *check_project(project)]
 
 
 def _configured(raw: list[Finding], project: Project, config: Config) -> list[Finding]:

@@ -10,6 +10,7 @@ from batten.checks.project_rules import check_project
 from batten.checks.suppress import FilePragmas, parse_pragmas
 from batten.config import Config
 from batten.model import Finding, Location
+from batten.sources.compose import ComposeProject
 from batten.sources.project import Project
 
 
@@ -25,16 +26,12 @@ def parse_error_findings(project: Project) -> list[Finding]:
                     evidence={"kind": pf.kind},
                 )
             )
-    for pf in project.files:  # problems that did not stop the file being checked
-        for problem in (pf.compose.warnings if pf.compose is not None else ()):
-            out.append(make("parse.error", problem.message, Location(pf.path, problem.line, problem.column),
-                            evidence={"kind": "compose"}))
-    for path, line, message in project.env_problems:
-        out.append(make("parse.error", message, Location(path, line, 1), evidence={"kind": "env"}))
     for cp in project.compose_projects:
         for cf, problem in cp.problems:
             out.append(make("parse.error", problem.message, Location(cf.path, problem.line, problem.column),
                             evidence={"kind": "compose"}))
+        out.extend(compose_notes(cp))
+    out.extend(env_notes(project))
     return out
 
 
@@ -62,6 +59,19 @@ def check_unit(project: Project, unit: Unit) -> list[Finding]:
         assert df is not None
         return check_dockerfile(df, project)
     return check_compose(project.compose_projects[i], project)
+
+
+def compose_notes(cp: ComposeProject) -> list[Finding]:
+    """Problems that did not stop a compose file being checked (capped interpolation, an
+    include: not followed), as parse.error findings where they are."""
+    return [make("parse.error", w.message, Location(cf.path, w.line, w.column), evidence={"kind": "compose"})
+            for cf in cp.files for w in cf.warnings]
+
+
+def env_notes(project: Project) -> list[Finding]:
+    """.env lines whose expansion went over a cap (kept as written)."""
+    return [make("parse.error", message, Location(path, line, 1), evidence={"kind": "env"})
+            for path, line, message in project.env_problems]
 
 
 def raw_findings(project: Project) -> list[Finding]:

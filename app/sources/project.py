@@ -411,6 +411,7 @@ def with_texts(project: Project, texts: dict[str, str]) -> Project:
             else:
                 env = pf.compose.env if pf.compose is not None else {}
                 clone.compose = load_compose(clone.source, env)
+                note_includes(clone.compose, project.root)
                 if clone.compose.error is not None:
                     e = clone.compose.error
                     clone.error = FileError(e.message, e.line, e.column)
