@@ -197,13 +197,11 @@ def _shared_note(cp: ComposeProject, key: str, v: V | None) -> str:
 # image knowledge for better defaults
 # ---------------------------------------------------------------------------------------------
 
-_IMAGE_BASE = re.compile(r"^(?:docker\.io/)?(?:library/)?([a-z0-9._/-]+?)(?::[^@]*)?(?:@.*)?$")
-
-
 def image_name(svc: Service) -> str:
-    img = svc.image or ""
-    m = _IMAGE_BASE.match(img.lower())
-    return m.group(1).rsplit("/", 1)[-1] if m else ""
+    """The last path component of the service's image, lower-case: `postgres` for
+    `docker.io/library/postgres:16`; "" when it is not a valid reference."""
+    ref = ImageRef.parse((svc.image or "").lower())
+    return ref.name if ref is not None else ""
 
 
 # official images whose entrypoint starts as root, chowns its data and drops to a user

@@ -12,7 +12,7 @@ import pytest
 from batten.checks.base import DEFAULT_CAPS as DOCKER_DEFAULT_CAPS
 from batten.checks.catalogue import RULES
 from batten.live.facts import judge_all, judge_container, judge_image, scan_engine
-from batten.live.readers import is_root_user, parse_image_ref, tmpfs_effective_flags
+from batten.live.readers import is_root_user, tmpfs_effective_flags
 from batten.live.replay import ReplayGateway
 
 FIXTURES = Path(__file__).parent / "fixtures" / "live"
@@ -550,9 +550,11 @@ def test_image_latest(ref: str, finding: bool) -> None:
     )
 
 
-def test_parse_image_ref() -> None:
-    assert parse_image_ref("reg:5000/ns/app:1.0@sha256:x") == ("reg:5000/ns/app", "1.0", "sha256:x")
-    assert parse_image_ref("reg:5000/ns/app") == ("reg:5000/ns/app", None, None)
+def test_split_image_ref() -> None:
+    from batten.sources.imageref import split_image_ref
+
+    assert split_image_ref("reg:5000/ns/app:1.0@sha256:x") == ("reg:5000/ns/app", "1.0", "sha256:x")
+    assert split_image_ref("reg:5000/ns/app") == ("reg:5000/ns/app", None, None)
 
 
 @pytest.mark.parametrize(

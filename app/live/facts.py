@@ -19,6 +19,7 @@ from batten.checks.catalogue import rule
 from batten.live import readers as R
 from batten.live.image_checks import judge_image
 from batten.model import Finding, Severity
+from batten.sources.imageref import split_image_ref
 
 # NET_RAW is in Docker's default set: adding it only matters after it was dropped.
 REGRANTED_DEFAULT_RISKY: frozenset[str] = frozenset({"NET_RAW"})
@@ -428,7 +429,7 @@ def _restart(ctx: LiveCtx) -> Iterator[Finding]:
 def _image_ref(ctx: LiveCtx) -> Iterator[Finding]:
     ref = str(ctx.cfg.get("Image") or "")
     if ref and not ref.startswith("sha256:"):
-        _name, tag, digest = R.parse_image_ref(ref)
+        _name, tag, digest = split_image_ref(ref)
         if digest is None and (tag is None or tag == "latest"):
             why = "the latest tag" if tag == "latest" else "no tag (means latest)"
             yield ctx.finding("image.latest", f"runs image {ref} with {why}", image=ref, tag=tag)

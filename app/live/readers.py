@@ -80,19 +80,6 @@ def security_opt_value(security_opt: Iterable[str] | None, key: str) -> list[str
     ]
 
 
-def parse_image_ref(ref: str) -> tuple[str, str | None, str | None]:
-    """'reg:5000/ns/name:tag@sha256:..' -> (name, tag, digest)."""
-    digest = None
-    if "@" in ref:
-        ref, digest = ref.split("@", 1)
-    last = ref.rsplit("/", 1)[-1]
-    tag = None
-    if ":" in last:
-        name_part, tag = last.rsplit(":", 1)
-        ref = ref[: len(ref) - len(last)] + name_part
-    return ref, tag, digest
-
-
 def tmpfs_effective_flags(options: str | Iterable[str] | None) -> dict[str, bool]:
     """Docker's merge: noexec,nosuid,nodev by default; later exec/suid/dev turn them off."""
     flags = {f: True for f in TMPFS_DEFAULT_FLAGS}
