@@ -19,6 +19,7 @@ from batten.checks.base import (
     run_commands,
     stage_chain,
     stage_env,
+    strip_heredoc_markers,
 )
 from batten.model import Edit, Finding, Span
 from batten.sources.dockerfile import DockerfileModel, Heredoc, Instruction, Stage, expand_args
@@ -374,9 +375,6 @@ def user_family(stage: Stage) -> str:
 # RUN commands: where a command's words are in the file
 # ---------------------------------------------------------------------------------------------
 
-_MARKER = re.compile(r"<<-?\s*(['\"]?)[A-Za-z0-9_.-]+\1")
-
-
 def command_site(rc: RunCommand) -> tuple[str, Heredoc | None] | None:
     """("line", None) for a command on the RUN's own line(s), ("heredoc", hd) for one in a
     heredoc body, None where offsets do not map one-to-one (exec form, `sh -c '...'`)."""
@@ -388,9 +386,7 @@ def command_site(rc: RunCommand) -> tuple[str, Heredoc | None] | None:
     for hd in ins.heredocs:
         if rc.script is hd.body:
             return "heredoc", hd
-    if ins.heredocs and len(rc.script) == len(ins.args) and rc.script == _MARKER.sub(
-        lambda m: " " * len(m.group()), ins.args
-    ):
+    if ins.heredocs and len(rc.script) == len(ins.args) and rc.script == strip_heredoc_markers(ins.args):
         return "line", None
     return None
 

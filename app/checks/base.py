@@ -10,7 +10,6 @@ from typing import Any
 
 from batten.checks.catalogue import rule
 from batten.model import Finding, Location, Severity, Span
-from batten.sanitize import MASK
 from batten.sources.dockerfile import ImageRef, Instruction, Stage, expand_args
 from batten.sources.shell import Command, split_commands
 from batten.sources.text import SourceText
@@ -126,11 +125,6 @@ def token_in(text: str) -> tuple[str, Span] | None:
     if m and not m.group(2).startswith("$") and m.group(2) not in ("*", "****", "password"):
         return "connection string with a password", Span(m.start(2), m.end(2))
     return None
-
-
-def mask(value: str) -> str:
-    """What batten prints instead of a secret value."""
-    return MASK if value else ""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -454,7 +448,7 @@ def run_scripts(ins: Instruction) -> list[tuple[str, Callable[[int], int]]]:
     args = ins.args
     if ins.heredocs:
         # the command line runs the heredocs: `RUN <<EOF` (shell) or `RUN python3 <<EOF` (not)
-        line_cmds = split_commands(_strip_markers(args))
+        line_cmds = split_commands(strip_heredoc_markers(args))
         interpreter = line_cmds[0].basename if line_cmds and line_cmds[0].words else ""
         if line_cmds and line_cmds[0].words:
             out.append((args, lambda i, ins=ins: ins.source_offset(min(i, len(ins.args)))))
@@ -467,11 +461,13 @@ def run_scripts(ins: Instruction) -> list[tuple[str, Callable[[int], int]]]:
     return out
 
 
-_MARKER = re.compile(r"<<-?\s*(['\"]?)[A-Za-z0-9_.-]+\1")
+_HEREDOC_MARKER = re.compile(r"<<-?\s*(['\"]?)[A-Za-z0-9_.-]+\1")
 
 
-def _strip_markers(text: str) -> str:
-    return _MARKER.sub(lambda m: " " * len(m.group()), text)
+def strip_heredoc_markers(text: str) -> str:
+    """`text` with each heredoc marker (`<<EOF`, `<<-'END'`) blanked, offsets kept: the command
+    line of a RUN whose heredocs are its scripts."""
+    return _HEREDOC_MARKER.sub(lambda m: " " * len(m.group()), text)
 
 
 _RUN_CACHE: dict[int, tuple[Instruction, list[RunCommand]]] = {}
@@ -494,7 +490,7 @@ def run_commands(ins: Instruction) -> list[RunCommand]:
 
 def _run_commands(ins: Instruction) -> Iterator[RunCommand]:
     for script, to_src in run_scripts(ins):
-        text = _strip_markers(script) if ins.heredocs and script is ins.args else script
+        text = strip_heredoc_markers(script) if ins.heredocs and script is ins.args else script
         for cmd in split_commands(text):
             if not cmd.words:
                 continue
