@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from batten.checks.base import (
     RunCommand,
+    account_options,
     image_default_nonroot,
     is_root_user,
     is_windows_image,
@@ -411,18 +412,6 @@ def insert_after_word(doc: Doc, rc: RunCommand, w: Word, text: str) -> Edit | No
 # user and group creation commands
 # ---------------------------------------------------------------------------------------------
 
-_USERADD_ARG_SHORT = set("bcdefgGkKpRPsuZ")
-_USERADD_ARG_LONG = {"--base-dir", "--comment", "--home-dir", "--home", "--expiredate", "--inactive",
-                     "--gid", "--groups", "--skel", "--key", "--password", "--root", "--prefix",
-                     "--shell", "--uid", "--selinux-user", "--selinux-range"}
-_GROUPADD_ARG_SHORT = set("gKpRPU")
-_GROUPADD_ARG_LONG = {"--gid", "--key", "--password", "--root", "--prefix", "--users"}
-_DEB_ADDUSER_ARG_LONG = {"--home", "--shell", "--uid", "--firstuid", "--lastuid", "--gid", "--ingroup",
-                         "--gecos", "--comment", "--conf", "--firstgid", "--lastgid"}
-_BB_ADDUSER_ARG_SHORT = set("hgsGuk")
-_BB_ADDGROUP_ARG_SHORT = set("g")
-
-
 @dataclass(slots=True)
 class Creation:
     """A useradd/adduser/groupadd/addgroup command that creates an account."""
@@ -438,50 +427,6 @@ class Creation:
     system: bool
     long_opts: bool  # the command already uses --long options
     short_opts: bool
-
-
-def _options(words: list[Word], short_arg: set[str], long_arg: set[str]) -> tuple[dict[str, str | None], list[str], bool, bool]:
-    """(options -> value, positionals, uses long, uses short) of an account command."""
-    opts: dict[str, str | None] = {}
-    pos: list[str] = []
-    long_used = short_used = False
-    k = 0
-    n = len(words)
-    while k < n:
-        t = words[k].text
-        if t == "--":
-            pos.extend(w.text for w in words[k + 1 :])
-            break
-        if t.startswith("--"):
-            long_used = True
-            name, eq, val = t.partition("=")
-            if eq:
-                opts[name] = val
-            elif name in long_arg and k + 1 < n:
-                opts[name] = words[k + 1].text
-                k += 1
-            else:
-                opts[name] = None
-        elif t.startswith("-") and len(t) > 1:
-            short_used = True
-            j = 1
-            while j < len(t):
-                c = t[j]
-                if c in short_arg:
-                    if j + 1 < len(t):
-                        opts["-" + c] = t[j + 1 :]
-                    elif k + 1 < n:
-                        opts["-" + c] = words[k + 1].text
-                        k += 1
-                    else:
-                        opts["-" + c] = None
-                    break
-                opts["-" + c] = None
-                j += 1
-        else:
-            pos.append(t)
-        k += 1
-    return opts, pos, long_used, short_used
 
 
 def _get(opts: dict[str, str | None], *names: str) -> str | None:
@@ -500,7 +445,7 @@ def parse_creation(rc: RunCommand, stage: Stage, family: str) -> Creation | None
     name = rc.name
     args = rc.cmd.args
     if name == "useradd":
-        opts, pos, lo, sh = _options(args, _USERADD_ARG_SHORT, _USERADD_ARG_LONG)
+        opts, pos, lo, sh = account_options(args, "useradd")
         if len(pos) != 1 or _has(opts, "-D", "--defaults"):
             return None
         group = _get(opts, "-g", "--gid")
@@ -508,7 +453,7 @@ def parse_creation(rc: RunCommand, stage: Stage, family: str) -> Creation | None
         return Creation(rc, stage, "user", "gnu", pos[0], _get(opts, "-u", "--uid"), group, own,
                         _has(opts, "-r", "--system"), lo, sh)
     if name == "groupadd":
-        opts, pos, lo, sh = _options(args, _GROUPADD_ARG_SHORT, _GROUPADD_ARG_LONG)
+        opts, pos, lo, sh = account_options(args, "groupadd")
         if len(pos) != 1:
             return None
         return Creation(rc, stage, "group", "gnu", pos[0], _get(opts, "-g", "--gid"), None, False,
@@ -518,11 +463,9 @@ def parse_creation(rc: RunCommand, stage: Stage, family: str) -> Creation | None
         if style is None:
             return None
         if style == "debian":
-            opts, pos, lo, sh = _options(args, set(), _DEB_ADDUSER_ARG_LONG)
+            opts, pos, lo, sh = account_options(args, f"{name}-debian")
         else:
-            opts, pos, lo, sh = _options(
-                args, _BB_ADDUSER_ARG_SHORT if name == "adduser" else _BB_ADDGROUP_ARG_SHORT, set()
-            )
+            opts, pos, lo, sh = account_options(args, f"{name}-busybox")
         if len(pos) != 1:
             return None  # `adduser user group` / `addgroup user group`: adds a member
         system = _has(opts, "--system", "-S")

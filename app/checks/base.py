@@ -11,7 +11,7 @@ from typing import Any
 from batten.checks.catalogue import rule
 from batten.model import Finding, Location, Severity, Span
 from batten.sources.dockerfile import ImageRef, Instruction, Stage, expand_args
-from batten.sources.shell import Command, split_commands
+from batten.sources.shell import Command, Word, split_commands
 from batten.sources.text import SourceText
 
 
@@ -130,6 +130,74 @@ def token_in(text: str) -> tuple[str, Span] | None:
 # ---------------------------------------------------------------------------------------------
 # users
 # ---------------------------------------------------------------------------------------------
+
+# the options that take a value, per account command: (short letters, long names); shadow's
+# useradd/groupadd, Debian's adduser/addgroup (long options only) and busybox's (short only)
+_DEBIAN_ADDUSER_LONG = frozenset({"--home", "--shell", "--uid", "--firstuid", "--lastuid", "--gid", "--ingroup",
+                                  "--gecos", "--comment", "--conf", "--firstgid", "--lastgid"})
+ACCOUNT_VALUE_OPTIONS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
+    "useradd": (frozenset("bcdefgGkKpRPsuZ"), frozenset({
+        "--base-dir", "--comment", "--home-dir", "--home", "--expiredate", "--inactive", "--gid", "--groups",
+        "--skel", "--key", "--password", "--root", "--prefix", "--shell", "--uid", "--selinux-user",
+        "--selinux-range"})),
+    "groupadd": (frozenset("gKpRPU"), frozenset({"--gid", "--key", "--password", "--root", "--prefix", "--users"})),
+    "adduser-debian": (frozenset(), _DEBIAN_ADDUSER_LONG),
+    "addgroup-debian": (frozenset(), _DEBIAN_ADDUSER_LONG),
+    "adduser-busybox": (frozenset("hgsGuk"), frozenset()),
+    "addgroup-busybox": (frozenset("g"), frozenset()),
+}  # fmt: skip
+# any of them: for reading a command whose flavour is unknown
+ACCOUNT_VALUE_OPTIONS["any"] = (
+    frozenset().union(*(short for short, _long in ACCOUNT_VALUE_OPTIONS.values())),
+    frozenset().union(*(long for _short, long in ACCOUNT_VALUE_OPTIONS.values())),
+)
+
+
+def account_options(words: list[Word], flavour: str) -> tuple[dict[str, str | None], list[str], bool, bool]:
+    """(option -> value, operands, uses long options, uses short options) of a useradd, adduser,
+    groupadd or addgroup command; `flavour` is a key of ACCOUNT_VALUE_OPTIONS."""
+    short_arg, long_arg = ACCOUNT_VALUE_OPTIONS[flavour]
+    opts: dict[str, str | None] = {}
+    pos: list[str] = []
+    long_used = short_used = False
+    k = 0
+    n = len(words)
+    while k < n:
+        t = words[k].text
+        if t == "--":
+            pos.extend(w.text for w in words[k + 1 :])
+            break
+        if t.startswith("--"):
+            long_used = True
+            name, eq, val = t.partition("=")
+            if eq:
+                opts[name] = val
+            elif name in long_arg and k + 1 < n:
+                opts[name] = words[k + 1].text
+                k += 1
+            else:
+                opts[name] = None
+        elif t.startswith("-") and len(t) > 1:
+            short_used = True
+            j = 1
+            while j < len(t):
+                c = t[j]
+                if c in short_arg:
+                    if j + 1 < len(t):
+                        opts["-" + c] = t[j + 1 :]
+                    elif k + 1 < n:
+                        opts["-" + c] = words[k + 1].text
+                        k += 1
+                    else:
+                        opts["-" + c] = None
+                    break
+                opts["-" + c] = None
+                j += 1
+        else:
+            pos.append(t)
+        k += 1
+    return opts, pos, long_used, short_used
+
 
 
 def is_root_user(user: str) -> bool:

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 
 from batten.checks.base import (
     RunCommand,
+    account_options,
     artifact_only,
     effective_user,
     is_root_user,
@@ -153,38 +154,6 @@ def ins_user_name(ins: Instruction) -> str:
 
 
 _USERADD = {"useradd", "adduser", "groupadd", "addgroup"}
-# options of useradd/adduser/groupadd/addgroup (shadow, Debian, busybox) that take a value
-_USERADD_VALUE_SHORT = set("ugGhsdckKefpbZRP")
-_USERADD_VALUE_LONG = {
-    "--uid", "--gid", "--home", "--home-dir", "--shell", "--ingroup", "--gecos", "--comment", "--groups",
-    "--base-dir", "--skel", "--key", "--expiredate", "--inactive", "--password", "--firstuid", "--lastuid",
-    "--firstgid", "--lastgid", "--conf", "--root", "--prefix", "--selinux-user", "--extrausers",
-}
-
-
-def _user_operands(cmd) -> list[str]:
-    """The non-option arguments of a user/group command, option values skipped
-    (`addgroup --gid 666 app` has one operand, `app`; `adduser app staff` has two)."""
-    out: list[str] = []
-    args = cmd.args
-    k = 0
-    while k < len(args):
-        t = args[k].text
-        k += 1
-        if t == "--":
-            out.extend(w.text for w in args[k:])
-            break
-        if t.startswith("--"):
-            if "=" not in t and t in _USERADD_VALUE_LONG:
-                k += 1
-        elif t.startswith("-") and len(t) > 1:
-            if t[-1] in _USERADD_VALUE_SHORT and t[1:].isalpha():
-                k += 1  # `-u 1000`, `-DHu 1000` (a value attached, `-u1000`, is not alpha)
-        else:
-            out.append(t)
-    return out
-
-
 def _user_ids(ctx: DfCtx) -> Iterator[Finding]:
     for stage in ctx.shipped:
         for ins in stage.instructions_named("RUN"):
@@ -193,7 +162,7 @@ def _user_ids(ctx: DfCtx) -> Iterator[Finding]:
                 if name not in _USERADD:
                     continue
                 cmd = rc.cmd
-                operands = _user_operands(cmd)
+                operands = account_options(cmd.args, "any")[1]
                 if name in ("adduser", "addgroup") and len(operands) >= 2:
                     continue  # `adduser user group` / `addgroup user group`: adds a member to a group
                 is_group = name in ("groupadd", "addgroup")
