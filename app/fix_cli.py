@@ -20,8 +20,7 @@ from batten.fixers.write import (
 )
 from batten.model import Applicability, Finding, UsageError
 from batten.sanitize import one_line, safe_line
-from batten.scan import scan
-from batten.sources.project import Project
+from batten.scan import ScanResult, scan
 
 _DIFF_COLORS = {"+": "\x1b[32m", "-": "\x1b[31m", "@": "\x1b[36m"}
 
@@ -69,47 +68,34 @@ def _colorize(diff: str, color: bool) -> str:
     return "".join(out)
 
 
-def live_evidence(project: Project, host: str | None, context: str | None) -> Callable[[Finding], dict[str, str] | None] | None:
+def live_evidence(result: ScanResult, paths: list[str], host: str | None,
+                  context: str | None) -> Callable[[Finding], dict[str, str] | None] | None:
     """A function giving each compose finding the defaults observed on its service's running
-    container (tmpfs paths written, ports below 1024, memory/CPU in use, users), or None."""
-    from batten.live.evidence import gather_evidence
-    from batten.live_scan import make_gateway, snapshot
+    container (tmpfs paths written, ports below 1024, memory/CPU in use, users), or None. The
+    same session logic as the TUI's fix dialog (batten.session)."""
+    from batten.live_scan import make_gateway
     from batten.model import BattenError
-    from batten.sources.compose import Service
+    from batten.scan import resolve_root
+    from batten.session import Session
 
     try:
         gw = make_gateway(host, context)
     except BattenError as exc:
         print(f"batten: live evidence unavailable: {one_line(exc)} (checklist defaults used)", file=sys.stderr)
         return None
+    session = Session(root=resolve_root(paths), paths=paths, config=result.config, result=result)
     try:
-        snap = snapshot(gw, project)
-        if snap.error:
-            print(f"batten: live evidence unavailable: {one_line(snap.error)} (checklist defaults used)", file=sys.stderr)
-            return None
-        by_service: dict[tuple[str, str], dict[str, str]] = {}
-        for c in snap.containers:
-            if c.source is None or c.state != "running":
-                continue
-            key = (c.source.file.path, c.source.name)
-            if key not in by_service:
-                try:
-                    by_service[key] = gather_evidence(gw, c.id).defaults()
-                except BattenError as exc:
-                    print(f"batten: no evidence from {one_line(c.name)}: {one_line(exc)}", file=sys.stderr)
+        problems = session.collect_evidence(gw)
     finally:
         gw.close()
-    if by_service:
-        names = ", ".join(sorted(one_line(n) for _p, n in by_service))
-        print(f"batten: live evidence from the running containers of: {names}", file=sys.stderr)
-
-    def evidence_for(f: Finding) -> dict[str, str] | None:
-        subject = f.subject[0] if isinstance(f.subject, tuple) else f.subject
-        if isinstance(subject, Service):
-            return by_service.get((subject.file.path, subject.name))
+    for line in problems:
+        print(f"batten: {one_line(line)}", file=sys.stderr)
+    if session.snapshot is None or session.snapshot.error:
         return None
-
-    return evidence_for
+    if session.evidence:
+        names = ", ".join(one_line(n) for n in session.evidence_sources())
+        print(f"batten: live evidence from the running containers of: {names}", file=sys.stderr)
+    return session.evidence_for
 
 
 def run_fix(args: argparse.Namespace) -> int:
@@ -145,7 +131,7 @@ def run_fix(args: argparse.Namespace) -> int:
     everything = selector(args.rule or None, unsafe=args.unsafe)
     accept = getattr(args, "accept_defaults", False)
     pick = gate(everything, accept)
-    evidence = live_evidence(result.project, args.host, args.context) if args.live else None
+    evidence = live_evidence(result, paths, args.host, args.context) if args.live else None
     with ProgressLine(sys.stderr, enabled=not args.quiet) as progress:
         if getattr(args, "trial", False):
             from batten.trial import run_trials

@@ -417,13 +417,48 @@ class Session:
         return f"engine {snap.endpoint}: {n} container{'s' if n != 1 else ''}"
 
     def container_for(self, finding: Finding) -> ContainerView | None:
-        """The running container of the finding's compose service, if the engine shows one."""
+        """The running container of the finding's compose service, if the engine shows one
+        (the very service the finding is about when it says which, else one of that name)."""
+        from batten.sources.compose import Service
+
         if finding.target_kind != "service" or not finding.target:
             return None
+        subject = finding.subject[0] if isinstance(finding.subject, tuple) else finding.subject
+        subject = subject if isinstance(subject, Service) else getattr(subject, "service", None)
         for c in self.containers:
-            if c.service == finding.target and c.source is not None and c.state == "running":
+            if c.source is None or c.state != "running":
+                continue
+            if isinstance(subject, Service):
+                if (c.source.file.path, c.source.name) == (subject.file.path, subject.name):
+                    return c
+            elif c.service == finding.target:
                 return c
         return None
+
+    def collect_evidence(self, gateway: Any) -> list[str]:
+        """Ask the engine once (a snapshot) and gather the fix defaults each running container
+        of a project service shows (read-only calls); what could not be read, one line each."""
+        from batten.live.evidence import gather_evidence
+        from batten.live_scan import snapshot
+
+        self.accept_snapshot(snapshot(gateway, self.result.project, include_all=self.include_stopped))
+        if self.snapshot is not None and self.snapshot.error:
+            return [f"live evidence unavailable: {self.snapshot.error} (checklist defaults used)"]
+        problems: list[str] = []
+        seen: set[tuple[str, str]] = set()
+        for c in self.containers:
+            if c.source is None or c.state != "running" or (c.source.file.path, c.source.name) in seen:
+                continue
+            seen.add((c.source.file.path, c.source.name))
+            try:
+                self.evidence[c.id] = {k: v for k, v in gather_evidence(gateway, c.id).defaults().items() if v}
+            except BattenError as exc:
+                problems.append(f"no evidence from {c.name}: {exc}")
+        return problems
+
+    def evidence_sources(self) -> list[str]:
+        """The services whose running container gave evidence."""
+        return sorted({c.source.name for c in self.containers if c.id in self.evidence and c.source is not None})
 
     def evidence_for(self, finding: Finding) -> dict[str, str] | None:
         """Fix defaults read from the finding's running container, once they were gathered."""
