@@ -40,7 +40,14 @@ from batten.live.values import (
     parse_memory,
 )
 from batten.model import Applicability, Edit
-from batten.sources.compose import ComposeFile, ComposeProject, Service, V, parse_port, parse_volume
+from batten.sources.compose import (
+    ComposeFile,
+    ComposeProject,
+    ComposeValue,
+    Service,
+    parse_port,
+    parse_volume,
+)
 from batten.sources.dockerfile import ImageRef
 from batten.sources.yamlnodes import MappingNode, Node, ScalarNode, SequenceNode
 
@@ -83,12 +90,12 @@ def add_to_service(svc: Service, entries: dict[str, Any]) -> Edit:
                             near=doc.cf.top("services"))
 
 
-def _own_value(svc: Service, key: str) -> V | None:
+def _own_value(svc: Service, key: str) -> ComposeValue | None:
     v = svc.get(key)
     return v if v is not None and v.node is not None and v.file is not None else None
 
 
-def _seq_node(v: V) -> SequenceNode | None:
+def _seq_node(v: ComposeValue) -> SequenceNode | None:
     return v.node if isinstance(v.node, SequenceNode) else None
 
 
@@ -126,7 +133,7 @@ def _flow(items: list[Any]) -> str:
     return "[" + ", ".join(scalar(i) for i in items) + "]"
 
 
-def _remove_value(v: V) -> Edit:
+def _remove_value(v: ComposeValue) -> Edit:
     """Delete the entry holding `v` from the mapping it is written in."""
     if v.file is None or v.key_node is None:
         raise YamlEditError("value without a key")
@@ -165,7 +172,7 @@ def _parent_mapping(cf: ComposeFile, key_node: Node) -> MappingNode:
     return parent
 
 
-def _remove_seq_item(item: V) -> Edit:
+def _remove_seq_item(item: ComposeValue) -> Edit:
     """Remove a sequence item; when it is the only one, remove the whole key."""
     if item.file is None or item.node is None:
         raise YamlEditError("item without a node")
@@ -186,7 +193,7 @@ def sharers(cp: ComposeProject, key: str, node: Node | None) -> list[str]:
     return sorted(s.name for s in cp.services.values() if (v := s.get(key)) is not None and v.node is node)
 
 
-def _shared_note(cp: ComposeProject, key: str, v: V | None) -> str:
+def _shared_note(cp: ComposeProject, key: str, v: ComposeValue | None) -> str:
     names = sharers(cp, key, v.node if v is not None else None)
     if len(names) > 1:
         return f" The value is written once and shared by services {', '.join(names)}: the edit applies to all of them."
@@ -303,7 +310,7 @@ def _spec(fid: str):
 def _remove_subject_item(ctx: FixContext) -> list[Edit] | None:
     """Remove the sequence item the finding is about (a cap_add or security_opt entry)."""
     subj = ctx.finding.subject
-    if not (isinstance(subj, tuple) and isinstance(subj[1], V)):
+    if not (isinstance(subj, tuple) and isinstance(subj[1], ComposeValue)):
         return None
     return [_remove_seq_item(subj[1])]
 
@@ -509,9 +516,9 @@ def fix_read_only(ctx: FixContext) -> FixResult | None:
 )
 def fix_tmpfs_noexec(ctx: FixContext) -> list[Edit] | None:
     subj = ctx.finding.subject
-    if not (isinstance(subj, tuple) and isinstance(subj[1], V)):
+    if not (isinstance(subj, tuple) and isinstance(subj[1], ComposeValue)):
         return None
-    item: V = subj[1]
+    item: ComposeValue = subj[1]
     if not isinstance(item.node, ScalarNode) or item.file is None:
         return None
     path, _, opts = item.text.partition(":")
@@ -532,9 +539,9 @@ def fix_tmpfs_noexec(ctx: FixContext) -> list[Edit] | None:
 )
 def fix_mount_ro(ctx: FixContext) -> list[Edit] | None:
     subj = ctx.finding.subject
-    if not (isinstance(subj, tuple) and isinstance(subj[1], V)):
+    if not (isinstance(subj, tuple) and isinstance(subj[1], ComposeValue)):
         return None
-    item: V = subj[1]
+    item: ComposeValue = subj[1]
     if item.file is None or item.node is None:
         return None
     if isinstance(item.node, MappingNode):
@@ -628,7 +635,7 @@ def limit_values(ctx: FixContext, svc: Service) -> tuple[str, str, list[str]]:
     return mem, rmem, notes
 
 
-def _text(v: V | None) -> str | None:
+def _text(v: ComposeValue | None) -> str | None:
     return v.text if v is not None and v.is_scalar else None
 
 
@@ -810,9 +817,9 @@ def fix_user(ctx: FixContext) -> list[Edit] | None:
 )
 def fix_bind(ctx: FixContext) -> list[Edit] | None:
     subj = ctx.finding.subject
-    if not (isinstance(subj, tuple) and isinstance(subj[1], V)):
+    if not (isinstance(subj, tuple) and isinstance(subj[1], ComposeValue)):
         return None
-    item: V = subj[1]
+    item: ComposeValue = subj[1]
     ip = ctx.value("bind_ip") or "127.0.0.1"
     if item.file is None or item.node is None:
         return None
@@ -930,7 +937,7 @@ def _secret_id(name: str) -> str:
 )
 def fix_env_secret(ctx: FixContext) -> FixResult | None:
     subj = ctx.finding.subject
-    if not (isinstance(subj, tuple) and len(subj) == 3 and isinstance(subj[2], V)):
+    if not (isinstance(subj, tuple) and len(subj) == 3 and isinstance(subj[2], ComposeValue)):
         return None
     svc, key, v = subj
     svc, cp = _svc(ctx)

@@ -27,7 +27,7 @@ from batten.checks.engine import apply_config, compose_notes, dedupe, env_notes
 from batten.checks.project_rules import check_project
 from batten.config import Config
 from batten.model import Finding, Location
-from batten.sources.compose import ComposeProject, V
+from batten.sources.compose import ComposeProject, ComposeValue
 from batten.sources.project import Project
 
 Unit = tuple[str, str]  # ("error", path) | ("df", path) | ("cp", files joined by NUL) | ("project", "")
@@ -56,14 +56,14 @@ def units_of(project: Project) -> Iterator[tuple[Unit, object]]:
     yield PROJECT, project
 
 
-def _values(v: V, depth: int = 0) -> Iterator[V]:
+def _values(v: ComposeValue, depth: int = 0) -> Iterator[ComposeValue]:
     yield v
     if depth > 64:
         return
     data = v.data
     children = data.values() if isinstance(data, dict) else data if isinstance(data, list) else ()
     for child in children:
-        if isinstance(child, V):
+        if isinstance(child, ComposeValue):
             yield from _values(child, depth + 1)
 
 

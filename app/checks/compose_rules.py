@@ -28,8 +28,8 @@ from batten.checks.base import (
 from batten.model import Finding, Location, Span
 from batten.sources.compose import (
     ComposeProject,
+    ComposeValue,
     Service,
-    V,
     parse_port,
     parse_volume,
     tmpfs_entries,
@@ -49,7 +49,7 @@ class SvcCtx:
     def key_loc(self) -> Location:
         return self.svc.location()
 
-    def finding(self, rule_id: str, message: str, where: V | None, **kw) -> Finding:
+    def finding(self, rule_id: str, message: str, where: ComposeValue | None, **kw) -> Finding:
         """A finding at `where` (a value), or at the service key when `where` is None."""
         loc = None
         at_key = kw.pop("at_key", False)
@@ -80,7 +80,7 @@ def check_compose(cp: ComposeProject, project: Project | None = None) -> list[Fi
     return out
 
 
-def _items(v: V | None) -> list[V]:
+def _items(v: ComposeValue | None) -> list[ComposeValue]:
     if v is None:
         return []
     if v.is_seq:
@@ -236,7 +236,7 @@ def _filesystem(ctx: SvcCtx) -> Iterator[Finding]:
 # ---------------------------------------------------------------------------------------------
 
 
-def _positive(v: V | None) -> bool:
+def _positive(v: ComposeValue | None) -> bool:
     if v is None or v.data is None:
         return False
     t = v.text.strip().lower()
@@ -380,7 +380,7 @@ def _secrets(ctx: SvcCtx) -> Iterator[Finding]:
                             v, at_key=True, evidence={"name": key}, subject=(svc, key, v))
 
 
-def _value_span(v: V, key: str) -> Span | None:
+def _value_span(v: ComposeValue, key: str) -> Span | None:
     """Span of the secret value itself in the file (for `KEY=value` list items: after '=')."""
     if v.node is None or v.file is None:
         return None

@@ -4,8 +4,9 @@ Resolution follows the Compose Specification: merge keys (`<<: *a`, `<<: [*a, *b
 (same file or another), override files merged in order (mappings merged, sequences appended,
 `ports`/`volumes`/`secrets`/`configs` merged by target, `command`/`entrypoint`/`healthcheck.test`
 replaced, `!reset` and `!override`), and interpolation from the sibling `.env` (for checking
-only). Every resolved value (`V`) still knows the file, node and key it was written under, so a
-finding can point at the line that causes it, even inside an anchor or an override file.
+only). Every resolved value (`ComposeValue`) still knows the file, node and key it was written
+under, so a finding can point at the line that causes it, even inside an anchor or an override
+file.
 """
 
 from __future__ import annotations
@@ -54,10 +55,10 @@ class ParseProblem:
 
 
 @dataclass(slots=True, eq=False)
-class V:
+class ComposeValue:
     """A resolved value that remembers where it was written.
 
-    `data` is a dict[str, V] for mappings, a list[V] for sequences and a plain Python value
+    `data` is a dict[str, ComposeValue] for mappings, a list[ComposeValue] for sequences and a plain Python value
     (interpolated str, bool, int, float or None) for scalars. `raw` is a scalar's text as written.
     """
 
@@ -82,19 +83,19 @@ class V:
     def is_scalar(self) -> bool:
         return not isinstance(self.data, dict | list)
 
-    def get(self, *path: str) -> V | None:
-        cur: V | None = self
+    def get(self, *path: str) -> ComposeValue | None:
+        cur: ComposeValue | None = self
         for key in path:
             if cur is None or not isinstance(cur.data, dict):
                 return None
             cur = cur.data.get(key)
         return cur
 
-    def items(self) -> Iterator[tuple[str, V]]:
+    def items(self) -> Iterator[tuple[str, ComposeValue]]:
         if isinstance(self.data, dict):
             yield from self.data.items()
 
-    def __iter__(self) -> Iterator[V]:
+    def __iter__(self) -> Iterator[ComposeValue]:
         if isinstance(self.data, list):
             yield from self.data
         elif isinstance(self.data, dict):
@@ -160,7 +161,7 @@ def _head_span(node: Node, text: str) -> Span:
     return sp
 
 
-def truthy(v: V | None) -> bool:
+def truthy(v: ComposeValue | None) -> bool:
     if v is None:
         return False
     d = v.data
@@ -271,7 +272,7 @@ def load_compose(source: SourceText, env: Mapping[str, str] | None = None) -> Co
 
 
 # ---------------------------------------------------------------------------------------------
-# node -> V
+# node -> ComposeValue
 # ---------------------------------------------------------------------------------------------
 
 
@@ -310,16 +311,16 @@ class _Builder:
         self.env = env
         self.budget = file.budget
 
-    def build(self, node: Node, key_node: Node | None = None, via: tuple[str, ...] = (), key: str = "") -> V:
+    def build(self, node: Node, key_node: Node | None = None, via: tuple[str, ...] = (), key: str = "") -> ComposeValue:
         tag = node.tag if node.tag in ("!reset", "!override") else None
         if isinstance(node, MappingNode):
-            data: dict[str, V] = {}
+            data: dict[str, ComposeValue] = {}
             for k, knode, vnode, merged in map_entries(node):
                 data[k] = self.build(vnode, knode, (*via, "merge") if merged else via, k)
-            v = V(data, node, self.file, key_node, None, via, tag)
+            v = ComposeValue(data, node, self.file, key_node, None, via, tag)
         elif isinstance(node, SequenceNode):
             items = [self.build(item, None, via, key) for item in node.value]
-            v = V(items, node, self.file, key_node, None, via, tag)
+            v = ComposeValue(items, node, self.file, key_node, None, via, tag)
         else:
             value = scalar_value(node)  # type: ignore[arg-type]
             missing: list[str] = []
@@ -328,23 +329,23 @@ class _Builder:
                     value = interpolate(value, self.env, missing, self.budget)
                 except ExpansionLimit as exc:  # kept as written, reported, the scan carries on
                     self.file.note(ParseProblem(str(exc), node.start_mark.line + 1, node.start_mark.column + 1))
-            v = V(value, node, self.file, key_node, node.value, via, tag, tuple(missing))
+            v = ComposeValue(value, node, self.file, key_node, node.value, via, tag, tuple(missing))
         if key in _MAPPING_LISTS and v.is_seq:
             v = _list_to_map(v)
         return v
 
 
-def _list_to_map(v: V) -> V:
-    data: dict[str, V] = {}
+def _list_to_map(v: ComposeValue) -> ComposeValue:
+    data: dict[str, ComposeValue] = {}
     for item in v.data:
         text = item.text
         sep = "=" if "=" in text else (":" if ":" in text and not text.startswith("[") else None)
         if sep:
             k, _, val = text.partition(sep)
-            data[k.strip()] = V(val, item.node, item.file, item.node, item.raw, item.via, None, item.missing_vars)
+            data[k.strip()] = ComposeValue(val, item.node, item.file, item.node, item.raw, item.via, None, item.missing_vars)
         elif text:
-            data[text.strip()] = V(None, item.node, item.file, item.node, item.raw, item.via)
-    return V(data, v.node, v.file, v.key_node, None, v.via, v.tag)
+            data[text.strip()] = ComposeValue(None, item.node, item.file, item.node, item.raw, item.via)
+    return ComposeValue(data, v.node, v.file, v.key_node, None, v.via, v.tag)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -352,7 +353,7 @@ def _list_to_map(v: V) -> V:
 # ---------------------------------------------------------------------------------------------
 
 
-def _unique_key(kind: str, item: V) -> str:
+def _unique_key(kind: str, item: ComposeValue) -> str:
     if kind == "ports":
         p = parse_port(item)
         if p is not None:
@@ -370,7 +371,7 @@ def _unique_key(kind: str, item: V) -> str:
     return repr(item.plain())
 
 
-def merge_v(base: V | None, over: V, path: tuple[str, ...]) -> V | None:
+def merge_v(base: ComposeValue | None, over: ComposeValue, path: tuple[str, ...]) -> ComposeValue | None:
     """Merge `over` onto `base` as Compose merges override files; None means "remove"."""
     if over.tag == "!reset":
         return None
@@ -385,17 +386,17 @@ def merge_v(base: V | None, over: V, path: tuple[str, ...]) -> V | None:
                 data.pop(k, None)
             else:
                 data[k] = merged
-        return V(data, over.node, over.file, over.key_node, None, over.via, None)
+        return ComposeValue(data, over.node, over.file, over.key_node, None, over.via, None)
     if base.is_seq and over.is_seq:
         if last in _REPLACED_SEQS or path[-2:] == ("healthcheck", "test"):
             return over
         if last in _UNIQUE_SEQS and len(path) >= 3:
-            merged_items: dict[str, V] = {}
+            merged_items: dict[str, ComposeValue] = {}
             for item in base.data:
                 merged_items[_unique_key(last, item)] = item
             for item in over.data:
                 merged_items[_unique_key(last, item)] = item
-            return V(list(merged_items.values()), over.node, over.file, over.key_node, None, over.via)
+            return ComposeValue(list(merged_items.values()), over.node, over.file, over.key_node, None, over.via)
         items = list(base.data)
         seen = {repr(i.plain()) for i in items}
         for item in over.data:
@@ -403,7 +404,7 @@ def merge_v(base: V | None, over: V, path: tuple[str, ...]) -> V | None:
             if key not in seen:
                 seen.add(key)
                 items.append(item)
-        return V(items, over.node, over.file, over.key_node, None, over.via)
+        return ComposeValue(items, over.node, over.file, over.key_node, None, over.via)
     return over
 
 
@@ -418,20 +419,20 @@ class BuildSpec:
     dockerfile: str | None  # project-relative path of the Dockerfile (None when inline or remote)
     inline: str | None  # dockerfile_inline text
     target: str | None
-    v: V  # the `build` value
+    v: ComposeValue  # the `build` value
     remote: bool = False
 
 
 @dataclass(eq=False)
 class Service:
     name: str
-    v: V
+    v: ComposeValue
     file: ComposeFile  # the file whose `services:` first declares it
     key_node: ScalarNode
     defs: list[tuple[ComposeFile, ScalarNode, Node]]  # every file declaring it, in merge order
     build: BuildSpec | None = None
 
-    def get(self, *path: str) -> V | None:
+    def get(self, *path: str) -> ComposeValue | None:
         return self.v.get(*path)
 
     def plain(self) -> dict[str, Any]:
@@ -464,7 +465,7 @@ class ComposeProject:
     files: list[ComposeFile]
     env: dict[str, str]
     services: dict[str, Service] = field(default_factory=dict)
-    top: V | None = None
+    top: ComposeValue | None = None
     problems: list[tuple[ComposeFile, ParseProblem]] = field(default_factory=list)
 
     @property
@@ -475,22 +476,22 @@ class ComposeProject:
     def dir(self) -> str:
         return self.base.dir
 
-    def section(self, name: str) -> dict[str, V]:
+    def section(self, name: str) -> dict[str, ComposeValue]:
         if self.top is None:
             return {}
         sec = self.top.get(name)
         return dict(sec.data) if sec is not None and sec.is_map else {}
 
     @property
-    def networks(self) -> dict[str, V]:
+    def networks(self) -> dict[str, ComposeValue]:
         return self.section("networks")
 
     @property
-    def volumes(self) -> dict[str, V]:
+    def volumes(self) -> dict[str, ComposeValue]:
         return self.section("volumes")
 
     @property
-    def secrets(self) -> dict[str, V]:
+    def secrets(self) -> dict[str, ComposeValue]:
         return self.section("secrets")
 
     @property
@@ -502,20 +503,20 @@ class ComposeProject:
 FileLoader = Callable[[str], "ComposeFile | None"]
 
 
-def _file_top_v(cf: ComposeFile, env: Mapping[str, str]) -> V:
+def _file_top_v(cf: ComposeFile, env: Mapping[str, str]) -> ComposeValue:
     assert cf.root is not None
     return _Builder(cf, env).build(cf.root)
 
 
 def _resolve_extends(
-    svc_v: V,
+    svc_v: ComposeValue,
     name: str,
     cf: ComposeFile,
     env: Mapping[str, str],
     loader: FileLoader | None,
     problems: list[tuple[ComposeFile, ParseProblem]],
     chain: tuple[tuple[str, str], ...] = (),
-) -> V:
+) -> ComposeValue:
     ext = svc_v.get("extends")
     if ext is None:
         return svc_v
@@ -549,25 +550,25 @@ def _resolve_extends(
         )
         return svc_v
     if base_svc.data is None:
-        base_svc = V({}, base_svc.node, base_svc.file, base_svc.key_node)
+        base_svc = ComposeValue({}, base_svc.node, base_svc.file, base_svc.key_node)
     base_resolved = _resolve_extends(
         base_svc, base_name, target_cf, env, loader, problems, (*chain, (cf.path, name))
     )
     if target_cf is not cf:
         base_resolved = _mark_via(base_resolved, f"extends-file:{target_cf.path}")
-    own = V({k: v for k, v in svc_v.data.items() if k != "extends"}, svc_v.node, svc_v.file, svc_v.key_node)
+    own = ComposeValue({k: v for k, v in svc_v.data.items() if k != "extends"}, svc_v.node, svc_v.file, svc_v.key_node)
     merged = merge_v(base_resolved, own, ("services", name))
     return merged if merged is not None else own
 
 
-def _mark_via(v: V, note: str) -> V:
+def _mark_via(v: ComposeValue, note: str) -> ComposeValue:
     if v.is_map:
         data = {k: _mark_via(x, note) for k, x in v.data.items()}
     elif v.is_seq:
         data = [_mark_via(x, note) for x in v.data]
     else:
         data = v.data
-    return V(data, v.node, v.file, v.key_node, v.raw, (*v.via, note), v.tag, v.missing_vars)
+    return ComposeValue(data, v.node, v.file, v.key_node, v.raw, (*v.via, note), v.tag, v.missing_vars)
 
 
 def resolve_project(
@@ -577,22 +578,22 @@ def resolve_project(
     good = [f for f in files if f.root is not None]
     project_env = dict(env if env is not None else (good[0].env if good else {}))
     project = ComposeProject(files=list(files), env=project_env)
-    merged_top: V | None = None
+    merged_top: ComposeValue | None = None
     declared: dict[str, list[tuple[ComposeFile, ScalarNode, Node]]] = {}
     for cf in good:
         top = _file_top_v(cf, project_env)
         services = top.get("services")
         if services is not None and services.is_map:
-            resolved: dict[str, V] = {}
+            resolved: dict[str, ComposeValue] = {}
             for name, sv in services.data.items():
                 if sv.data is None:
-                    sv = V({}, sv.node, sv.file, sv.key_node)
+                    sv = ComposeValue({}, sv.node, sv.file, sv.key_node)
                 if not sv.is_map:
                     loc = sv.location() or Location(cf.path)
                     project.problems.append((cf, ParseProblem(f"service {name!r} must be a mapping", loc.line)))
                     continue
                 resolved[name] = _resolve_extends(sv, name, cf, project_env, loader, project.problems)
-            top.data["services"] = V(resolved, services.node, cf, services.key_node)
+            top.data["services"] = ComposeValue(resolved, services.node, cf, services.key_node)
         for name, knode, vnode in cf.service_nodes():
             declared.setdefault(name, []).append((cf, knode, vnode))
         merged_top = top if merged_top is None else (merge_v(merged_top, top, ()) or top)
@@ -610,7 +611,7 @@ def resolve_project(
     return project
 
 
-def _rel_dir_for(v: V, project: ComposeProject) -> str:
+def _rel_dir_for(v: ComposeValue, project: ComposeProject) -> str:
     for note in v.via:
         if note.startswith("extends-file:"):
             return posixpath.dirname(note.split(":", 1)[1])
@@ -666,7 +667,7 @@ class PortSpec:
     published: str | None
     host_ip: str | None
     protocol: str
-    v: V
+    v: ComposeValue
 
     @property
     def published_ports(self) -> list[int]:
@@ -687,7 +688,7 @@ def _port_range(text: str) -> list[int]:
     return [int(text)] if text.isdigit() else []
 
 
-def parse_port(v: V) -> PortSpec | None:
+def parse_port(v: ComposeValue) -> PortSpec | None:
     if v.is_map:
         tgt = v.get("target")
         pub = v.get("published")
@@ -735,13 +736,13 @@ class VolumeSpec:
     target: str
     read_only: bool
     options: list[str]
-    v: V
+    v: ComposeValue
 
 
 _DRIVE = re.compile(r"^[A-Za-z]:[\\/]")
 
 
-def parse_volume(v: V) -> VolumeSpec | None:
+def parse_volume(v: ComposeValue) -> VolumeSpec | None:
     if v.is_map:
         t = v.get("type")
         src = v.get("source")
@@ -775,12 +776,12 @@ def parse_volume(v: V) -> VolumeSpec | None:
     return VolumeSpec(kind, src, tgt, "ro" in opts or "readonly" in opts, opts, v)
 
 
-def tmpfs_entries(v: V | None) -> list[tuple[str, list[str], V]]:
+def tmpfs_entries(v: ComposeValue | None) -> list[tuple[str, list[str], ComposeValue]]:
     """`tmpfs:` as (path, options, value) triples (string or list form)."""
     if v is None:
         return []
     items = list(v.data) if v.is_seq else [v]
-    out: list[tuple[str, list[str], V]] = []
+    out: list[tuple[str, list[str], ComposeValue]] = []
     for item in items:
         if not item.is_scalar or not item.text:
             continue
