@@ -15,9 +15,9 @@ from batten.fixers.probes import NoProbe, Probe
 from batten.fixers.probes import choose as choose_probe
 from batten.fixers.registry import FixContext, FixResult, NoFix, ParamSpec, fixer
 from batten.fixers.yamledit import (
-    Doc,
     Quoted,
     Raw,
+    YamlDoc,
     YamlEditError,
     append_items,
     insert_entries,
@@ -68,11 +68,11 @@ def _svc(ctx: FixContext) -> tuple[Service, ComposeProject]:
     return subject, f.scope
 
 
-def _doc(cf: ComposeFile) -> Doc:
-    return Doc(cf)
+def _doc(cf: ComposeFile) -> YamlDoc:
+    return YamlDoc(cf)
 
 
-def _service_mapping(svc: Service) -> tuple[Doc, ScalarNode, Node]:
+def _service_mapping(svc: Service) -> tuple[YamlDoc, ScalarNode, Node]:
     return _doc(svc.file), svc.key_node, svc.node
 
 

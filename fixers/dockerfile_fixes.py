@@ -22,7 +22,7 @@ from batten.checks.base import (
 from batten.checks.dockerfile_rules import ins_user_name
 from batten.fixers.dockerfile_util import (
     Creation,
-    Doc,
+    DockerfileDoc,
     account_style,
     add_lines_to_stage,
     append_command,
@@ -96,7 +96,7 @@ def _ids(ctx: FixContext, stage: Stage | None = None, made: list[Creation] | Non
     return str(u), str(g)
 
 
-def _id_edit(doc: Doc, c: Creation, value: str) -> Edit | None:
+def _id_edit(doc: DockerfileDoc, c: Creation, value: str) -> Edit | None:
     """` --uid 10001` (or the command's option style) right after the command's name."""
     name_word = c.rc.cmd.name_word
     if name_word is None:
@@ -140,7 +140,7 @@ class _Decline(NoFix):
     """This instance is better left to a human: the fixer offers nothing."""
 
 
-def _reuse_user(doc: Doc, stage: Stage, made: list[Creation], uid: str, gid: str,
+def _reuse_user(doc: DockerfileDoc, stage: Stage, made: list[Creation], uid: str, gid: str,
                 edits: list[Edit]) -> str | None:
     """USER value for the last user the chain already creates (adding ids it lacks), else None
     when there is no such user; raises _Decline when its ids cannot be made fixed."""
@@ -410,7 +410,7 @@ def drop_sudo(ctx: FixContext) -> list[Edit] | FixResult | None:
                      f"before it, USER {user} after it) without sudo, so every command runs as it did.")
 
 
-def _sudo_removal(doc: Doc, ins: Instruction, rc: RunCommand) -> list[Edit] | None:
+def _sudo_removal(doc: DockerfileDoc, ins: Instruction, rc: RunCommand) -> list[Edit] | None:
     words = rc.whole.words
     k = next((i for i, w in enumerate(words) if w.text.rsplit("/", 1)[-1] == "sudo"), None)
     if k is None:
@@ -624,7 +624,7 @@ def _visible(df: DockerfileModel, stage: Stage, ins: Instruction, name: str) -> 
 _SYNTAX_OLD = re.compile(r"(?:docker\.io/)?docker/dockerfile:1\.(\d+)(?:\.\d+)?(-labs)?(@sha256:[0-9a-f]+)?")
 
 
-def _syntax_edits(doc: Doc) -> list[Edit] | None:
+def _syntax_edits(doc: DockerfileDoc) -> list[Edit] | None:
     """`# syntax=docker/dockerfile:1` as the first line (before `# escape=`/`# check=`), or an
     old 1.x syntax raised to 1 (secret mounts with env= need 1.10); None when pinned by digest."""
     syn = doc.df.directives.get("syntax")
@@ -743,7 +743,7 @@ def secret_mount(ctx: FixContext) -> FixResult | None:
 # ---------------------------------------------------------------------------------------------
 
 
-def _rc_subject(ctx: FixContext) -> tuple[Doc, Stage, Instruction, RunCommand] | None:
+def _rc_subject(ctx: FixContext) -> tuple[DockerfileDoc, Stage, Instruction, RunCommand] | None:
     doc = doc_for(ctx.finding)
     subj = _subject(ctx, 3)
     if doc is None or subj is None:
@@ -843,7 +843,7 @@ def apt_lists_cleanup(ctx: FixContext) -> list[Edit] | None:
 _CURL_ARG_SHORT = frozenset("bcCdDeEFHKmoPQrtTuUwxXyYzA")
 
 
-def _word_span(doc: Doc, rc: RunCommand, words: list[Word], a: int, b: int) -> Span:
+def _word_span(doc: DockerfileDoc, rc: RunCommand, words: list[Word], a: int, b: int) -> Span:
     first = word_source(doc, rc, words[a])
     last = word_source(doc, rc, words[b])
     return Span(first.start, last.end)

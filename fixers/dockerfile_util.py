@@ -33,7 +33,7 @@ from batten.sources.text import SourceText
 
 
 @dataclass(slots=True)
-class Doc:
+class DockerfileDoc:
     """One Dockerfile as the fixers see it: its model, text, path and writing habits."""
 
     df: DockerfileModel
@@ -52,7 +52,7 @@ class Doc:
         return Edit(self.path, start, end, text)
 
 
-def doc_for(finding: Finding) -> Doc | None:
+def doc_for(finding: Finding) -> DockerfileDoc | None:
     """The Dockerfile of a finding; None for inline (compose) Dockerfiles and other scopes."""
     df = finding.scope
     if not isinstance(df, DockerfileModel):
@@ -69,7 +69,7 @@ def doc_for(finding: Finding) -> Doc | None:
             elif ins.raw_keyword == ins.keyword.lower():
                 lower += 1
         lower_case = df.memo["lower_case"] = lower > upper
-    return Doc(df, src, src.text, src.path, src.newline, df.escape, lower_case)
+    return DockerfileDoc(df, src, src.text, src.path, src.newline, df.escape, lower_case)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -108,7 +108,7 @@ def _ends_with_escape(line: str, esc: str) -> bool:
     return t.endswith(esc) and (len(t) == 1 or t[-2] != esc)
 
 
-def insertion_point(doc: Doc, ins: Instruction) -> tuple[int, str]:
+def insertion_point(doc: DockerfileDoc, ins: Instruction) -> tuple[int, str]:
     """Where lines inserted *before* `ins` go: above the comment block that sits directly on
     top of it (a pragma or a note about `ins` stays with `ins`), with `ins`'s indentation."""
     src = doc.src
@@ -120,19 +120,19 @@ def insertion_point(doc: Doc, ins: Instruction) -> tuple[int, str]:
     return src.line_starts[first - 1], indent_of(src.line_text(ins.line))
 
 
-def insert_before(doc: Doc, ins: Instruction, lines: list[str]) -> Edit:
+def insert_before(doc: DockerfileDoc, ins: Instruction, lines: list[str]) -> Edit:
     off, indent = insertion_point(doc, ins)
     return doc.edit(off, off, "".join(indent + ln + doc.nl for ln in lines))
 
 
-def insert_after(doc: Doc, ins: Instruction, lines: list[str]) -> Edit:
+def insert_after(doc: DockerfileDoc, ins: Instruction, lines: list[str]) -> Edit:
     """New lines right after `ins` (heredocs included); a missing final newline stays missing."""
     indent = indent_of(doc.src.line_text(ins.line))
     off = ins.span.end
     return doc.edit(off, off, "".join(doc.nl + indent + ln for ln in lines))
 
 
-def delete_instruction(doc: Doc, ins: Instruction) -> Edit:
+def delete_instruction(doc: DockerfileDoc, ins: Instruction) -> Edit:
     """Remove the lines of `ins` (its line ending too; at the end of a file without a final
     newline, the line ending before it instead)."""
     text = doc.text
@@ -147,7 +147,7 @@ def delete_instruction(doc: Doc, ins: Instruction) -> Edit:
     return doc.edit(start, end, "")
 
 
-def remove_token(doc: Doc, ins: Instruction, span: Span) -> list[Edit]:
+def remove_token(doc: DockerfileDoc, ins: Instruction, span: Span) -> list[Edit]:
     """Remove the source text `span` of one word/pair of `ins` with one adjacent run of blanks.
 
     A token alone on a continuation line takes its whole line; when that line was the last of
@@ -193,7 +193,7 @@ def remove_token(doc: Doc, ins: Instruction, span: Span) -> list[Edit]:
     return [doc.edit(span.start, j, "")]
 
 
-def remove_pair(doc: Doc, ins: Instruction, pair_span: Span) -> list[Edit]:
+def remove_pair(doc: DockerfileDoc, ins: Instruction, pair_span: Span) -> list[Edit]:
     """Remove one ENV/ARG/LABEL pair; the whole instruction when it is the only one."""
     pairs = ins.pairs()
     if len(pairs) <= 1:
@@ -218,7 +218,7 @@ def first_cmd(stage: Stage, after: Instruction | None = None) -> Instruction | N
     return None
 
 
-def add_lines_to_stage(doc: Doc, stage: Stage, lines: list[str], after: Instruction | None = None) -> Edit:
+def add_lines_to_stage(doc: DockerfileDoc, stage: Stage, lines: list[str], after: Instruction | None = None) -> Edit:
     """Insert `lines` before the first CMD/ENTRYPOINT (after `after`), else at the stage's end."""
     anchor = first_cmd(stage, after)
     if anchor is not None:
@@ -392,7 +392,7 @@ def command_site(rc: RunCommand) -> tuple[str, Heredoc | None] | None:
     return None
 
 
-def word_source(doc: Doc, rc: RunCommand, w: Word) -> Span:
+def word_source(doc: DockerfileDoc, rc: RunCommand, w: Word) -> Span:
     """Source span of a word of `rc` (effective or whole command); checked against the text."""
     start = rc.to_source(w.start)
     end = rc.to_source(max(w.start, w.end - 1)) + 1
@@ -401,7 +401,7 @@ def word_source(doc: Doc, rc: RunCommand, w: Word) -> Span:
     return Span(start, end)
 
 
-def insert_after_word(doc: Doc, rc: RunCommand, w: Word, text: str) -> Edit | None:
+def insert_after_word(doc: DockerfileDoc, rc: RunCommand, w: Word, text: str) -> Edit | None:
     if command_site(rc) is None:
         return None
     sp = word_source(doc, rc, w)
@@ -552,7 +552,7 @@ def kebab(name: str) -> str:
     return s or "secret"
 
 
-def heredoc_append(doc: Doc, hd: Heredoc, line: str) -> Edit | None:
+def heredoc_append(doc: DockerfileDoc, hd: Heredoc, line: str) -> Edit | None:
     """A new last line for a heredoc body (before its terminator), indented like the body's
     last line; None when the body's last line continues or the heredoc is unterminated."""
     if not hd.terminated:
@@ -586,7 +586,7 @@ class Layout:
     lead: str = "&& "  # lead: how a new line starts (indentation + operator + blanks)
 
 
-def run_layout(doc: Doc, ins: Instruction) -> Layout:
+def run_layout(doc: DockerfileDoc, ins: Instruction) -> Layout:
     """How the RUN chains commands across its continuation lines."""
     esc = doc.esc
     src = doc.src
@@ -631,7 +631,7 @@ def run_layout(doc: Doc, ins: Instruction) -> Layout:
     return lay
 
 
-def append_command(doc: Doc, ins: Instruction, command: str) -> Edit | None:
+def append_command(doc: DockerfileDoc, ins: Instruction, command: str) -> Edit | None:
     """Append `command` to a shell-form RUN's own line(s), after its last command."""
     if ins.json is not None or ins.heredocs:
         return None

@@ -33,7 +33,9 @@ class YamlEditError(NoFix):
 
 
 @dataclass
-class Doc:
+class YamlDoc:
+    """One compose file as the fixers see it: its text, path, newline and line offsets."""
+
     cf: ComposeFile
 
     @property
@@ -74,7 +76,7 @@ class Doc:
         return Edit(self.path, nxt, nxt, body + self.nl)
 
 
-def content_end(doc: Doc, node: Node) -> int:
+def content_end(doc: YamlDoc, node: Node) -> int:
     """Offset just after the last character that belongs to `node` as written (not the
     whitespace, blank lines or comments ruamel's end mark runs over)."""
     if isinstance(node, ScalarNode):
@@ -106,7 +108,7 @@ _COLON_STAR = re.compile(r"[ \t]*:[ \t]*\*")
 _ITEM_ALIAS = re.compile(r"[\s,\-\[]*(\*[^\s,\]\}#]+)")
 
 
-def alias_extent(doc: Doc, key: Node, value: Node) -> tuple[int, int] | None:
+def alias_extent(doc: YamlDoc, key: Node, value: Node) -> tuple[int, int] | None:
     """If `value` is written as `*alias` after `key:`, the span of that alias token."""
     k_end = key.end_mark.index
     if value.start_mark.index >= k_end and not _points_elsewhere(doc, k_end, value):
@@ -119,13 +121,13 @@ def alias_extent(doc: Doc, key: Node, value: Node) -> tuple[int, int] | None:
     return None
 
 
-def _points_elsewhere(doc: Doc, key_end: int, value: Node) -> bool:
+def _points_elsewhere(doc: YamlDoc, key_end: int, value: Node) -> bool:
     """True when the text right after the key is an alias token (value defined elsewhere)."""
     m = _COLON_STAR.match(doc.text, key_end)
     return bool(m)
 
 
-def item_alias_extent(doc: Doc, seq: SequenceNode, index: int) -> tuple[int, int] | None:
+def item_alias_extent(doc: YamlDoc, seq: SequenceNode, index: int) -> tuple[int, int] | None:
     item = seq.value[index]
     # the text between the previous item (or the sequence start) and this item
     if index == 0:
@@ -221,7 +223,7 @@ def _scan_style(scope: Node) -> tuple[int | None, int | None, int, int]:
     return map_indent, seq_offset, flow, block
 
 
-def _own_step(doc: Doc, node: Node) -> int | None:
+def _own_step(doc: YamlDoc, node: Node) -> int | None:
     """The step from a block mapping's key to its entries (`web:` to `image:`), if it has a key."""
     if not isinstance(node, MappingNode) or node.flow_style or not node.value or doc.cf.root is None:
         return None
@@ -235,7 +237,7 @@ def _own_step(doc: Doc, node: Node) -> int | None:
     return first.start_mark.column - key.start_mark.column
 
 
-def detect_style(doc: Doc, near: Node | None) -> Style:
+def detect_style(doc: YamlDoc, near: Node | None) -> Style:
     """The conventions of the block around `near`, falling back to the whole file.
 
     A nested block follows the step of the block it goes into: the step its nested mappings
@@ -374,7 +376,7 @@ def render_entry(key: str, value: Any, indent: int, st: Style) -> list[str]:
 # ---------------------------------------------------------------------------------------------
 
 
-def insert_entries(doc: Doc, mapping: MappingNode, entries: dict[str, Any], near: Node | None = None) -> Edit:
+def insert_entries(doc: YamlDoc, mapping: MappingNode, entries: dict[str, Any], near: Node | None = None) -> Edit:
     """Add keys at the end of `mapping` (which must not already hold them)."""
     for key in entries:
         if own(mapping, key) is not None:
@@ -403,7 +405,7 @@ def insert_entries(doc: Doc, mapping: MappingNode, entries: dict[str, Any], near
     return doc.insert_lines_after(end, lines)
 
 
-def insert_under_key(doc: Doc, key: ScalarNode, value: Node | None, entries: dict[str, Any], near: Node | None) -> Edit:
+def insert_under_key(doc: YamlDoc, key: ScalarNode, value: Node | None, entries: dict[str, Any], near: Node | None) -> Edit:
     """Fill a key whose value is empty/null (`svc:` or `svc: {}` or `svc: null`)."""
     st = detect_style(doc, near)
     if isinstance(value, MappingNode) and value.flow_style:
@@ -426,7 +428,7 @@ def insert_under_key(doc: Doc, key: ScalarNode, value: Node | None, entries: dic
     return doc.insert_lines_after(key.end_mark.index, lines)
 
 
-def append_items(doc: Doc, seq: SequenceNode, items: list[Any]) -> Edit:
+def append_items(doc: YamlDoc, seq: SequenceNode, items: list[Any]) -> Edit:
     st = detect_style(doc, seq)
     if seq.flow_style:
         rendered = ", ".join(render_flow(i, st.quote) for i in items)
@@ -454,7 +456,7 @@ def _item_quote(seq: SequenceNode, default: str) -> str:
     return default
 
 
-def replace_scalar(doc: Doc, node: ScalarNode, value: Any) -> Edit:
+def replace_scalar(doc: YamlDoc, node: ScalarNode, value: Any) -> Edit:
     """Replace a scalar's text, keeping its quoting style."""
     start, end = node.start_mark.index, node.end_mark.index
     if node.style in ('"', "'"):
@@ -484,13 +486,13 @@ def plain_ok(s: str, *, in_flow: bool) -> bool:
     return not (in_flow and any(c in s for c in ",[]{}"))
 
 
-def _in_flow(doc: Doc, offset: int) -> bool:
+def _in_flow(doc: YamlDoc, offset: int) -> bool:
     """Whether the scalar at `offset` sits inside a flow collection on its line."""
     before = doc.text[doc.line_start(offset):offset]
     return before.count("[") + before.count("{") > before.count("]") + before.count("}")
 
 
-def _entry_lines(doc: Doc, start: int, end: int) -> tuple[int, int]:
+def _entry_lines(doc: YamlDoc, start: int, end: int) -> tuple[int, int]:
     """Whole lines from the line of `start` through the line of `end` (line ending included)."""
     ls = doc.line_start(start)
     nxt = doc.next_line_start(end - 1 if end > start else end)
@@ -505,7 +507,7 @@ def _entry_lines(doc: Doc, start: int, end: int) -> tuple[int, int]:
     return ls, nxt
 
 
-def remove_entry(doc: Doc, mapping: MappingNode, key: str) -> Edit:
+def remove_entry(doc: YamlDoc, mapping: MappingNode, key: str) -> Edit:
     found = own(mapping, key)
     if found is None:
         raise YamlEditError(f"no key {key!r} written here")
@@ -530,7 +532,7 @@ def remove_entry(doc: Doc, mapping: MappingNode, key: str) -> Edit:
     return Edit(doc.path, s, e, "")
 
 
-def remove_item(doc: Doc, seq: SequenceNode, index: int) -> Edit:
+def remove_item(doc: YamlDoc, seq: SequenceNode, index: int) -> Edit:
     item = seq.value[index]
     alias = item_alias_extent(doc, seq, index)
     iend = alias[1] if alias else content_end(doc, item)

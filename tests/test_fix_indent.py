@@ -58,10 +58,10 @@ def test_a_service_with_nested_blocks_follows_them(tmp_path: Path) -> None:
 
 
 def test_the_file_s_dominant_step_is_the_fallback(tmp_path: Path) -> None:
-    from batten.fixers.yamledit import Doc, detect_style
+    from batten.fixers.yamledit import YamlDoc, detect_style
 
     (tmp_path / "compose.yaml").write_text("x-a:\n  k: 1\nservices:\n    web:\n        image: nginx:1.27\n"
                                            "        environment:\n            A: '1'\n")
     project = load_project([str(tmp_path)])
-    doc = Doc(project.compose_files[0])
+    doc = YamlDoc(project.compose_files[0])
     assert detect_style(doc, None).map_indent == 4  # most blocks step by 4; the first one by 2
