@@ -644,10 +644,11 @@ def _text(v: ComposeValue | None) -> str | None:
     title="Set memory and CPU limits and reservations",
     applicability=N,
     explanation="""Adds deploy.resources.limits (cpus, memory) and reservations, or mem_limit /
-    cpus / mem_reservation when the file already uses that style. Values come from live usage
-    with headroom when a container is running, else the checklist defaults (1.0 CPU / 512M,
-    reserving 0.5 / 256M). A limit too low gets the service OOM-killed or throttled: check the
-    numbers.""",
+    cpus / mem_reservation when the file already uses that style. The memory limit is at least
+    1.5x a heap the service declares (-Xmx, NODE_OPTIONS...) plus 256M and never below its
+    reservation; values come from there, from live usage with headroom when a container is running,
+    from you, or else the checklist defaults (1.0 CPU / 512M, reserving 0.5 / 256M). A limit too low
+    gets the service OOM-killed or throttled: check the numbers.""",
     params=(ParamSpec("memory", "memory limit (e.g. 512M)",
               risk="a limit below what the service needs gets it OOM-killed"), ParamSpec("cpus", "CPU limit (e.g. 1.0)",
               risk="a limit below what the service needs throttles it (slow responses, timeouts)"),

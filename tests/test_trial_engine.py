@@ -163,3 +163,46 @@ def test_a_probe_the_image_has_is_tried_and_an_unhealthy_one_held_back(
                               "--host", engine.url, "--color", "never")
     assert "nc 127.0.0.1 8080 </dev/null" in (tmp_path / "compose.yaml").read_text(), err
     assert not trial_containers(engine)
+
+
+# ---------------------------------------------------------------------------------------------
+# the fix dialog's trial key
+# ---------------------------------------------------------------------------------------------
+
+
+async def test_fix_dialog_trial_blocks_apply_when_it_fails(
+    engine: Any, images: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from batten.tui.factory import build_app
+
+    monkeypatch.setenv("BATTEN_STATE_DIR", str(tmp_path / "state"))
+    compose = f"services:\n  writer:\n    image: {WRITER}\n"
+    rulekit.write(tmp_path / "p", {"compose.yaml": compose})
+    gw = DockerGateway(Endpoint(url=engine.url, source="--host"), timeout=20)
+    app = build_app(str(tmp_path / "p"), gateway=gw, poll_interval=0)
+    try:
+        async with app.run_test(size=(120, 36)) as pilot:
+            await pilot.pause()
+            await pilot.app.workers.wait_for_complete()
+            f = next(x for x in app.session.result.active() if x.rule.id == "fs.rootfs-writable")
+            assert app.main.findings.table.select_fingerprint(f.fingerprint())
+            await pilot.pause()
+            await pilot.press("f")
+            await pilot.pause()
+            note = str(app.screen.query_one("#note-tmpfs_paths").render())
+            risks = str(app.screen.query_one("#fix-defaults").render())
+            assert "default" in note and "default tmpfs_paths: " in risks and "Read-only file system" in risks
+            assert "What may break" in str(app.screen.query_one("#fix-explanation").render())
+            await pilot.press("ctrl+t")
+            await pilot.app.workers.wait_for_complete()
+            await pilot.pause()
+            status = str(app.screen.query_one("#fix-status").render())
+            assert "Trial FAILED" in status and "Read-only file system" in status, status
+            assert "tmpfs_paths=/tmp,/run,/data" in status
+            assert app.screen.query_one("#fix-confirm").disabled
+            await pilot.press("escape")
+            await pilot.pause()
+        assert (tmp_path / "p" / "compose.yaml").read_text() == compose
+        assert not trial_containers(engine)
+    finally:
+        gw.close()

@@ -234,6 +234,26 @@ class BattenApp(App[int]):
         if container is not None and wants_evidence:
             self.load_evidence(container.id, screen)
 
+    def on_fix_screen_trial_requested(self, event: Any) -> None:
+        self.run_trial(event.screen, event.finding, event.fix)
+
+    @work(thread=True, exclusive=True, group="trial", exit_on_error=False, name="trial run")
+    def run_trial(self, screen: Any, finding: Finding, fix: Any) -> None:
+        """The dialog's trial run (batten.trial): the only engine writes, batten's own containers."""
+        from batten.trial import trial_fix
+
+        try:
+            if self._gateway is None and self.world.gateway_factory is not None:
+                self._gateway = self.world.gateway_factory()
+            if self._gateway is None:
+                self.call_from_thread(screen.trial_done, None, "no engine (batten was started without one)")
+                return
+            trial = trial_fix(self.session.result.project, finding, fix, self._gateway)
+        except BattenError as exc:
+            self.call_from_thread(screen.trial_done, None, str(exc))
+            return
+        self.call_from_thread(screen.trial_done, trial, None if trial is not None else "only compose fixes are tried")
+
     def on_evidence_wanted(self, event: EvidenceWanted) -> None:
         container = self.session.container_for(event.finding)
         if container is not None and self._gateway is not None and container.id not in self.session.evidence:

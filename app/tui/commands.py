@@ -76,6 +76,10 @@ COMMANDS: tuple[Command, ...] = (
     Command("confirm", "y", "confirm", "Apply", "Write the previewed change", scope="fix", palette=False, label="apply"),
     Command("cancel", "escape", "cancel", "Cancel", "Close without writing", scope="fix", palette=False,
             key_display="esc", label="cancel"),
+    Command("trial", "ctrl+t", "trial", "Trial run",
+            "Start the service as fixed and as it is in throwaway containers on the engine (network none, "
+            "label batten.trial=1, removed after) and compare; a failed trial blocks Apply",
+            scope="fix", palette=False, label="trial"),
 )
 
 BY_ID: dict[str, Command] = {c.id: c for c in COMMANDS}

@@ -11,12 +11,13 @@ the diff is visible (small terminals: the diff gets the room, the form can be hi
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
+from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
@@ -36,6 +37,13 @@ SMALL_HEIGHT = 32  # below this many rows the dialog takes the whole screen and 
 
 
 class FixScreen(ModalScreen[bool]):
+    class TrialRequested(Message):
+        """Try the planned fix on the engine (the App runs it in a worker: it has the gateway)."""
+
+        def __init__(self, screen: FixScreen, finding: Finding, fix: Fix) -> None:
+            super().__init__()
+            self.screen, self.finding, self.fix = screen, finding, fix
+
     BINDINGS = [
         *commands.bindings("fix"),
         Binding("pagedown", "diff_page(1)", "diff down", show=False),
@@ -73,6 +81,7 @@ class FixScreen(ModalScreen[bool]):
         self.error: str | None = None  # why no preview
         self.planned: dict[str, str] | None = None  # the form values the preview was planned from
         self._shown: dict[str, str] = {}  # values the dialog itself put into fields
+        self.trial_failed: dict[str, str] | None = None  # the form values whose trial failed
 
     @classmethod
     def for_finding(cls, session: Session, finding: Finding, *, live_from: str | None = None,
@@ -99,8 +108,9 @@ class FixScreen(ModalScreen[bool]):
                                 yield Label(p.name, classes="fix-param-name")
                                 yield FieldInput(value=value, id=f"param-{p.name}", compact=True,
                                             select_on_focus=False, tooltip=p.description)
-                                yield Label(self._param_note(p.source, p.description), id=f"note-{p.name}",
-                                            classes="fix-param-note")
+                                yield Label(self._param_note(p.source, p.description, p.risk),
+                                            id=f"note-{p.name}", classes="fix-param-note")
+                yield Static(self._defaults_text(), id="fix-defaults")
             with DiffScroll(id="fix-diff-scroll"):
                 yield DiffView(id="fix-diff")
             yield Static("", id="fix-status")
@@ -127,7 +137,9 @@ class FixScreen(ModalScreen[bool]):
             return Content(safe_text(self.explanation))
         text = safe_text(self.fix.explanation.strip())
         if self.fix.applicability == Applicability.UNSAFE:
-            return Content.assemble(("⚠ What may break: ", "bold $text-error"), text)
+            risk = safe_text(self.fix.risk) if self.fix.risk else text
+            return Content.assemble(("⚠ What may break: ", "bold $text-error"), (risk, "$text-error"),
+                                    *(("\n", text) if self.fix.risk else ()))
         return Content(text)
 
     def _evidence_text(self) -> Content:
@@ -142,8 +154,22 @@ class FixScreen(ModalScreen[bool]):
         return Content.styled(f"Live evidence from {self.live_from}: {shown}", "$text-muted")
 
     @staticmethod
-    def _param_note(source: str, description: str) -> str:
+    def _param_note(source: str, description: str, risk: str = "") -> str:
+        if source == "checklist" and risk:
+            return f"default: confirm it · {description}"  # its risk is listed under the form
         return f"{SOURCE_LABEL.get(source, source)} · {description}"
+
+    def _defaults_text(self) -> Content:
+        """One line per checklist default that matters: what a wrong value breaks."""
+        if self.fix is None:
+            return Content("")
+        rows = [(p.name, p.risk) for p in self.fix.params
+                if p.source == "checklist" and p.risk and p.name not in self.user_values]
+        if not rows:
+            return Content("")
+        return Content.assemble(*(part for name, risk in rows for part in (
+            ("\n" if name != rows[0][0] else "", ""), (f"default {name}: ", "bold $text-warning"),
+            (safe_text(risk), "$text-warning"))))
 
     def on_mount(self) -> None:
         self._fit()
@@ -231,7 +257,8 @@ class FixScreen(ModalScreen[bool]):
                     self._shown[p.name] = value
                     inp.value = value
             self.query_one(f"#note-{p.name}", Label).update(self._param_note(
-                "user" if p.name in self.user_values else p.source, p.description))
+                "user" if p.name in self.user_values else p.source, p.description, p.risk))
+        self.query_one("#fix-defaults", Static).update(self._defaults_text())
 
     def _show_errors(self) -> None:
         """Each field's error beside it (in place of its note), or its note again."""
@@ -249,7 +276,7 @@ class FixScreen(ModalScreen[bool]):
             elif name in params:
                 p = params[name]
                 notes.first(Label).update(self._param_note(
-                    "user" if name in self.user_values else p.source, p.description))
+                    "user" if name in self.user_values else p.source, p.description, p.risk))
 
     def _show_preview(self) -> None:
         diff_view = self.query_one("#fix-diff", DiffView)
@@ -307,7 +334,8 @@ class FixScreen(ModalScreen[bool]):
     def _update_confirm(self) -> None:
         if not self.is_attached:
             return
-        ok = not self.read_only and not self.errors and self.diff_current() and self.change_visible()
+        ok = not self.read_only and not self.errors and self.diff_current() and self.change_visible() \
+            and not (self.trial_failed is not None and self.trial_failed == self.planned)
         self.query_one("#fix-confirm", Button).disabled = not ok
 
     # ------------------------------------------------------------------ live evidence
@@ -366,6 +394,38 @@ class FixScreen(ModalScreen[bool]):
 
     def action_cancel(self) -> None:
         self.dismiss(False)
+
+    # ------------------------------------------------------------------ trial run
+    def action_trial(self) -> None:
+        if self.finding is None or self.fix is None or not self.diff_current():
+            self._status("Nothing planned to try yet.", "$text-warning")
+            return
+        self._status("Trying the service on the engine, as fixed and as it is (throwaway containers)…",
+                     "$text-muted")
+        self.post_message(self.TrialRequested(self, self.finding, self.fix))
+
+    def trial_done(self, trial: Any, error: str | None = None) -> None:
+        """The trial's result (from the App's worker): a failure blocks Apply for these values."""
+        if not self.is_attached:
+            return
+        if error is not None or trial is None:
+            self._status(f"Trial not run: {safe_text(error or 'not a compose service fix')}", "$text-warning")
+            return
+        if trial.verdict is None:
+            self._status(f"Trial not run: {safe_text(trial.reason)}", "$text-warning")
+            return
+        v = trial.verdict
+        if v.passed is False:
+            self.trial_failed = self.planned
+            remedies = "; ".join(f"set {r.param}={trial.remedy_value(r)}" if r.param and r.value else r.why
+                                 for r in v.remedies)
+            self._status(f"Trial FAILED: {safe_text(v.reason)}. Not applied." +
+                         (f" Remedy: {safe_text(remedies)}" if remedies else ""), "bold $text-error")
+        elif v.passed is None:
+            self._status(f"Trial {safe_text(v.reason)}", "$text-warning")
+        else:
+            self._status(f"Trial passed: {safe_text(v.reason)}", "$text-success")
+        self._update_confirm()
 
     def action_confirm(self) -> None:
         if self.read_only:
