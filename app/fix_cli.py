@@ -9,7 +9,7 @@ from collections import Counter
 from collections.abc import Callable
 
 from batten.config import Config
-from batten.fixers.apply import Outcome, Progress, fix_all, known_secrets, selector
+from batten.fixers.apply import CheckerScan, Outcome, Progress, fix_all, known_secrets, selector
 from batten.fixers.write import (
     JournalError,
     WriteRefused,
@@ -121,7 +121,8 @@ def run_fix(args: argparse.Namespace) -> int:
         raise UsageError("--quiet and --verbose contradict each other")
     values = _parse_sets(args.set)
     check_rules(args.rule)
-    result = scan(paths, config=config_for(paths, args.config, args.select, args.ignore))
+    checks = CheckerScan()
+    result = scan(paths, config=config_for(paths, args.config, args.select, args.ignore), checks=checks)
     pending = interrupted_write(result.project.root)
     if pending is not None:
         print(f"batten: {one_line(interrupted_message(pending))}", file=sys.stderr)
@@ -139,7 +140,8 @@ def run_fix(args: argparse.Namespace) -> int:
             outcome, trial_lines = run_trials(result, pick, values, evidence, args.host, args.context)
         else:
             outcome, trial_lines = fix_all(result.project, result.config, pick, values, evidence,
-                                           findings=result.findings, progress=progress.update), []
+                                           findings=result.findings, progress=progress.update,
+                                           planned=not values and evidence is None, checker=checks.checker), []
     skipped_unsafe = [f for f in result.findings if f.fix is not None and not f.suppressed
                       and f.fix.applicability == Applicability.UNSAFE and not args.unsafe
                       and (not args.rule or selector(args.rule, unsafe=True)(f))]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -59,10 +60,12 @@ def scan(
     detached: bool = False,
     use_cache: bool = True,
     stdin_root: str | None = None,
+    checks: Callable[[Project, Config], list[Finding]] | None = None,
 ) -> ScanResult:
     """Load and check a project. With `detached=True` (headless reports) findings may come back
     without their model objects (`subject`/`scope`), which lets the checks of a large project run
-    on both cores and lets an unchanged project come from the content-hash cache."""
+    on both cores and lets an unchanged project come from the content-hash cache. `checks`
+    replaces run_checks (batten fix keeps the findings per unit to verify fixes)."""
     started = time.perf_counter()
     paths = paths or ["."]
     resolve_root(paths)
@@ -87,7 +90,7 @@ def scan(
     if detached and _parallel_ok(project):
         findings = _parallel_findings(project, cfg, with_fixes)
     else:
-        findings = run_checks(project, cfg)
+        findings = (checks or run_checks)(project, cfg)
         if with_fixes:
             attach_fixes(findings, project, cfg)
     if key is not None:

@@ -1,18 +1,33 @@
 """Fix throughput and the corpus fix property, in figures.
 
-For every project of ../shared/corpus (awesome-compose samples whole, other files alone): plan
-every fix batten offers, apply each alone with verification (re-parse, re-check, bytes outside
-the edits unchanged, not offered again), then all together with a second no-op run. Prints the
-counts (files, fixes offered, fixes verified) and fixes verified per second. Reproduce with:
+Default: for every project of ../shared/corpus (awesome-compose samples whole, other files
+alone): plan every fix batten offers, apply each alone with verification (re-parse, re-check,
+bytes outside the edits unchanged, not offered again), then all together with a second no-op
+run. Prints the counts (files, fixes offered, fixes verified) and fixes verified per second.
+
+--one-root: the corpus as ONE root, in one run beside compose-lint: on a fresh copy in a temp
+dir each time (the corpus itself is never written), `batten fix ROOT --write --unsafe` (and with
+--accept-defaults, which applies every fix offered) against `compose-lint fix --apply` on the
+copy's compose files (compose-lint from PyPI, installed into bench/.tools/ on first use), each
+followed by a check that a second run has nothing left. Then the scaling series: 1x, 2x and 4x
+copies of the corpus under one root. Reproduce with:
 
     .venv/bin/python bench/bench_fixes.py
+    .venv/bin/python bench/bench_fixes.py --one-root --runs 3
 """
 
 from __future__ import annotations
 
+import argparse
+import os
 import platform
+import shutil
+import statistics
+import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -24,11 +39,18 @@ CORPUS = ROOT.parent / "shared" / "corpus"
 
 
 def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--one-root", action="store_true", help="the corpus as one root beside compose-lint, and scaling")
+    ap.add_argument("--runs", type=int, default=3, help="runs per measurement (median), --one-root only")
+    ap.add_argument("--scale", default="1,2,4", help="copies of the corpus for the scaling series")
+    args = ap.parse_args()
     if not (CORPUS / "manifest.tsv").exists():
         print(f"corpus not found at {CORPUS}", file=sys.stderr)
         return 2
-    print(f"machine: {platform.platform()}, Python {platform.python_version()}")
+    print(f"machine: {platform.platform()}, {os.cpu_count()} cores, Python {platform.python_version()}")
     print(f"command: .venv/bin/python {' '.join(sys.argv)}\n")
+    if args.one_root:
+        return one_root(args.runs, [int(n) for n in args.scale.split(",") if n])
     started = time.perf_counter()
     projects = corpus_projects(CORPUS)
     loaded = time.perf_counter()
@@ -47,6 +69,102 @@ def main() -> int:
     for line in stats.failures[:20]:
         print("FAIL", line)
     return 0 if not stats.failures else 1
+
+
+# ---------------------------------------------------------------------------------------------
+# the corpus as one root, beside compose-lint; the scaling series
+# ---------------------------------------------------------------------------------------------
+
+TOOLS = ROOT / "bench" / ".tools"
+BATTEN = [sys.executable, "-m", "batten", "fix"]
+
+
+def compose_lint() -> Path | None:
+    venv = TOOLS / "compose-lint"
+    exe = venv / "bin" / "compose-lint"
+    if not exe.exists():
+        print(f"installing compose-lint into {venv} ...", file=sys.stderr)
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        r = subprocess.run([str(venv / "bin" / "pip"), "install", "-q", "compose-lint"], capture_output=True, text=True)
+        if r.returncode != 0 or not exe.exists():
+            print(f"could not install compose-lint: {r.stderr.strip()[:300]}", file=sys.stderr)
+            return None
+    return exe
+
+
+def fresh_copy(into: Path, copies: int = 1) -> Path:
+    """`copies` writable copies of the corpus under one new root below `into`."""
+    root = Path(tempfile.mkdtemp(prefix="corpus-", dir=into))
+    for i in range(copies):
+        dst = root / f"copy{i}" if copies > 1 else root / "corpus"
+        shutil.copytree(CORPUS, dst, symlinks=True)
+        for d, _dirs, files in os.walk(dst):
+            os.chmod(d, 0o755)
+            for f in files:
+                p = os.path.join(d, f)
+                if not os.path.islink(p):
+                    os.chmod(p, 0o644)
+    return root
+
+
+def run(cmd: list[str], cwd: Path) -> tuple[float, int, str]:
+    """(wall seconds, exit code, last stderr line) of one process."""
+    env = {**os.environ, "BATTEN_NO_CACHE": "1", "XDG_STATE_HOME": str(cwd.parent / "state")}
+    started = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, text=True)
+    _out, err = proc.communicate()
+    wall = time.perf_counter() - started
+    lines = [ln for ln in err.splitlines() if ln.strip()]
+    return wall, proc.returncode, lines[-1] if lines else ""
+
+
+def series(label: str, runs: int, make: Callable[[Path], Path], cmd_for: Callable[[Path], list[str]],
+           check_for: Callable[[Path], list[str]] | None = None) -> float:
+    walls: list[float] = []
+    last = again = ""
+    with tempfile.TemporaryDirectory(prefix="batten-bench-") as tmp:
+        for _ in range(runs):
+            root = make(Path(tmp))
+            wall, code, last = run(cmd_for(root), root)
+            walls.append(wall)
+            last = f"exit {code}: {last}"
+            if check_for is not None:
+                _w, code2, again = run(check_for(root), root)
+                again = f"second run (--check) exit {code2}: {again}"
+            shutil.rmtree(root, ignore_errors=True)
+    med = statistics.median(walls)
+    print(f"{label:<58} {med:7.2f} s  (min {min(walls):.2f}, max {max(walls):.2f})")
+    print(f"    {last[:150]}")
+    if again:
+        print(f"    {again[:150]}")
+    return med
+
+
+def one_root(runs: int, scale: list[int]) -> int:
+    rows = [r.split("\t") for r in (CORPUS / "manifest.tsv").read_text().splitlines()[1:]]
+    compose_files = [r[0] for r in rows if r[1] == "compose"]
+    print(f"corpus: {CORPUS.name} as one root; {len(compose_files)} compose files; runs: {runs} (median, "
+          "each on a fresh copy)\n")
+    b = series("batten fix ROOT --write --unsafe", runs, fresh_copy,
+               lambda r: [*BATTEN, str(r), "--write", "--unsafe", "-q"],
+               lambda r: [*BATTEN, str(r), "--check", "--unsafe", "-q"])
+    ba = series("batten fix ROOT --write --unsafe --accept-defaults", runs, fresh_copy,
+                lambda r: [*BATTEN, str(r), "--write", "--unsafe", "--accept-defaults", "-q"],
+                lambda r: [*BATTEN, str(r), "--check", "--unsafe", "--accept-defaults", "-q"])
+    exe = compose_lint()
+    if exe is not None:
+        version = subprocess.run([str(exe), "--version"], capture_output=True, text=True).stdout.strip()
+        c = series(f"{version} fix --apply (the compose files)", runs, fresh_copy,
+                   lambda r: [str(exe), "fix", "--apply", *(str(r / "corpus" / f) for f in compose_files)])
+        print(f"  -> batten / compose-lint: {b / c:.2f}x (--write --unsafe), {ba / c:.2f}x (with --accept-defaults)")
+    print("\nscaling: N copies of the corpus under one root, batten fix ROOT --write --unsafe --accept-defaults")
+    base = None
+    for n in scale:
+        t = series(f"  {n}x ({n * len(rows)} Dockerfiles and compose files)", runs, lambda into, n=n: fresh_copy(into, n),
+                   lambda r: [*BATTEN, str(r), "--write", "--unsafe", "--accept-defaults", "-q"])
+        base = base or t / n
+        print(f"    {t / n:.2f} s per copy ({t / (n * base):.2f}x the 1x cost per copy)")
+    return 0
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ fix costs a few re-checks of its own files, not one re-check of the tree per fix
 from __future__ import annotations
 
 import fnmatch
+import re
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
@@ -114,6 +115,39 @@ def apply_one(project: Project, fix: Fix) -> dict[str, str]:
 
 class FixCancelled(Exception):
     """`fix_all` was cancelled through its `cancel` hook; nothing was applied."""
+
+
+def _where(f: Finding) -> tuple:
+    loc = f.location
+    return (*_key(f), loc.line if loc else 0, loc.column if loc else 0)
+
+
+def _clash(a: Edit, b: Edit) -> bool:
+    """Two edits that cannot go into one round: they overlap, both insert the same text at one
+    point (two fixes sharing a step), or both add the same top-level key to one file (`secrets:`
+    twice is a duplicate key wherever the two go). The later one is planned again next round."""
+    if overlaps(a, b):
+        return True
+    if a.path != b.path or a.start != a.end or b.start != b.end:
+        return False
+    if a.start == b.start and a.text == b.text:
+        return True
+    ka, kb = _top_key(a.text), _top_key(b.text)
+    return ka is not None and ka == kb
+
+
+_TOP_KEY = re.compile(r"([A-Za-z_][\w.-]*|\"[^\"\n]*\"|'[^'\n]*')[ \t]*:(?:[ \t]|$)")
+
+
+def _top_key(text: str) -> str | None:
+    """The key a block of whole lines adds at column 0 (`secrets:` ...), else None."""
+    if not text.endswith("\n"):
+        return None
+    for line in text.replace("\r", "").split("\n"):
+        if line.strip():
+            m = _TOP_KEY.match(line)
+            return m.group(1) if m else None
+    return None
 
 
 def _loose(f: Finding) -> tuple[str, str, str]:
@@ -277,14 +311,15 @@ class _Run:
     """One `fix_all`: the current texts and findings, and the verification of each round."""
 
     def __init__(self, project: Project, config: Config, progress: Callable[[Progress], None] | None,
-                 cancel: Callable[[], bool] | None) -> None:
+                 cancel: Callable[[], bool] | None, checker: Checker | None = None) -> None:
         self.original = project
         self.config = config
         self.current = project
-        self.checker = Checker(project, config)
+        fresh = checker is None or checker.project is not project or checker.config is not config
+        self.checker = Checker(project, config) if fresh else checker  # type: ignore[assignment]
         self.texts: dict[str, str] = {}
         self.outcome = Outcome()
-        self.outcome.units_checked = self.checker.checked
+        self.outcome.units_checked = self.checker.checked if fresh else 0
         self.failed: set[tuple[str, str, str, str]] = set()
         self.progress_cb = progress
         self.cancel = cancel
@@ -415,15 +450,21 @@ class _Run:
         self.current, self.checker = t.project, t.checker
 
     # -- planning ------------------------------------------------------------------------------
-    def plan(self, values: Mapping[str, str] | None, evidence: Evidence, changed: set[str]) -> None:
-        """Plan (again) the findings that are new or whose plan read a file that changed."""
+    def plan(self, values: Mapping[str, str] | None, evidence: Evidence, changed: set[str],
+             known: Mapping[tuple, Finding] | None = None) -> None:
+        """Plan (again) the findings that are new or whose plan read a file that changed.
+        `known` holds findings already planned on this very project with these values."""
         for f in self.checker.findings():
             if f.suppressed or _key(f) in self.failed:
                 continue
             seen = self.planned.get(id(f))
             if seen is not None and seen[0] is f and not seen[1] & changed:
                 continue
-            attach_fix(f, self.current, self.config, values, evidence(f) if callable(evidence) else evidence)
+            same = known.get(_where(f)) if known else None
+            if same is not None and same.fix is not None and same.fix.edits:
+                f.fix, f.no_fix = same.fix, None
+            else:
+                attach_fix(f, self.current, self.config, values, evidence(f) if callable(evidence) else evidence)
             reads = {e.path for e in f.fix.edits} if f.fix is not None else set()
             self.planned[id(f)] = (f, frozenset(reads | ({f.path} if f.path else set())))
 
@@ -446,6 +487,8 @@ def fix_all(
     *,
     progress: Callable[[Progress], None] | None = None,
     cancel: Callable[[], bool] | None = None,
+    planned: bool = False,
+    checker: Checker | None = None,
 ) -> Outcome:
     """Apply every selected fix until nothing selectable is left (at most MAX_ROUNDS rounds).
 
@@ -454,15 +497,18 @@ def fix_all(
     fixes whose edits collided are planned again on the new text next round.
     `evidence` is one mapping of live defaults, or a function giving each finding its own.
     `findings` (the scan's, with the fixes it offered) lets fixes offered there and not applied be
-    reported in `Outcome.pending`. `progress` is called with a `Progress` now and then; `cancel`
+    reported in `Outcome.pending`; with `planned`, their fixes were planned on this very project
+    with these values and are not planned again. `checker` holds the project's findings per unit
+    already (the scan's, see `CheckerScan`), saving one full check. `progress` is called with a `Progress` now and then; `cancel`
     is polled between steps and, when it returns True, raises FixCancelled (nothing applied)."""
-    run = _Run(project, config, progress, cancel)
+    run = _Run(project, config, progress, cancel, checker)
     outcome = run.outcome
     offered = {_key(f) for f in findings or () if pick(f)}
     changed: set[str] = set()
     run.tick("check", force=True)
+    known = {_where(f): f for f in findings or ()} if planned else None
     for run.round in range(1, MAX_ROUNDS + 1):
-        run.plan(values, evidence, changed)
+        run.plan(values, evidence, changed, known if run.round == 1 else None)
         groups: list[_Group] = []
         by_edits: dict[tuple[Edit, ...], _Group] = {}
         taken: dict[str, list[Edit]] = {}
@@ -476,7 +522,7 @@ def fix_all(
             if same is not None:
                 same.members.append((f, f.fix))  # the same remedy fixes several findings
                 continue
-            if any(overlaps(e, t) for e in f.fix.edits for t in taken.get(e.path, ())):
+            if any(_clash(e, t) for e in f.fix.edits for t in taken.get(e.path, ())):
                 continue  # re-planned next round on the new text
             g = by_edits[f.fix.edits] = _Group(f.fix.edits, [(f, f.fix)])
             groups.append(g)
@@ -507,3 +553,15 @@ def fix_all(
     run.pending = 0
     run.tick("done", force=True)
     return outcome
+
+
+class CheckerScan:
+    """`scan(..., checks=CheckerScan())` keeps the scan's findings per unit in `.checker`, for
+    `fix_all(..., checker=...)`: the scan's check is then also the first of the fix run's."""
+
+    def __init__(self) -> None:
+        self.checker: Checker | None = None
+
+    def __call__(self, project: Project, config: Config) -> list[Finding]:
+        self.checker = Checker(project, config)
+        return self.checker.findings()

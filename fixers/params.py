@@ -18,6 +18,7 @@ The API is three functions and one error:
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import json
 import re
@@ -391,9 +392,14 @@ def validate(param: str | _Named, value: str) -> str:
     """The normalised form of `value` for the parameter (a name or a ParamSpec); ParamError if
     it cannot be used."""
     name = param if isinstance(param, str) else param.name
-    kind = kind_of(name)
     if not isinstance(value, str):
         raise ParamError(name, "not a string")
+    return _validate(name, value)
+
+
+@functools.lru_cache(maxsize=4096)
+def _validate(name: str, value: str) -> str:  # every planned fix validates its values: the same few
+    kind = kind_of(name)
     value = value.strip()
     if not value:
         if kind.empty_ok:

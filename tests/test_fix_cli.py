@@ -133,7 +133,8 @@ def test_a_fix_offered_but_not_applied_is_reported_and_fails_the_run(demo: Path,
 
     monkeypatch.setattr(batten.fix_cli, "fix_all", fix_all)
     before = snapshot(demo)
-    code, _out, err = run(capsys, "fix", str(demo), "--write", "--rule", "limits.pids", "--accept-defaults")
+    code, _out, err = run(capsys, "fix", str(demo), "--write", "--rule", "limits.pids", "--accept-defaults",
+                          "--set", "pids_limit=150")  # a value: fix_all plans again, on its own
     assert code == 1
     assert "batten: not applied: limits.pids [app] in compose.yaml: the service changed under it" in err
     assert "3 not applied (see above)" in err

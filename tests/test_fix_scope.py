@@ -159,3 +159,30 @@ def test_progress_is_reported_and_cancel_applies_nothing(tmp_path: Path) -> None
     with pytest.raises(FixCancelled):
         fix_all(project, Config(), selector(None, unsafe=True), cancel=cancel)
     assert (tmp_path / "compose.yaml").read_bytes() == before
+
+
+def test_edits_that_would_duplicate_a_key_wait_for_the_next_round() -> None:
+    from batten.fixers.apply import _clash
+
+    top = "secrets:\n  pw:\n    file: ./pw.txt\n"
+    assert _clash(Edit("c.yaml", 90, 90, top), Edit("c.yaml", 40, 40, "secrets:\n  other:\n    file: ./o\n"))
+    same = "    secrets:\n      - pw\n"
+    assert _clash(Edit("c.yaml", 50, 50, same), Edit("c.yaml", 50, 50, same))  # one step of two fixes
+    assert not _clash(Edit("c.yaml", 50, 50, same), Edit("c.yaml", 80, 80, same))  # two services
+    assert not _clash(Edit("c.yaml", 10, 10, ', "no-new-privileges:true"'),
+                      Edit("c.yaml", 30, 30, ', "no-new-privileges:true"'))
+    assert not _clash(Edit("a.yaml", 0, 0, top), Edit("b.yaml", 0, 0, top))
+
+
+def test_two_secrets_of_one_file_are_both_moved_in_one_run(tmp_path: Path) -> None:
+    write(tmp_path, {"compose.yaml": (
+        "services:\n  db:\n    image: postgres:16\n    environment:\n      POSTGRES_PASSWORD: s3cr3t-Passw0rd-1\n"
+        "  app:\n    image: example/app:1\n    environment:\n      API_TOKEN: ghp_abcdefghijklmnopqrstuvwxyz0123456789AB\n")})
+    project = load_project([str(tmp_path)])
+    config = Config()
+    out = fix_all(project, config, selector(["secret.*"], unsafe=True))
+    assert not out.failed and not out.pending
+    after = out.changes["compose.yaml"].after
+    assert after.count("\nsecrets:\n") == 1 and "s3cr3t" not in after and "ghp_" not in after
+    again = fix_all(out.project, config, selector(["secret.*"], unsafe=True))
+    assert not again.applied and not again.changes
