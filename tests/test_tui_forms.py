@@ -303,3 +303,52 @@ async def test_at_80x24_the_header_keeps_the_engine_state(demo: Path) -> None:
         top = screen_lines(app)[0]
         assert "5 containers" in top, top
         assert len(top) <= 80
+
+
+async def test_at_80x24_tables_keep_rule_ids_and_line_numbers_whole(demo: Path) -> None:
+    app = build_app(str(demo), engine=False)
+    async with app.run_test(size=SMALL) as pilot:
+        await settle(pilot)
+        view = app.main.findings
+        assert not view.tree.display  # below 90 columns the table gets the width
+        lines = screen_lines(app)
+        table = view.table
+        shown = table.shown[: table.scrollable_content_region.height - 1]
+        assert shown
+        for i, f in enumerate(shown):
+            row = lines[table.region.y + 1 + i]  # under the header row
+            assert f" {f.rule.id} " in row, row
+            if f.location is not None:
+                assert f":{f.location.line} " in row, row  # the line number is never cut
+        await pilot.press("t")  # the tree on request, narrow
+        await settle(pilot)
+        assert view.tree.display and view.tree.size.width <= 34
+        await pilot.press("t")
+        await settle(pilot)
+        assert not view.tree.display
+
+
+async def test_the_guided_step_proposes_what_its_dialog_will(demo: Path) -> None:
+    """With live evidence (the running demo-cache-1 runs as 999:999), the guided step and the
+    fix dialog opened from it show the same values and the same diff."""
+    from tests.test_tui_flows import replay
+
+    app = build_app(str(demo), gateway=replay(), poll_interval=0)
+    async with app.run_test(size=LARGE) as pilot:
+        await settle(pilot)
+        await pilot.press("g")
+        await settle(pilot)
+        guided = app.main.guided
+        assert guided.walk is not None and str(guided.walk.area.value) == "user"
+        target = next(f for f in guided.table.shown if f.rule.id == "compose.user-unset" and f.target == "cache")
+        guided.table.select_fingerprint(target.fingerprint())
+        await settle(pilot)
+        await settle(pilot)
+        proposal = str(guided.query_one("#guided-proposal").render())
+        step_diff = guided.query_one("#guided-diff").diff
+        assert "user=999:999" in proposal and "999:999" in step_diff
+        await pilot.press("f")
+        await settle(pilot)
+        dialog = app.screen
+        assert dialog.values()["user"] == "999:999"
+        assert dialog.preview.diff == step_diff
