@@ -134,10 +134,11 @@ def run_fix(args: argparse.Namespace) -> int:
     pick = gate(everything, accept)
     evidence = live_evidence(result, paths, args.host, args.context) if args.live else None
     with ProgressLine(sys.stderr, enabled=not args.quiet) as progress:
-        if getattr(args, "trial", False):
+        if getattr(args, "trial", False) or args.live:  # the engine also tells what the images hold
             from batten.trial import run_trials
 
-            outcome, trial_lines = run_trials(result, pick, values, evidence, args.host, args.context)
+            outcome, trial_lines = run_trials(result, pick, values, evidence, args.host, args.context,
+                                              trial=getattr(args, "trial", False), progress=progress.update)
         else:
             outcome, trial_lines = fix_all(result.project, result.config, pick, values, evidence,
                                            findings=result.findings, progress=progress.update,

@@ -394,9 +394,11 @@ def engine_knowledge(gateway: Any, project: Project, *, filesystems: bool = True
 
 
 def run_trials(result: Any, pick: Selector, values: Mapping[str, str] | None, evidence: Any,
-               host: str | None, context: str | None) -> tuple[Outcome, list[str]]:
-    """`batten fix --trial`: plan with what the engine shows about the images, try every changed
-    service, hold back what fails. Returns the outcome and the report lines."""
+               host: str | None, context: str | None, *, trial: bool = True,
+               progress: Callable[[Any], None] | None = None) -> tuple[Outcome, list[str]]:
+    """`batten fix --trial` (and `--live`, with trial=False): plan with what the engine shows
+    about the images; with `trial`, try every changed service and hold back what fails.
+    Returns the outcome and the report lines."""
     import sys
 
     from batten.live.endpoint import resolve_endpoint
@@ -411,19 +413,23 @@ def run_trials(result: Any, pick: Selector, values: Mapping[str, str] | None, ev
     except BattenError as exc:
         if gateway is not None:
             gateway.close()
-        lines.append(f"trial: engine unavailable ({exc}); nothing was tried, nothing held back")
+        lines.append(f"{'trial' if trial else 'images'}: engine unavailable ({exc}); "
+                     + ("nothing was tried, nothing held back" if trial else "planned without image facts"))
         return fix_all(result.project, result.config, pick, values, evidence, findings=result.findings), lines
     tty = sys.stderr.isatty()
 
-    def progress(text: str) -> None:
+    def say(text: str) -> None:
         if tty:
             print(f"batten: {text}", file=sys.stderr)
 
     try:
         findings = refine_findings(result.findings, knowledge)
         with using(knowledge):
+            if not trial:
+                return fix_all(result.project, result.config, pick, values, evidence, findings=findings,
+                               progress=progress), lines
             outcome, trials = trial_gate(result.project, result.config, pick, values, evidence, findings,
-                                         gateway, progress=progress)
+                                         gateway, progress=say)
     finally:
         gateway.close()
     if trials:

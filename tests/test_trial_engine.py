@@ -130,6 +130,12 @@ def test_image_with_its_own_healthcheck_is_never_overridden(
                               "--accept-defaults", "--set", "healthcheck_cmd=wget -q http://127.0.0.1:8080/",
                               "--host", engine.url, "--color", "never")
     assert (tmp_path / "compose.yaml").read_text() == compose, err
+    # --live plans with the same image facts (read-only: no container is created)
+    _code, _out, err = batten(capsys, "fix", str(tmp_path), "--rule", "health.*", "--write", "--live",
+                              "--accept-defaults", "--set", "healthcheck_cmd=wget -q http://127.0.0.1:8080/",
+                              "--host", engine.url, "--color", "never")
+    assert (tmp_path / "compose.yaml").read_text() == compose, err
+    assert not trial_containers(engine)
 
 
 def test_no_probe_is_guessed_for_an_image_without_wget_or_curl(
