@@ -12,6 +12,7 @@ ignore = ["image.not-minimal"]       # rule ids or globs to skip
 fail-on = "high"                     # default threshold of `batten scan`
 exclude = ["vendor/**", "*.generated.yaml"]  # paths discovery skips (globs; bare names match anywhere)
 baseline = ".batten-baseline.json"  # findings recorded by `batten scan --write-baseline`
+trusted-registries = ["docker.io", "ghcr.io/acme"]  # image.untrusted-registry: images from elsewhere
 
 [tool.batten.severity]               # per-rule severity overrides
 "limits.cpu" = "medium"
@@ -65,7 +66,8 @@ FIX_DEFAULTS: dict[str, str] = {
     "healthcheck_start_period": "10s",
 }
 
-_KNOWN_KEYS = {"select", "ignore", "fail-on", "severity", "per-path-ignores", "fix", "keys", "exclude", "baseline"}
+_KNOWN_KEYS = {"select", "ignore", "fail-on", "severity", "per-path-ignores", "fix", "keys", "exclude", "baseline",
+               "trusted-registries"}
 CONFIG_FILES = (".batten.toml", "pyproject.toml")
 
 
@@ -92,6 +94,7 @@ class Config:
     keys: dict[str, str] = field(default_factory=dict)
     exclude: list[str] = field(default_factory=list)
     baseline: str | None = None  # absolute path of a baseline file
+    trusted_registries: list[str] = field(default_factory=list)  # image.untrusted-registry runs when set
     source: str | None = None  # file the config came from
     base: str | None = None  # directory config paths are relative to (the config file's)
     prefix: str = ""  # the scanned project's root relative to `base` ("" when it is `base`)
@@ -120,9 +123,14 @@ class Config:
         return out
 
     def enabled(self, rule_id: str) -> bool:
+        from batten.checks.catalogue import DEFAULT_OFF
+
         if not any(fnmatch.fnmatchcase(rule_id, s) for s in self.select):
             return False
-        return not any(fnmatch.fnmatchcase(rule_id, i) for i in self.ignore)
+        if any(fnmatch.fnmatchcase(rule_id, i) for i in self.ignore):
+            return False
+        # a rule that is off by default runs when `select` names it (not through a bare `*`)
+        return rule_id not in DEFAULT_OFF or any(s != "*" and fnmatch.fnmatchcase(rule_id, s) for s in self.select)
 
     def apply(self, findings: list[Finding]) -> list[Finding]:
         """Findings of selected rules only, severities overridden, per-path ignores marked. A
@@ -214,6 +222,9 @@ def parse_config(data: dict[str, Any], where: str) -> Config:
         if not isinstance(data["baseline"], str) or not data["baseline"].strip():
             raise UsageError(f"{where}: 'baseline' must be a file name")
         cfg.baseline = data["baseline"]
+    if "trusted-registries" in data:
+        cfg.trusted_registries = [r.strip().rstrip("/").lower()
+                                  for r in _as_list(data["trusted-registries"], "trusted-registries", where) if r.strip()]
     if "fail-on" in data:
         fo = str(data["fail-on"]).lower()
         if fo != "never":

@@ -120,6 +120,8 @@ class Rule:
     remedy: str = ""  # what the fix does / what to do by hand
     # tool -> check ids whose inline pragmas batten honours for this rule (derived from refs)
     pragmas: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    # off unless the config's `select` names it (its id or a glob other than `*`)
+    default_off: bool = False
 
 
 @dataclass(frozen=True, slots=True)

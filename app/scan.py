@@ -112,7 +112,7 @@ def _parallel_ok(project: Project) -> bool:
 
 
 def _run_units(project: Project, config: Config, units: list[Unit], with_fixes: bool) -> list[Finding]:
-    out = [f for u in units for f in check_unit(project, u) if config.enabled(f.rule.id)]
+    out = [f for u in units for f in check_unit(project, u, config) if config.enabled(f.rule.id)]
     if with_fixes:
         attach_fixes(out, project, config)
     return out

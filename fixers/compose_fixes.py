@@ -496,7 +496,8 @@ def fix_read_only(ctx: FixContext) -> FixResult | None:
             edits.extend(_append_or_add(svc, "tmpfs", want))
         elif tmpfs_v is not None:  # single string form: turn into a list on the same key
             node = tmpfs_v.node
-            assert isinstance(node, ScalarNode) and tmpfs_v.file is not None
+            if not isinstance(node, ScalarNode) or tmpfs_v.file is None:
+                raise NoFix("tmpfs is neither a string nor a list (compose.invalid)")
             edits.append(Edit(tmpfs_v.file.path, node.start_mark.index, node.end_mark.index,
                               _flow([node.value, *want])))
         else:

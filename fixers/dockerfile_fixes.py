@@ -974,3 +974,115 @@ def cmd_json(ctx: FixContext) -> FixResult | None:
         explanation += " The arguments were spread over continuation lines; they now sit on one line."
     return FixResult([doc.edit(span.start, span.end, new)], explanation=explanation)
 
+
+
+# ---------------------------------------------------------------------------------------------
+# Tier 2: package-manager flags and cleanup, useradd -l, EXPOSE casing, one HEALTHCHECK
+# ---------------------------------------------------------------------------------------------
+
+
+@fixer(
+    "df.assume-yes",
+    title="Add -y to the install command",
+    applicability=SAFE,
+    explanation="""Adds -y after the install subcommand, so the package manager does not stop to
+    ask for a confirmation no one can give during a build.""",
+)
+def assume_yes(ctx: FixContext) -> list[Edit] | None:
+    got = _rc_subject(ctx)
+    if got is None:
+        return None
+    doc, _stage, _ins, rc = got
+    pos = rc.cmd.positional()
+    if not pos:
+        return None
+    e = insert_after_word(doc, rc, pos[0], " -y")
+    return [e] if e is not None else None
+
+
+@fixer(
+    "df.pkg-clean",
+    title="Clean the package manager's cache in the same RUN",
+    applicability=SAFE,
+    explanation="""Appends the package manager's own clean command (yum/dnf/microdnf clean all,
+    zypper clean --all, yarn cache clean) to the RUN that installs, in its continuation style, so
+    the cache does not stay in the layer.""",
+)
+def pkg_clean(ctx: FixContext) -> list[Edit] | None:
+    from batten.checks.dockerfile_rules import CLEAN_COMMANDS
+
+    got = _rc_subject(ctx)
+    command = CLEAN_COMMANDS.get(ctx.finding.rule.id)
+    if got is None or command is None:
+        return None
+    doc, _stage, ins, rc = got
+    site = command_site(rc)
+    if site is None:
+        return None
+    kind, hd = site
+    if kind == "heredoc":
+        assert hd is not None
+        e = heredoc_append(doc, hd, command)
+    else:
+        e = append_command(doc, ins, command)
+    return [e] if e is not None else None
+
+
+@fixer(
+    "df.useradd-no-log-init",
+    title="Add -l (--no-log-init) to useradd",
+    applicability=SAFE,
+    explanation="""Adds -l to useradd: the user is created the same, without an entry in the
+    lastlog and faillog files, which Docker would otherwise store as megabytes of zeros.""",
+)
+def useradd_no_log_init(ctx: FixContext) -> list[Edit] | None:
+    got = _rc_subject(ctx)
+    if got is None:
+        return None
+    doc, _stage, _ins, rc = got
+    name = rc.cmd.name_word
+    if name is None or rc.name != "useradd":
+        return None
+    long = any(w.text.startswith("--") for w in rc.cmd.args)
+    e = insert_after_word(doc, rc, name, " --no-log-init" if long else " -l")
+    return [e] if e is not None else None
+
+
+@fixer(
+    "df.expose-protocol-case",
+    title="Write the EXPOSE protocol in lower case",
+    applicability=SAFE,
+    explanation="""Rewrites the protocol of the EXPOSE entry in lower case (80/TCP -> 80/tcp), the
+    form BuildKit expects; the port and its meaning stay the same.""",
+)
+def expose_protocol_case(ctx: FixContext) -> list[Edit] | None:
+    doc = doc_for(ctx.finding)
+    subj = _subject(ctx, 4)
+    if doc is None or subj is None:
+        return None
+    _stage, _ins, span, casing = subj
+    if not casing:
+        raise NoFix("only the protocol's casing has a safe fix; the port itself needs a person")
+    word = doc.text[span.start:span.end]
+    slash = word.rfind("/")
+    if slash == -1 or not word[slash + 1:].isalpha():
+        return None
+    return [doc.edit(span.start + slash + 1, span.end, word[slash + 1:].lower())]
+
+
+@fixer(
+    "df.single-healthcheck",
+    title="Remove the HEALTHCHECK that a later one replaces",
+    applicability=SAFE,
+    explanation="""Deletes this HEALTHCHECK: a later HEALTHCHECK in the same stage replaces it, so
+    the image behaves exactly as before.""",
+)
+def single_healthcheck(ctx: FixContext) -> list[Edit] | None:
+    doc = doc_for(ctx.finding)
+    subj = _subject(ctx, 2)
+    if doc is None or subj is None:
+        return None
+    _stage, ins = subj
+    if not isinstance(ins, Instruction):
+        return None
+    return [delete_instruction(doc, ins)]

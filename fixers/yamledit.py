@@ -377,10 +377,12 @@ def render_entry(key: str, value: Any, indent: int, st: Style) -> list[str]:
 
 
 def insert_entries(doc: YamlDoc, mapping: MappingNode, entries: dict[str, Any], near: Node | None = None) -> Edit:
-    """Add keys at the end of `mapping` (which must not already hold them)."""
+    """Add keys at the end of `mapping` (which must not already hold them, nor a misspelling of
+    them: a second spelling beside `read-only: true` would hide the first)."""
     for key in entries:
         if own(mapping, key) is not None:
             raise YamlEditError(f"key {key!r} already present")
+    _refuse_second_spelling(mapping, entries)
     st = detect_style(doc, near if near is not None else mapping)
     if mapping.flow_style:
         parts = [f"{k}: {render_flow(v, st.quote)}" for k, v in entries.items()]
@@ -403,6 +405,16 @@ def insert_entries(doc: YamlDoc, mapping: MappingNode, entries: dict[str, Any], 
         lines.extend(render_entry(k, v, indent, st))
     end = content_end(doc, mapping)
     return doc.insert_lines_after(end, lines)
+
+
+def _refuse_second_spelling(mapping: MappingNode, entries: dict[str, Any]) -> None:
+    from batten.sources.compose_schema import misspelling_of
+
+    for existing, _k, _v, _merged in map_entries(mapping):
+        for key in entries:
+            if misspelling_of(existing, key):
+                raise YamlEditError(f"the service has {existing!r}, a misspelling of {key!r}: fix its spelling "
+                                    f"first (compose.invalid)")
 
 
 def insert_under_key(doc: YamlDoc, key: ScalarNode, value: Node | None, entries: dict[str, Any], near: Node | None) -> Edit:

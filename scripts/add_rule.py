@@ -82,7 +82,7 @@ def add_check(text: str, func: str, name: str) -> str:
         raise SystemExit("add_rule: no _CHECKS tuple found")
     body = m.group(1)
     if "\n" in body:
-        new_tuple = f"_CHECKS = ({body.rstrip()}\n    _{name},\n)\n"
+        new_tuple = f"_CHECKS = ({body.rstrip().rstrip(',')},\n    _{name},\n)\n"
     else:
         new_tuple = f"_CHECKS = ({body}, _{name})\n"
     return text[:m.start()] + func + new_tuple + text[m.end():]

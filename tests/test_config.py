@@ -84,7 +84,7 @@ def test_path_patterns():
 
 def test_select_and_ignore_globs(tmp_path):
     fs = findings(tmp_path, {"Dockerfile": DOCKERFILE}, {"select": ["user.*", "pkg.*"], "ignore": ["user.numeric"]})
-    assert ids(fs, only_active=False) == {"user.missing", "pkg.pip-no-cache"}
+    assert ids(fs, only_active=False) == {"user.missing", "pkg.pip-no-cache", "pkg.pin-pip"}
 
 
 def test_ignored_rules_are_dropped_not_suppressed(tmp_path):

@@ -48,3 +48,13 @@ def test_screenshots_are_current(tmp_path):
     assert fresh == sorted(p.name for p in (ROOT / "screenshots").glob("*.svg"))
     stale = [n for n in fresh if (tmp_path / n).read_bytes() != (ROOT / "screenshots" / n).read_bytes()]
     assert stale == [], f"run .venv/bin/python scripts/screenshots.py to refresh: {stale}"
+
+
+def test_readme_counts_the_rules():
+    import re
+
+    from batten.checks.catalogue import all_rules
+
+    readme = (ROOT / "README.md").read_text()
+    m = re.search(r"batten checks \*\*(\d+) rules\*\*", readme)
+    assert m is not None and int(m.group(1)) == len(all_rules())

@@ -46,7 +46,7 @@ def co(tmp_path: Path, text: str, extra: dict | None = None, **kw):
 
 
 def test_hardened_service_is_clean(tmp_path):
-    fs = co(tmp_path, svc())
+    fs = co(tmp_path, svc("    ulimits:\n      nofile: 1024\n"))
     assert [f.rule.id for f in fs if not f.rule.id.startswith("supply.")] == []
 
 

@@ -313,6 +313,48 @@ RULE_CASES: dict[str, dict[str, str]] = {
     "supply.no-provenance": {"Dockerfile": "FROM alpine:3.20\n"},
     "supply.no-signing": {"Dockerfile": "FROM alpine:3.20\n"},
     "parse.error": {"Dockerfile": "FROM alpine:3.20\nFOO bar\n"},
+    # Tier 2
+    "user.useradd-sparse-log": {"Dockerfile": "FROM debian:12\nRUN useradd -u 1000000 app\n"},
+    "user.chpasswd": {"Dockerfile": "FROM debian:12\nRUN echo 'a:b' | chpasswd\n"},
+    "ports.invalid": {"Dockerfile": "FROM alpine:3.20\nEXPOSE 80/TCP\n"},
+    "health.multiple": {"Dockerfile": "FROM alpine:3.20\nHEALTHCHECK CMD a\nHEALTHCHECK CMD b\n"},
+    "image.platform-flag": {"Dockerfile": "FROM --platform=linux/amd64 alpine:3.20\n"},
+    "image.untrusted-registry": {"Dockerfile": "FROM quay.io/x/y:1\n"},
+    "pkg.apt-yes": {"Dockerfile": "FROM debian:12\nRUN apt-get install curl\n"},
+    "pkg.apt-not-apt-get": {"Dockerfile": "FROM debian:12\nRUN apt install -y curl\n"},
+    "pkg.yum-yes": {"Dockerfile": "FROM centos:7\nRUN yum install x\n"},
+    "pkg.dnf-yes": {"Dockerfile": "FROM fedora:40\nRUN dnf install x\n"},
+    "pkg.zypper-yes": {"Dockerfile": "FROM opensuse/leap:15\nRUN zypper in x\n"},
+    "pkg.yum-clean": {"Dockerfile": "FROM centos:7\nRUN yum -y install x\n"},
+    "pkg.dnf-clean": {"Dockerfile": "FROM fedora:40\nRUN dnf -y install x\n"},
+    "pkg.microdnf-clean": {"Dockerfile": "FROM fedora:40\nRUN microdnf install x\n"},
+    "pkg.zypper-clean": {"Dockerfile": "FROM opensuse/leap:15\nRUN zypper -n in x\n"},
+    "pkg.yarn-clean": {"Dockerfile": "FROM node:20\nRUN yarn install\n"},
+    "pkg.update-alone": {"Dockerfile": "FROM debian:12\nRUN apt-get update\n"},
+    "pkg.dist-upgrade": {"Dockerfile": "FROM debian:12\nRUN apt-get dist-upgrade -y\n"},
+    "pkg.pin-apt": {"Dockerfile": "FROM debian:12\nRUN apt-get install -y curl\n"},
+    "pkg.pin-apk": {"Dockerfile": "FROM alpine:3.20\nRUN apk add --no-cache curl\n"},
+    "pkg.pin-pip": {"Dockerfile": "FROM python:3.12-slim\nRUN pip install --no-cache-dir flask\n"},
+    "pkg.pin-npm": {"Dockerfile": "FROM node:20\nRUN npm install -g pnpm\n"},
+    "pkg.pin-gem": {"Dockerfile": "FROM ruby:3.3\nRUN gem install rails\n"},
+    "pkg.pin-go": {"Dockerfile": "FROM golang:1.22\nRUN go install example.com/x@latest\n"},
+    "pkg.pin-rpm": {"Dockerfile": "FROM fedora:40\nRUN dnf -y install x && dnf clean all\n"},
+    "shell.pipefail": {"Dockerfile": "FROM debian:12\nRUN curl -fsSL https://x | sh\n"},
+    "devices.host": _co("    devices:\n      - /dev/sda\n"),
+    "cgroup.parent": _co("    cgroup_parent: custom\n"),
+    "ns.shared-with-container": _co("    network_mode: service:db\n  db:\n    image: busybox:1.36\n"),
+    "mount.propagation-shared": _co("    volumes:\n      - /mnt:/mnt:rshared\n"),
+    "limits.ulimits": _co(),
+    "network.default-bridge": _co("    network_mode: bridge\n"),
+    "ports.duplicate-host": _co("    ports: ['8080:80']\n  db:\n    image: busybox:1.36\n    ports: ['8080:81']\n"),
+    "volume.shared-between-services": _co("    volumes: [data:/d]\n  db:\n    image: busybox:1.36\n    volumes: [data:/e]\n"
+                                          "volumes: {data: {}}\n"),
+    "compose.invalid": _co("    read-only: true\n"),
+}
+# rules that run only with a setting: the base config of their case
+RULE_CONFIG: dict[str, dict] = {
+    "image.untrusted-registry": {"trusted-registries": ["docker.io"]},
+    "pkg.pin-apt": {"select": ["*", "pkg.pin-apt"]},
 }
 
 
@@ -323,7 +365,7 @@ def test_every_static_tier1_rule_has_a_case():
     assert static == set(RULE_CASES)
 
 
-def _scan(root, files, config=None):
+def _scan_all(root, files, config=None):
     from tests.rulekit import findings as scan
 
     return scan(root, files, config)
@@ -340,6 +382,11 @@ def _with_line_before(text: str, line: int, pragma: str) -> str:
 @pytest.mark.parametrize("rule_id", sorted(RULE_CASES))
 def test_rule_fires_and_every_suppression_keeps_it_marked(tmp_path, rule_id):
     files = RULE_CASES[rule_id]
+    base = RULE_CONFIG.get(rule_id, {})
+
+    def _scan(root, files, config=None):
+        return _scan_all(root, files, {**base, **(config or {})})
+
     fs = _scan(tmp_path / "plain", files)
     hits = of(fs, rule_id)
     assert hits, f"{rule_id} does not fire on its case"

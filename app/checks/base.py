@@ -445,6 +445,30 @@ def not_minimal_hint(ref: ImageRef) -> str | None:
     return hint
 
 
+def registry_of(ref: ImageRef) -> str:
+    """The registry an image comes from (`docker.io` for Docker Hub), lower-case."""
+    return "docker.io" if ref.is_docker_hub else (ref.registry or "").lower()
+
+
+def untrusted_registry(ref: ImageRef, trusted: tuple[str, ...] | list[str]) -> bool:
+    """True when `trusted` (registries, or registry/namespace prefixes) is set and `ref` matches
+    none of it: `docker.io` covers Docker Hub, `ghcr.io/acme` covers ghcr.io/acme/*."""
+    if not trusted:
+        return False
+    reg = registry_of(ref)
+    repo = ref.repository.lower()
+    if reg == "docker.io" and "/" not in repo:
+        repo = "library/" + repo
+    full = f"{reg}/{repo}"
+    for t in trusted:
+        t = t.lower().rstrip("/")
+        if t in ("index.docker.io", "registry-1.docker.io", "hub.docker.com"):
+            t = "docker.io"
+        if reg == t or full == t or full.startswith(t + "/"):
+            return False
+    return True
+
+
 # ---------------------------------------------------------------------------------------------
 # capabilities
 # ---------------------------------------------------------------------------------------------
@@ -486,7 +510,14 @@ class RunCommand:
     whole: Command  # the command as written (wrappers included)
 
     def span(self) -> Span:
-        return Span(self.to_source(self.whole.start), self.to_source(max(self.whole.start, self.whole.end - 1)) + 1)
+        """The command as written, from its first word that is not a reserved word (`if`, `then`,
+        `do`...): `if x; then\\ sudo y` points at `sudo y`, on its own line."""
+        start = self.whole.start
+        for w in self.whole.words:
+            if not (w.text in _RESERVED and w.raw == w.text):
+                start = w.start
+                break
+        return Span(self.to_source(start), self.to_source(max(start, self.whole.end - 1)) + 1)
 
     def word_span(self, index: int) -> Span:
         w = self.cmd.words[index]
@@ -496,6 +527,8 @@ class RunCommand:
     def name(self) -> str:
         return self.cmd.basename
 
+
+_RESERVED = frozenset({"!", "if", "then", "else", "elif", "do", "while", "until", "{", "("})
 
 _SHELL_INTERPRETERS = {"sh", "bash", "ash", "dash", "zsh", "ksh", "busybox"}
 

@@ -63,6 +63,7 @@ def _r(
     refs: dict[str, str] | None = None,
     fix: str | None = None,
     remedy: str = "",
+    default_off: bool = False,
 ) -> Rule:
     """One rule. `refs` maps other tools to the ids of their equivalent checks, written once:
     they are shown in reports and docs, and the pragmas of hadolint, checkov, Trivy and KICS
@@ -78,6 +79,7 @@ def _r(
         refs={tool: value.replace("~", "") for tool, value in refs.items()},
         fix_id=fix,
         remedy=" ".join(remedy.split()),
+        default_off=default_off,
         pragmas={tool: ids for tool in PRAGMA_TOOLS if tool in refs
                  for ids in [_pragma_ids(tool, _ref_ids(refs[tool]))] if ids},
     )
@@ -121,6 +123,17 @@ _RULES: list[Rule] = [
         remedy="Pass explicit ids (for example -u 10001 / -g 10001) when creating the user and group.",
     ),
     _r(
+        "user.useradd-sparse-log",
+        "useradd with a large UID and no -l",
+        L, Area.USER, "DF",
+        """useradd records every new user in /var/log/lastlog and faillog, sparse files indexed
+        by UID. Docker layers do not keep files sparse, so a UID of 100000 or more writes tens of
+        megabytes (gigabytes for very large UIDs) of zeros into the image.""",
+        refs={"hadolint": "DL3046"},
+        fix="df.useradd-no-log-init",
+        remedy="Add -l (--no-log-init) to the useradd command.",
+    ),
+    _r(
         "user.numeric",
         "USER is a name, not a UID",
         I, Area.USER, "DF",
@@ -140,6 +153,17 @@ _RULES: list[Rule] = [
         refs={"hadolint": "DL3004", "checkov": "CKV2_DOCKER_1", "trivy": "DS-0010", "kics": "8ada6e80"},
         fix="df.drop-sudo",
         remedy="Run the command as root during the build (drop sudo) and switch USER afterwards.",
+    ),
+    _r(
+        "user.chpasswd",
+        "Password set with chpasswd in RUN",
+        M, Area.USER, "DF",
+        """chpasswd in a RUN sets (or blanks) an account's password at build time: the password
+        is in the image history and the same on every container, and an account with a
+        password invites su or login inside the container.""",
+        refs={"checkov": "CKV2_DOCKER_17"},
+        remedy="""Do not give image accounts passwords; lock them (passwd -l) and pass any
+        credential the service needs at run time as a secret.""",
     ),
     _r(
         "compose.user-root",
@@ -415,6 +439,19 @@ _RULES: list[Rule] = [
         remedy="Remove 22 from EXPOSE and drop sshd from the image.",
     ),
     _r(
+        "ports.invalid",
+        "EXPOSE with an invalid port",
+        L, Area.NETWORK, "DF",
+        """EXPOSE takes a port (0-65535) or a range, optionally with /tcp, /udp or /sctp in lower
+        case. A port out of range, a host mapping (80:80) or an unknown protocol is an error the
+        build or the engine rejects, or documents a port the service does not use.""",
+        refs={"hadolint": "DL3011", "trivy": "DS-0008", "kics": "71bf8cf8",
+              "buildkit": "ExposeInvalidFormat, ExposeProtoCasing", "semgrep": "invalid-port"},
+        fix="df.expose-protocol-case",
+        remedy="""Write the port the container listens on (publishing to the host is for docker
+        run -p or compose ports:); write the protocol in lower case.""",
+    ),
+    _r(
         "network.not-isolated",
         "Internal service on a non-internal network",
         L, Area.NETWORK, "CO",
@@ -471,6 +508,16 @@ _RULES: list[Rule] = [
               "docker-bench": "4.6", "dockle": "CIS-DI-0006"},
         fix="df.healthcheck",
         remedy="Add a HEALTHCHECK that probes the service (or rely on a compose/Kubernetes probe).",
+    ),
+    _r(
+        "health.multiple",
+        "More than one HEALTHCHECK in a stage",
+        L, Area.HEALTH, "DF",
+        """Only the last HEALTHCHECK of a stage takes effect; the earlier ones mislead whoever
+        reads the file about how the service is probed.""",
+        refs={"hadolint": "DL3012", "trivy": "DS-0023"},
+        fix="df.single-healthcheck",
+        remedy="Keep only the last HEALTHCHECK.",
     ),
     _r(
         "health.missing-compose",
@@ -540,6 +587,29 @@ _RULES: list[Rule] = [
         remedy="Switch the runtime stage to the -slim, -alpine or distroless variant.",
     ),
     _r(
+        "image.untrusted-registry",
+        "Image from a registry outside the allow-list",
+        M, Area.SUPPLY_CHAIN, "DF,CO",
+        """The project lists the registries it trusts (trusted-registries in the config) and
+        this image comes from another one: code from a source nobody vetted runs in the build
+        or in production. The rule runs only when the config lists registries.""",
+        refs={"hadolint": "DL3026", "docker-bench": "4.2"},
+        remedy="""Pull the image from a trusted registry (mirror it there), or add its registry
+        to trusted-registries after review.""",
+    ),
+    _r(
+        "image.platform-flag",
+        "FROM --platform set to a constant or to the default",
+        I, Area.IMAGES, "DF",
+        """FROM --platform=linux/amd64 builds that stage for one architecture whatever the build
+        asks for (an emulated, slower image on other hosts); --platform=$TARGETPLATFORM is the
+        default and only adds noise. $BUILDPLATFORM (cross-compiling) is fine.""",
+        refs={"hadolint": "DL3029/DL3065", "kics": "b16e8501", "semgrep": "avoid-platform-with-from",
+              "buildkit": "FromPlatformFlagConstDisallowed, RedundantTargetPlatform"},
+        remedy="""Drop the flag and choose the platform at build time (docker build
+        --platform), or use $BUILDPLATFORM for a build stage that cross-compiles.""",
+    ),
+    _r(
         "pkg.apt-no-recommends",
         "apt-get install without --no-install-recommends",
         L, Area.IMAGES, "DF",
@@ -578,6 +648,194 @@ _RULES: list[Rule] = [
         remedy="Add --no-cache-dir (or set PIP_NO_CACHE_DIR=1, or use a cache mount).",
     ),
     _r(
+        "pkg.apt-yes",
+        "apt-get install without -y",
+        L, Area.IMAGES, "DF",
+        """Without -y (or --yes, --assume-yes, -qq) apt-get asks for confirmation; with no
+        terminal the answer is no and the install is aborted, or the build hangs waiting.""",
+        refs={"hadolint": "DL3014", "trivy": "DS-0021", "kics": "77783205",
+              "semgrep": "missing-assume-yes-switch"},
+        fix="df.assume-yes",
+        remedy="Add -y after install.",
+    ),
+    _r(
+        "pkg.apt-not-apt-get",
+        "apt used in a RUN instead of apt-get",
+        L, Area.IMAGES, "DF",
+        """apt is the interactive front end; its command line is not stable for scripts and it
+        warns so on every run. apt-get is the tool meant for builds.""",
+        refs={"hadolint": "DL3027", "checkov": "CKV_DOCKER_9", "kics": "b84a0b47", "semgrep": "prefer-apt-get"},
+        remedy="Use apt-get (or apt-cache) in RUN instructions.",
+    ),
+    _r(
+        "pkg.yum-yes",
+        "yum install without -y",
+        L, Area.IMAGES, "DF",
+        """Without -y (--assumeyes) yum asks for confirmation; with no terminal the install is
+        aborted.""",
+        refs={"hadolint": "DL3030", "kics": "6e19193a", "semgrep": "missing-yum-assume-yes-switch"},
+        fix="df.assume-yes",
+        remedy="Add -y after install.",
+    ),
+    _r(
+        "pkg.dnf-yes",
+        "dnf install without -y",
+        L, Area.IMAGES, "DF",
+        """Without -y (--assumeyes) dnf asks for confirmation; with no terminal the install is
+        aborted.""",
+        refs={"hadolint": "DL3038", "kics": "7ebd323c", "semgrep": "missing-dnf-assume-yes-switch"},
+        fix="df.assume-yes",
+        remedy="Add -y after install.",
+    ),
+    _r(
+        "pkg.zypper-yes",
+        "zypper install without -y",
+        L, Area.IMAGES, "DF",
+        """Without -y (--no-confirm) or the global -n (--non-interactive) zypper asks for
+        confirmation; with no terminal the install is aborted.""",
+        refs={"hadolint": "DL3034", "kics": "45e1fca5"},
+        fix="df.assume-yes",
+        remedy="Add -y after install (or -n before it).",
+    ),
+    _r(
+        "pkg.yum-clean",
+        "yum install without yum clean all",
+        L, Area.IMAGES, "DF",
+        """yum keeps its metadata and package cache in /var/cache/yum inside the layer unless the
+        same RUN cleans it.""",
+        refs={"hadolint": "DL3032", "trivy": "DS-0015", "kics": "00481784"},
+        fix="df.pkg-clean",
+        remedy="Append && yum clean all to the RUN (or use a cache mount).",
+    ),
+    _r(
+        "pkg.dnf-clean",
+        "dnf install without dnf clean all",
+        L, Area.IMAGES, "DF",
+        """dnf keeps its metadata and package cache in /var/cache/dnf inside the layer unless the
+        same RUN cleans it.""",
+        refs={"hadolint": "DL3040", "trivy": "DS-0019", "kics": "295acb63", "semgrep": "missing-dnf-clean-all"},
+        fix="df.pkg-clean",
+        remedy="Append && dnf clean all to the RUN (or use a cache mount).",
+    ),
+    _r(
+        "pkg.microdnf-clean",
+        "microdnf install without microdnf clean all",
+        L, Area.IMAGES, "DF",
+        """microdnf keeps its metadata and package cache inside the layer unless the same RUN
+        cleans it.""",
+        refs={"hadolint": "DL3040", "trivy": "DS-0027"},
+        fix="df.pkg-clean",
+        remedy="Append && microdnf clean all to the RUN.",
+    ),
+    _r(
+        "pkg.zypper-clean",
+        "zypper install without zypper clean",
+        L, Area.IMAGES, "DF",
+        """zypper keeps downloaded packages and repository metadata in /var/cache/zypp inside the
+        layer unless the same RUN cleans it.""",
+        refs={"hadolint": "DL3036", "trivy": "DS-0020", "kics": "38300d1a", "semgrep": "missing-zypper-clean"},
+        fix="df.pkg-clean",
+        remedy="Append && zypper clean --all to the RUN.",
+    ),
+    _r(
+        "pkg.yarn-clean",
+        "yarn install without yarn cache clean",
+        L, Area.IMAGES, "DF",
+        """yarn keeps every downloaded package in its global cache, which ends up in the layer
+        beside node_modules.""",
+        refs={"hadolint": "DL3060"},
+        fix="df.pkg-clean",
+        remedy="Append && yarn cache clean to the RUN (or use a cache mount).",
+    ),
+    _r(
+        "pkg.update-alone",
+        "Package index updated in a RUN of its own",
+        L, Area.IMAGES, "DF",
+        """RUN apt-get update (or apk update) alone is cached as its own layer: a later install in
+        another RUN reuses the stale index from the cache and installs old versions, or fails
+        when the mirror has moved on.""",
+        refs={"checkov": "CKV_DOCKER_5", "trivy": "DS-0017", "kics": "9bae49be", "docker-bench": "4.7",
+              "dockle": "CIS-DI-0007"},
+        remedy="Update and install in the same RUN: apt-get update && apt-get install -y ...",
+    ),
+    _r(
+        "pkg.dist-upgrade",
+        "Distribution upgrade in a RUN",
+        I, Area.IMAGES, "DF",
+        """apt-get dist-upgrade (or full-upgrade, zypper dist-upgrade) may replace the base
+        image's release with packages it was not built with. Upgrading packages is patching, but
+        a whole-distribution upgrade belongs in a newer base image.""",
+        refs={"hadolint": "DL3035", "trivy": "DS-0024", "dockle": "DKL-DI-0003"},
+        remedy="Use a newer base image tag instead, or a plain upgrade of the packages that need it.",
+    ),
+    _r(
+        "pkg.pin-apt",
+        "apt-get install without versions (off by default)",
+        L, Area.SUPPLY_CHAIN, "DF",
+        """Without =version apt installs whatever the mirror has today, so two builds of the same
+        Dockerfile differ. Off by default: Debian mirrors drop old versions within weeks, so
+        pinned builds break (hadolint#884, hadolint PR #1253 turns DL3008 off by default);
+        a pinned, digest-addressed base image plus regular rebuilds is the usual answer. Turn it
+        on with select = ["*", "pkg.pin-apt"].""",
+        refs={"hadolint": "DL3008", "kics": "965a08d7"},
+        remedy="Pin name=version (the version the image has today: dpkg-query -W name).",
+        default_off=True,
+    ),
+    _r(
+        "pkg.pin-apk",
+        "apk add without versions",
+        L, Area.SUPPLY_CHAIN, "DF",
+        """Without =version (or ~version) apk installs whatever the repository has today: two
+        builds of the same Dockerfile differ, and a compromised or broken release is picked up
+        unreviewed.""",
+        refs={"hadolint": "DL3018", "kics": "d3499f6d"},
+        remedy="Pin name=version or name~major.minor (the version the image has: apk info -v).",
+    ),
+    _r(
+        "pkg.pin-pip",
+        "pip install without versions",
+        L, Area.SUPPLY_CHAIN, "DF",
+        """pip install name takes the newest release on the index: a new release (or a
+        typosquatted or hijacked one) changes the image with no review.""",
+        refs={"hadolint": "DL3013", "kics": "02d9c71f"},
+        remedy="Pin name==version, or install from a requirements file with pinned versions (-r).",
+    ),
+    _r(
+        "pkg.pin-npm",
+        "npm install of a package without a version",
+        L, Area.SUPPLY_CHAIN, "DF",
+        """npm install name takes the newest release: a new (or hijacked) release changes the
+        image with no review. A bare npm install or npm ci follows the lockfile and is fine.""",
+        refs={"hadolint": "DL3016", "kics": "e36d8880"},
+        remedy="Pin name@version, or install from package.json with a lockfile (npm ci).",
+    ),
+    _r(
+        "pkg.pin-gem",
+        "gem install without a version",
+        L, Area.SUPPLY_CHAIN, "DF",
+        """gem install name takes the newest release: a new (or hijacked) release changes the
+        image with no review.""",
+        refs={"hadolint": "DL3028", "kics": "22cd11f7"},
+        remedy="Pin the version (gem install name -v version, or name:version).",
+    ),
+    _r(
+        "pkg.pin-go",
+        "go install without a version",
+        L, Area.SUPPLY_CHAIN, "DF",
+        """go install path@latest (or a branch) builds whatever the default branch holds today.""",
+        refs={"hadolint": "DL3062"},
+        remedy="Pin a module version: go install path@v1.2.3.",
+    ),
+    _r(
+        "pkg.pin-rpm",
+        "yum/dnf/zypper install without versions",
+        L, Area.SUPPLY_CHAIN, "DF",
+        """Without a version yum, dnf and zypper install whatever the repository has today, so
+        two builds of the same Dockerfile differ.""",
+        refs={"hadolint": "DL3033/DL3041/DL3037", "kics": "6452c424/93d88cf7/562952e4"},
+        remedy="Pin name-version (yum, dnf) or name=version (zypper).",
+    ),
+    _r(
         "pkg.unverified",
         "Package signature checks disabled",
         H, Area.SUPPLY_CHAIN, "DF",
@@ -596,6 +854,19 @@ _RULES: list[Rule] = [
         refs={"checkov": "CKV2_DOCKER_2/3/4/5/6/12/13/14/15/16"},
         fix="df.remove-flag",
         remedy="Remove the flag or variable; install the CA certificate the build needs instead.",
+    ),
+    _r(
+        "shell.pipefail",
+        "Pipe in RUN without pipefail",
+        L, Area.SUPPLY_CHAIN, "DF",
+        """A RUN's pipeline succeeds when its last command does, whatever happened before it. Piped
+        into a shell (curl ... | sh) this is high severity: a failed or truncated download still
+        runs, as an empty or partial script, and the build carries on with half an install.
+        Other pipes hide a failing first command (low).""",
+        refs={"hadolint": "DL4006", "kics": "efbf148a", "semgrep": "set-pipefail"},
+        remedy="""Set SHELL ["/bin/bash", "-o", "pipefail", "-c"] before the RUN (or set -o pipefail
+        at its start where the shell supports it); better still, download to a file, verify its
+        checksum, then run it.""",
     ),
     _r(
         "add.use-copy",
@@ -727,7 +998,7 @@ _RULES: list[Rule] = [
     _r(
         "devices.host",
         "Host devices passed through",
-        M, Area.CAPABILITIES, "LC",
+        M, Area.CAPABILITIES, "CO,LC",
         """The container has direct access to host device nodes (HostConfig.Devices). Raw disks,
         /dev/mem or /dev/kmsg give a way around the kernel's protections; any device widens the
         attack surface.""",
@@ -737,7 +1008,7 @@ _RULES: list[Rule] = [
     _r(
         "mount.propagation-shared",
         "Mount with shared propagation",
-        M, Area.FILESYSTEM, "LC",
+        M, Area.FILESYSTEM, "CO,LC",
         """A bind mount with shared or slave propagation lets mounts made on one side appear on
         the other: a container can mount over host paths, or see host mounts appear inside.""",
         refs={"kics": "baa452f0", "docker-bench": "5.20", "compose-lint": "CL-0017"},
@@ -746,7 +1017,7 @@ _RULES: list[Rule] = [
     _r(
         "cgroup.parent",
         "Custom cgroup parent",
-        L, Area.RESOURCES, "LC",
+        L, Area.RESOURCES, "CO,LC",
         """The container sits under a cgroup of the operator's choosing instead of Docker's own,
         outside the limits and accounting the engine applies to its containers.""",
         refs={"kics": "4d9f44c6", "docker-bench": "5.25"},
@@ -755,7 +1026,7 @@ _RULES: list[Rule] = [
     _r(
         "limits.ulimits",
         "Default ulimits not overridden",
-        I, Area.RESOURCES, "LC",
+        I, Area.RESOURCES, "CO,LC",
         """The container inherits the engine's default ulimits (open files, processes): a
         process that leaks descriptors or forks exhausts the host's defaults, not its own.""",
         refs={"docker-bench": "5.19"},
@@ -764,7 +1035,7 @@ _RULES: list[Rule] = [
     _r(
         "ns.shared-with-container",
         "Namespace shared with another container",
-        L, Area.CAPABILITIES, "LC",
+        L, Area.CAPABILITIES, "CO,LC",
         """The container joins another container's network, PID or IPC namespace
         (container:NAME / service:NAME): it sees that container's processes, sockets or shared
         memory, and a compromise of one reaches the other.""",
@@ -773,12 +1044,31 @@ _RULES: list[Rule] = [
     _r(
         "network.default-bridge",
         "Container on the default bridge",
-        L, Area.NETWORK, "LC",
+        L, Area.NETWORK, "CO,LC",
         """The default bridge network (docker0) connects every container started without a
         network: they can all reach each other, with no name resolution to scope who talks to
         whom.""",
         refs={"docker-bench": "5.30"},
         remedy="Attach the service to a project network (compose does by default) or to none.",
+    ),
+    _r(
+        "ports.duplicate-host",
+        "Two services publish the same host port",
+        L, Area.NETWORK, "CO",
+        """Two services of one project publish the same host port and address: the second
+        cannot start (port already allocated), or, with different addresses, traffic meant for
+        one reaches the other.""",
+        refs={"dclint": "no-duplicate-exported-ports"},
+        remedy="Give each service its own host port, or put them behind one reverse proxy.",
+    ),
+    _r(
+        "volume.shared-between-services",
+        "Volume shared between services with write access",
+        I, Area.FILESYSTEM, "CO",
+        """Several services mount the same named volume or host directory and at least one can
+        write to it: a compromise of that service can plant files the others read or execute.""",
+        refs={"kics": "8c978947"},
+        remedy="Give each service its own volume, or mount it read-only where a service only reads.",
     ),
     _r(
         "ports.only-needed",
@@ -806,6 +1096,16 @@ _RULES: list[Rule] = [
         reject it too.""",
         remedy="Fix the syntax error at the reported location.",
     ),
+    _r(
+        "compose.invalid",
+        "Compose file does not match the Compose Specification",
+        M, Area.INPUT, "CO",
+        """A key the Compose Specification does not know (often a misspelling: read-only for
+        read_only) or a value of the wrong type or form. docker compose refuses the file, and a
+        hardening setting written under a wrong name was never in force. Checked against the
+        specification's JSON schema, which batten carries.""",
+        remedy="Use the key and value form the message names (the specification's own spelling).",
+    ),
 ]
 
 RULES: dict[str, Rule] = {r.id: r for r in _RULES}
@@ -820,6 +1120,10 @@ def rule(rule_id: str) -> Rule:
 
 def all_rules() -> list[Rule]:
     return list(_RULES)
+
+
+DEFAULT_OFF: frozenset[str] = frozenset(r.id for r in _RULES if r.default_off)
+"""Rules that run only when the config's `select` names them (docs/rules.md says which)."""
 
 
 TOOL_PRAGMA_INDEX: dict[str, dict[str, list[str]]] = {}

@@ -7,6 +7,7 @@ without `version:` get every check.
 
 from __future__ import annotations
 
+import posixpath
 import re
 from collections.abc import Iterator
 
@@ -22,10 +23,13 @@ from batten.checks.base import (
     make,
     norm_cap,
     not_minimal_hint,
+    registry_of,
     stage_healthcheck,
     token_in,
+    untrusted_registry,
 )
-from batten.model import Finding, Location, Span
+from batten.config import Config
+from batten.model import Finding, Location, Severity, Span
 from batten.sources.compose import (
     ComposeProject,
     ComposeValue,
@@ -38,10 +42,14 @@ from batten.sources.compose import (
 from batten.sources.dockerfile import ImageRef
 from batten.sources.project import Project
 
+C = Severity.CRITICAL
+
 
 class SvcCtx:
-    def __init__(self, svc: Service, cp: ComposeProject, project: Project | None) -> None:
+    def __init__(self, svc: Service, cp: ComposeProject, project: Project | None,
+                 config: Config | None = None) -> None:
         self.svc = svc
+        self.trusted = tuple(config.trusted_registries) if config is not None else ()
         self.cp = cp
         self.project = project
         self.stage = project.service_stage(svc) if project is not None else None
@@ -70,14 +78,26 @@ class SvcCtx:
         )
 
 
-def check_compose(cp: ComposeProject, project: Project | None = None) -> list[Finding]:
+def check_compose(cp: ComposeProject, project: Project | None = None, config: Config | None = None) -> list[Finding]:
     out: list[Finding] = []
     for svc in cp.services.values():
-        ctx = SvcCtx(svc, cp, project)
+        ctx = SvcCtx(svc, cp, project, config)
         for check in _CHECKS:
             out.extend(check(ctx))
     out.extend(_network_isolation(cp))
+    out.extend(_duplicate_ports(cp))
+    out.extend(_shared_volumes(cp))
+    out.extend(_invalid(cp))
     return out
+
+
+def _invalid(cp: ComposeProject) -> Iterator[Finding]:
+    """compose.invalid: each file against the Compose Specification's schema."""
+    for cf in cp.files:
+        for p in cf.schema_problems():
+            yield make("compose.invalid", p.message, Location(cf.path, p.line, p.column), scope=cp,
+                       evidence={"path": p.path, **({"key": p.key} if p.key else {}),
+                                 **({"suggestion": p.suggestion} if p.suggestion else {})})
 
 
 def _items(v: ComposeValue | None) -> list[ComposeValue]:
@@ -485,4 +505,194 @@ def _restart(ctx: SvcCtx) -> Iterator[Finding]:
         yield ctx.finding("restart.policy", f"service {svc.name!r} restarts up to {rp.text} times", rp)
 
 
-_CHECKS = (_user, _privileges, _filesystem, _resources, _ports, _secrets, _health, _image, _logging, _restart)
+# ---------------------------------------------------------------------------------------------
+# Tier 2: devices, cgroups, shared namespaces, propagation, ulimits, default bridge, registries
+# ---------------------------------------------------------------------------------------------
+
+# devices that bypass the kernel's protections: memory, kernel log, raw disks and partitions
+_CRITICAL_DEVICE = re.compile(
+    r"^/dev/(mem|kmem|port|kmsg|(sd|hd|vd|xvd)[a-z]+\d*|nvme\d+(n\d+)?(p\d+)?|mmcblk\d+(p\d+)?|dm-\d+|md\d+"
+    r"|loop\d+|mapper/.+|disk/.+|sg\d+|bsg/.+|nbd\d+)$"
+)
+
+
+def _device_source(item: ComposeValue) -> str | None:
+    if item.is_map:
+        src = item.get("source")
+        return src.text if src is not None and src.text else None
+    if item.is_scalar and item.text:
+        return item.text.split(":", 1)[0]
+    return None
+
+
+def _devices(ctx: SvcCtx) -> Iterator[Finding]:
+    svc = ctx.svc
+    for item in _items(svc.get("devices")):
+        src = _device_source(item)
+        if not src:
+            continue
+        crit = bool(_CRITICAL_DEVICE.match(src))
+        what = "a raw disk or kernel memory/log device" if crit else "a host device"
+        yield ctx.finding("devices.host", f"service {svc.name!r} passes {what} through: {src}", item,
+                    severity=C if crit else None, evidence={"device": src}, subject=(svc, item))
+
+
+def _cgroup_parent(ctx: SvcCtx) -> Iterator[Finding]:
+    v = ctx.svc.get("cgroup_parent")
+    if v is not None and v.text:
+        yield ctx.finding("cgroup.parent", f"service {ctx.svc.name!r} sets cgroup_parent: {v.text}", v)
+
+
+def _shared_namespaces(ctx: SvcCtx) -> Iterator[Finding]:
+    svc = ctx.svc
+    for key in ("network_mode", "pid", "ipc"):
+        v = svc.get(key)
+        if v is None or not v.text:
+            continue
+        kind, _, other = v.text.partition(":")
+        if kind in ("service", "container") and other:
+            yield ctx.finding("ns.shared-with-container",
+                        f"service {svc.name!r} joins the {key.replace('_mode', '')} namespace of {kind} {other!r}",
+                        v, evidence={"key": key, "with": v.text})
+
+
+_PROPAGATION = {"shared", "rshared", "slave", "rslave"}
+
+
+def _propagation(ctx: SvcCtx) -> Iterator[Finding]:
+    svc = ctx.svc
+    for item in _items(svc.get("volumes")):
+        vol = parse_volume(item)
+        if vol is None:
+            continue
+        mode = next((o for o in vol.options if o.strip().lower() in _PROPAGATION), None)
+        if mode is not None:
+            yield ctx.finding("mount.propagation-shared",
+                        f"service {svc.name!r} mounts {vol.source or vol.target} with {mode} propagation", item,
+                        evidence={"source": vol.source, "propagation": mode}, subject=(svc, item))
+
+
+def _ulimits(ctx: SvcCtx) -> Iterator[Finding]:
+    if ctx.svc.get("ulimits") is None:
+        yield ctx.finding("limits.ulimits", f"service {ctx.svc.name!r} sets no ulimits (the engine's defaults apply)", None)
+
+
+def _default_bridge(ctx: SvcCtx) -> Iterator[Finding]:
+    v = ctx.svc.get("network_mode")
+    if v is not None and v.text in ("bridge", "default"):
+        yield ctx.finding("network.default-bridge",
+                    f"service {ctx.svc.name!r} uses network_mode: {v.text}, the engine's shared default bridge", v)
+
+
+def _untrusted_registry(ctx: SvcCtx) -> Iterator[Finding]:
+    if not ctx.trusted or ctx.svc.build is not None:
+        return
+    img = ctx.svc.get("image")
+    ref = ImageRef.parse(img.text) if img is not None and img.text else None
+    if ref is not None and untrusted_registry(ref, ctx.trusted):
+        yield ctx.finding("image.untrusted-registry",
+                    f"image {ref.raw} comes from {registry_of(ref)}, not a trusted registry", img,
+                    evidence={"image": ref.raw, "registry": registry_of(ref)})
+
+
+# ---------------------------------------------------------------------------------------------
+# Tier 2: across services (host ports, shared volumes)
+# ---------------------------------------------------------------------------------------------
+
+
+def _profiles(svc: Service) -> set[str]:
+    return {i.text for i in _items(svc.get("profiles")) if i.text}
+
+
+def _may_run_together(a: Service, b: Service) -> bool:
+    pa, pb = _profiles(a), _profiles(b)
+    return not (pa and pb and not pa & pb)
+
+
+def _duplicate_ports(cp: ComposeProject) -> Iterator[Finding]:
+    seen: dict[tuple[str, int, str], tuple[Service, ComposeValue]] = {}
+    for svc in cp.services.values():
+        mode = svc.get("network_mode")
+        if (mode is not None and mode.text in ("host", "none")) or (mode is not None and mode.text.startswith("service:")):
+            continue
+        for item in _items(svc.get("ports")):
+            if item.missing_vars:
+                continue
+            p = parse_port(item)
+            if p is None:
+                continue
+            ip = (p.host_ip or "").strip("[]")
+            wildcard = ip in ("", "0.0.0.0", "::")
+            for port in p.published_ports:
+                for (oip, oport, oproto), (other, _ov) in seen.items():
+                    if other is svc or oport != port or oproto != p.protocol or not _may_run_together(svc, other):
+                        continue
+                    if oip == ip or wildcard or oip in ("", "0.0.0.0", "::"):
+                        ctx = SvcCtx(svc, cp, None)
+                        yield ctx.finding("ports.duplicate-host",
+                                    f"service {svc.name!r} publishes host port {port}/{p.protocol}, "
+                                    f"which service {other.name!r} publishes too", item,
+                                    evidence={"port": port, "other": other.name}, subject=(svc, item))
+                        break
+                else:
+                    seen.setdefault((ip, port, p.protocol), (svc, item))
+                    continue
+                break
+
+
+def _shared_volumes(cp: ComposeProject) -> Iterator[Finding]:
+    users: dict[str, list[tuple[Service, ComposeValue, bool]]] = {}
+    shown: dict[str, str] = {}
+    for svc in cp.services.values():
+        for item in _items(svc.get("volumes")):
+            if item.missing_vars:
+                continue
+            vol = parse_volume(item)
+            if vol is None or not vol.source or vol.type not in ("bind", "volume"):
+                continue
+            src = vol.source.rstrip("/") or "/"
+            if vol.type == "bind":
+                if src in _BENIGN or _SOCKETS.search(src) or src.startswith("/dev/"):
+                    continue
+                key = "bind:" + posixpath.normpath(posixpath.join(cp.dir, src)) if not src.startswith("/") else src
+            else:
+                key = "volume:" + src
+            shown.setdefault(key, vol.source)
+            users.setdefault(key, []).append((svc, item, vol.read_only))
+    for key, group in users.items():
+        names = sorted({s.name for s, _i, _ro in group})
+        if len(names) < 2 or all(ro for _s, _i, ro in group):
+            continue
+        reported: set[str] = set()
+        for svc, item, ro in group:
+            if svc.name in reported:
+                continue
+            reported.add(svc.name)
+            others = [n for n in names if n != svc.name]
+            what = shown[key]
+            ctx = SvcCtx(svc, cp, None)
+            yield ctx.finding("volume.shared-between-services",
+                        f"service {svc.name!r} shares {what} with {', '.join(others)}"
+                        + (" (read-only here)" if ro else ""), item,
+                        evidence={"source": what, "services": names}, subject=(svc, item))
+
+
+_CHECKS = (
+    _user,
+    _privileges,
+    _filesystem,
+    _resources,
+    _ports,
+    _secrets,
+    _health,
+    _image,
+    _logging,
+    _restart,
+    _devices,
+    _cgroup_parent,
+    _shared_namespaces,
+    _propagation,
+    _ulimits,
+    _default_bridge,
+    _untrusted_registry,
+)

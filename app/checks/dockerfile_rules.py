@@ -22,21 +22,28 @@ from batten.checks.base import (
     literal_secret_value,
     make,
     not_minimal_hint,
+    registry_of,
     run_commands,
     runtime_chain,
+    stage_chain,
     stage_env,
     stage_healthcheck,
     token_in,
+    untrusted_registry,
 )
 from batten.checks.dockerignore import DockerIgnore
-from batten.model import Finding, Span
+from batten.config import Config
+from batten.model import Finding, Severity, Span
 from batten.sources.dockerfile import DockerfileModel, ImageRef, Instruction, Stage
 from batten.sources.project import Project
 
+H = Severity.HIGH
+
 
 class DfCtx:
-    def __init__(self, df: DockerfileModel, project: Project | None) -> None:
+    def __init__(self, df: DockerfileModel, project: Project | None, config: Config | None = None) -> None:
         self.df = df
+        self.trusted = tuple(config.trusted_registries) if config is not None else ()
         self.project = project
         self.src = df.source
         self.runtime = project.runtime_stages(df) if project is not None else (
@@ -82,8 +89,8 @@ class DfCtx:
         )
 
 
-def check_dockerfile(df: DockerfileModel, project: Project | None = None) -> list[Finding]:
-    ctx = DfCtx(df, project)
+def check_dockerfile(df: DockerfileModel, project: Project | None = None, config: Config | None = None) -> list[Finding]:
+    ctx = DfCtx(df, project, config)
     out: list[Finding] = []
     for problem in df.problems:
         out.append(
@@ -692,6 +699,486 @@ def _user_root_words(text: str) -> bool:
     return is_root_user(text)
 
 
+# ---------------------------------------------------------------------------------------------
+# Tier 2: identity, ports, health, images
+# ---------------------------------------------------------------------------------------------
+
+
+def _stage_of(ctx: DfCtx, ins: Instruction) -> Stage | None:
+    return ctx.df.stages[ins.stage] if ins.stage >= 0 else None
+
+
+def _opt_value(cmd, long: str, short: str) -> str | None:
+    """The value of `-u 100`, `-u100`, `--uid 100` or `--uid=100` (None when absent)."""
+    args = cmd.args
+    for k, w in enumerate(args):
+        t = w.text
+        if t == "--":
+            break
+        if t == long or t == f"-{short}":
+            return args[k + 1].text if k + 1 < len(args) else None
+        if t.startswith(long + "="):
+            return t.split("=", 1)[1]
+        if t.startswith(f"-{short}") and not t.startswith("--") and len(t) > 2 and t[2:].isdigit():
+            return t[2:]
+    return None
+
+
+def _useradd_log(ctx: DfCtx) -> Iterator[Finding]:
+    for stage in ctx.shipped:
+        for ins in stage.instructions_named("RUN"):
+            for rc in ctx.cmds(ins):
+                if rc.name != "useradd" or rc.cmd.has_option("--no-log-init", "l"):
+                    continue
+                uid = _opt_value(rc.cmd, "--uid", "u")
+                if uid is None or not uid.isdigit() or len(uid) <= 5:
+                    continue  # hadolint's threshold: 100000 and up
+                yield ctx.finding("user.useradd-sparse-log",
+                            f"useradd -u {uid} without -l writes a lastlog entry sized for UID {uid} into the layer",
+                            rc.span(), stage, evidence={"uid": uid}, subject=(stage, ins, rc))
+
+
+def _chpasswd(ctx: DfCtx) -> Iterator[Finding]:
+    for stage in ctx.shipped:
+        for ins in stage.instructions_named("RUN"):
+            for rc in ctx.cmds(ins):
+                if rc.name == "chpasswd":
+                    yield ctx.finding("user.chpasswd", "RUN sets an account password with chpasswd (the value is not shown)",
+                                rc.span(), stage, subject=(stage, ins, rc))
+
+
+_EXPOSE_WORD = re.compile(r"(?P<a>\d+)(?:-(?P<b>\d+))?(?:/(?P<proto>[A-Za-z]+))?")
+
+
+def _expose_invalid(ctx: DfCtx) -> Iterator[Finding]:
+    for ins in ctx.df.instructions_named("EXPOSE"):
+        stage = _stage_of(ctx, ins)
+        for text, _raw, span in ins.words():
+            if "$" in text:
+                continue  # an ARG decides
+            m = _EXPOSE_WORD.fullmatch(text)
+            problem = None
+            casing = False
+            if m is None:
+                problem = ("a host mapping: EXPOSE takes the container port only" if ":" in text
+                           else "not a port, a range or port/protocol")
+            else:
+                a, b = int(m.group("a")), int(m.group("b")) if m.group("b") else None
+                proto = m.group("proto")
+                if a > 65535 or (b is not None and b > 65535):
+                    problem = "out of range (0-65535)"
+                elif b is not None and b < a:
+                    problem = "a range that ends before it starts"
+                elif proto is not None and proto.lower() not in ("tcp", "udp", "sctp"):
+                    problem = f"unknown protocol {proto!r} (tcp, udp or sctp)"
+                elif proto is not None and proto != proto.lower():
+                    problem, casing = "the protocol is written in upper case", True
+            if problem is not None:
+                yield ctx.finding("ports.invalid", f"EXPOSE {text}: {problem}", span, stage,
+                            evidence={"port": text, "casing": casing}, subject=(stage, ins, span, casing))
+
+
+def _health_multiple(ctx: DfCtx) -> Iterator[Finding]:
+    for stage in ctx.df.stages:
+        hcs = stage.instructions_named("HEALTHCHECK")
+        for ins in hcs[:-1]:
+            yield ctx.finding("health.multiple",
+                        f"HEALTHCHECK on line {ins.line} is replaced by the one on line {hcs[-1].line}",
+                        ins, stage, evidence={"kept": hcs[-1].line}, subject=(stage, ins))
+
+
+_TARGETPLATFORM = ("$TARGETPLATFORM", "${TARGETPLATFORM}")
+
+
+def _platform_flag(ctx: DfCtx) -> Iterator[Finding]:
+    for stage in ctx.df.stages:
+        fl = stage.from_instr.flag("platform")
+        if fl is None or fl.value is None:
+            continue
+        value = fl.value.strip()
+        if value in _TARGETPLATFORM:
+            why = "is the default (redundant)"
+        elif "$" in value:
+            continue  # $BUILDPLATFORM and other ARGs: chosen at build time
+        else:
+            why = "fixes the stage to one platform whatever the build asks for"
+        yield ctx.finding("image.platform-flag", f"FROM --platform={value} {why}", fl.span, stage,
+                    evidence={"platform": value}, subject=(stage, fl))
+
+
+def _untrusted_registry(ctx: DfCtx) -> Iterator[Finding]:
+    if not ctx.trusted:
+        return
+    names = {st.name.lower() for st in ctx.df.stages if st.name}
+    for stage in ctx.df.stages:
+        ref = stage.image
+        if stage.parent is not None or ref is None or stage.base_resolved.strip().lower() in names:
+            continue
+        if untrusted_registry(ref, ctx.trusted):
+            yield ctx.finding("image.untrusted-registry",
+                        f"FROM {ref.raw} comes from {registry_of(ref)}, not a trusted registry",
+                        _base_span(stage.from_instr, stage), stage, evidence={"image": ref.raw,
+                                                                              "registry": registry_of(ref)})
+
+
+# ---------------------------------------------------------------------------------------------
+# Tier 2: package managers
+# ---------------------------------------------------------------------------------------------
+
+
+def _sub(rc: RunCommand) -> str:
+    pos = rc.cmd.positional()
+    return pos[0].text if pos else ""
+
+
+def _piped_from(cmds: list[RunCommand], k: int, names: set[str]) -> bool:
+    """True when command k reads a pipe from one of `names` (`yes | apt-get install`)."""
+    rc = cmds[k]
+    for j in range(k - 1, -1, -1):
+        prev = cmds[j]
+        if prev.script is not rc.script:
+            continue
+        return prev.whole.separator_after in ("|", "|&") and prev.name in names
+    return False
+
+
+_YES = {
+    "apt-get": (("install",), ("--yes", "y"), ("--assume-yes", None), ("--quiet=2", None)),
+    "apt": (("install",), ("--yes", "y"), ("--assume-yes", None)),
+    "yum": (("install", "groupinstall", "localinstall", "reinstall"), ("--assumeyes", "y")),
+    "dnf": (("install", "groupinstall", "localinstall", "reinstall"), ("--assumeyes", "y")),
+    "zypper": (("install", "in"), ("--no-confirm", "y"), ("--non-interactive", "n")),
+}
+_YES_RULE = {"apt-get": "pkg.apt-yes", "apt": "pkg.apt-yes", "yum": "pkg.yum-yes", "dnf": "pkg.dnf-yes",
+             "zypper": "pkg.zypper-yes"}
+
+
+def _assume_yes(ctx: DfCtx) -> Iterator[Finding]:
+    for stage in ctx.df.stages:
+        conf = " ".join(i.args for st in stage_chain(stage) for i in st.instructions_named("RUN")).lower()
+        for ins in stage.instructions_named("RUN"):
+            cmds = ctx.cmds(ins)
+            for k, rc in enumerate(cmds):
+                spec = _YES.get(rc.name)
+                if spec is None or _sub(rc) not in spec[0]:
+                    continue
+                cmd = rc.cmd
+                if any(cmd.has_option(lo, sh) for lo, sh in spec[1:]):
+                    continue
+                if rc.name in ("apt-get", "apt"):
+                    if any(w.text in ("-qq", "-yqq", "-qqy") for w in cmd.args) or _apt_simulated(cmd) \
+                            or "assume-yes" in conf:
+                        continue
+                elif "assumeyes" in conf:
+                    continue
+                if _piped_from(cmds, k, {"yes", "echo", "printf"}):
+                    continue
+                flag = "-n or -y" if rc.name == "zypper" else "-y"
+                yield ctx.finding(_YES_RULE[rc.name], f"{rc.name} {_sub(rc)} without {flag}{_shown(rc)}", rc.span(), stage,
+                            subject=(stage, ins, rc))
+
+
+def _apt_not_apt_get(ctx: DfCtx) -> Iterator[Finding]:
+    for ins in ctx.df.instructions_named("RUN"):
+        stage = _stage_of(ctx, ins)
+        for rc in ctx.cmds(ins):
+            if rc.name == "apt" and rc.cmd.args:
+                yield ctx.finding("pkg.apt-not-apt-get", f"apt {_sub(rc) or rc.cmd.args[0].text}: use apt-get in scripts",
+                            rc.span(), stage, subject=(stage, ins, rc))
+
+
+# package manager -> (install subcommands, rule, clean command, what else counts as cleaned)
+_CLEAN = {
+    "yum": (("install", "groupinstall", "localinstall", "reinstall", "update", "upgrade"), "pkg.yum-clean",
+            "yum clean all", ("/var/cache/yum",)),
+    "dnf": (("install", "groupinstall", "localinstall", "reinstall", "update", "upgrade"), "pkg.dnf-clean",
+            "dnf clean all", ("/var/cache/dnf", "/var/cache/yum")),
+    "microdnf": (("install", "update", "upgrade", "reinstall"), "pkg.microdnf-clean", "microdnf clean all",
+                 ("/var/cache/yum", "/var/cache/dnf")),
+    "zypper": (("install", "in", "update", "up", "dist-upgrade", "dup"), "pkg.zypper-clean", "zypper clean --all",
+               ("/var/cache/zypp",)),
+    "yarn": (("install", ""), "pkg.yarn-clean", "yarn cache clean", (".cache/yarn", "/usr/local/share/.cache")),
+}
+CLEAN_COMMANDS = {rid: command for _subs, rid, command, _paths in _CLEAN.values()}
+
+
+def _cleaned(name: str, cmds: list[RunCommand], ins: Instruction, paths: tuple[str, ...]) -> bool:
+    for rc in cmds:
+        sub = _sub(rc)
+        if rc.name == name and (sub in ("clean", "cc") or (name == "yarn" and sub == "cache"
+                                                          and "clean" in [w.text for w in rc.cmd.args])):
+            return True
+        if rc.name == "rm" and any(p in w.text for w in rc.cmd.args for p in paths):
+            return True
+    if name == "yarn" and any(rc.name == "yarn" and rc.cmd.has_option("--cache-folder") for rc in cmds):
+        return True
+    return _cache_mount(ins, *paths) or any(
+        opts.get("type") in ("cache", "tmpfs") and any(p in opts.get("target", opts.get("dst", "")) for p in paths)
+        for opts in (fl.options() for fl in ins.flags_named("mount")))
+
+
+def _pkg_clean(ctx: DfCtx) -> Iterator[Finding]:
+    for stage in ctx.shipped:
+        for ins in stage.instructions_named("RUN"):
+            cmds = ctx.cmds(ins)
+            done: set[str] = set()
+            for rc in cmds:
+                spec = _CLEAN.get(rc.name)
+                if spec is None or rc.name in done:
+                    continue
+                subs, rid, command, paths = spec
+                sub = _sub(rc)
+                if sub not in subs or (rc.name == "yarn" and sub == "" and any(
+                        not w.text.startswith("--") or w.text in ("--version", "--help") for w in rc.cmd.args)):
+                    continue
+                if _cleaned(rc.name, cmds, ins, paths):
+                    continue
+                what = f"{rc.name} {sub}".strip()
+                yield ctx.finding(rid, f"{what} leaves its cache in the layer (no {command}){_shown(rc)}", rc.span(),
+                            stage, evidence={"command": command}, subject=(stage, ins, rc))
+                done.add(rc.name)  # one finding per RUN and manager: the fix appends one clean command
+
+
+_INDEX_UPDATE = {"apt-get": "update", "apt": "update", "apk": "update"}
+_HARMLESS = {"set", "echo", "true", ":", "export", "printf"}
+
+
+def _update_alone(ctx: DfCtx) -> Iterator[Finding]:
+    for ins in ctx.df.instructions_named("RUN"):
+        stage = _stage_of(ctx, ins)
+        cmds = ctx.cmds(ins)
+        updates = [rc for rc in cmds if _INDEX_UPDATE.get(rc.name) == _sub(rc) != ""]
+        if not updates:
+            continue
+        others = [rc for rc in cmds if rc not in updates and rc.name not in _HARMLESS]
+        if others:
+            continue  # something in the same RUN uses the index (or may: a script)
+        rc = updates[0]
+        yield ctx.finding("pkg.update-alone", f"RUN {rc.name} update alone: a later install uses a stale cached index",
+                    rc.span(), stage, subject=(stage, ins, rc))
+
+
+def _dist_upgrade(ctx: DfCtx) -> Iterator[Finding]:
+    for stage in ctx.shipped:
+        for ins in stage.instructions_named("RUN"):
+            for rc in ctx.cmds(ins):
+                sub = _sub(rc)
+                if (rc.name in ("apt-get", "apt") and sub in ("dist-upgrade", "full-upgrade")) or \
+                        (rc.name == "zypper" and sub in ("dist-upgrade", "dup")):
+                    yield ctx.finding("pkg.dist-upgrade", f"{rc.name} {sub} upgrades the whole distribution", rc.span(),
+                                stage, subject=(stage, ins, rc))
+
+
+# ---------------------------------------------------------------------------------------------
+# Tier 2: unpinned packages (report only; the fix is a version the image really has)
+# ---------------------------------------------------------------------------------------------
+
+_VALUE_OPTS = {
+    "apt": {"-o", "-t", "-c", "--option", "--target-release", "--default-release", "--config-file"},
+    "apk": {"-X", "--repository", "-t", "--virtual", "--repositories-file", "-p", "--root", "--arch",
+            "--keys-dir", "--cache-dir"},
+    "pip": {"-r", "--requirement", "-c", "--constraint", "-e", "--editable", "-i", "--index-url",
+            "--extra-index-url", "-f", "--find-links", "-t", "--target", "--prefix", "--root", "--src",
+            "--upgrade-strategy", "--trusted-host", "--platform", "--python-version", "--implementation",
+            "--abi", "--only-binary", "--no-binary", "--progress-bar", "--cert", "--client-cert", "--proxy",
+            "--retries", "--timeout", "--log", "--cache-dir", "--global-option", "--install-option",
+            "--config-settings", "-C", "--report", "--exists-action", "--python"},
+    "npm": {"--prefix", "--registry", "--cache", "-w", "--workspace", "--omit", "--include", "--loglevel",
+            "--userconfig", "--tag", "--before", "--location"},
+    "gem": {"-v", "--version", "-i", "--install-dir", "-n", "--bindir", "--source", "-s", "--platform"},
+    "go": {"-o", "-C", "-tags", "-ldflags", "-gcflags", "-mod", "-modfile", "-p", "-pkgdir", "-toolexec"},
+    "rpm": {"--setopt", "--enablerepo", "--disablerepo", "--installroot", "--releasever", "-x", "--exclude",
+            "--repo", "--repofrompath", "-c", "--config", "--forcearch", "--downloaddir", "-r",
+            "--from"},
+}
+
+
+def _operands(rc: RunCommand, family: str, after: int) -> list[str]:
+    """The operands after the subcommand word at index `after` of args (option values skipped)."""
+    out: list[str] = []
+    args = rc.cmd.args[after + 1:]
+    opts = _VALUE_OPTS[family]
+    k = 0
+    while k < len(args):
+        t = args[k].text
+        k += 1
+        if t == "--":
+            out.extend(w.text for w in args[k:])
+            break
+        if t.startswith("-") and len(t) > 1:
+            if "=" not in t and t in opts:
+                k += 1
+            continue
+        out.append(t)
+    return out
+
+
+def _sub_index(rc: RunCommand, subs: tuple[str, ...]) -> int | None:
+    for k, w in enumerate(rc.cmd.args):
+        if w.text in subs:
+            return k
+        if not w.text.startswith("-"):
+            return None
+    return None
+
+
+_LOCAL = re.compile(r"^(\.{1,2}$|\.{0,2}/|~|[a-z+]+://|git\+|file:)|\.(deb|apk|rpm|whl|gem|tgz|tar\.gz|zip)$")
+_RPM_VERSION = re.compile(r"-\d|[=<>]")
+_FLOATING = {"latest", "master", "main", "head", "next"}
+
+
+def _pip_pinned(p: str) -> bool:
+    return any(op in p for op in ("==", ">=", "<=", "~=", "!=", "<", ">", "@"))
+
+
+def _npm_pinned(p: str) -> bool:
+    at = p.rfind("@")
+    return at > 0 and p[at + 1:].lower() not in _FLOATING and bool(p[at + 1:])
+
+
+def _go_pinned(p: str) -> bool:
+    return "@" in p and p.rsplit("@", 1)[1].lower() not in _FLOATING
+
+
+def _unpinned(rc: RunCommand) -> tuple[str, list[str]] | None:
+    """(rule id, unpinned packages) of an install command, or None."""
+    name = rc.name
+    if name in ("apt-get", "apt"):
+        k = _sub_index(rc, ("install",))
+        if k is None or _apt_simulated(rc.cmd):
+            return None
+        rid, family, pinned = "pkg.pin-apt", "apt", (lambda p: "=" in p)
+    elif name == "apk":
+        k = _sub_index(rc, ("add",))
+        rid, family, pinned = "pkg.pin-apk", "apk", (lambda p: any(c in p for c in "=~<>"))
+    elif _is_pip_install(rc):
+        k = next((i for i, w in enumerate(rc.cmd.args) if w.text == "install"), None)
+        if rc.cmd.has_option("--constraint", "c") or rc.cmd.has_option("--no-deps"):
+            return None
+        rid, family, pinned = "pkg.pin-pip", "pip", _pip_pinned
+    elif name == "npm":
+        k = _sub_index(rc, ("install", "i", "add", "isntall"))
+        rid, family, pinned = "pkg.pin-npm", "npm", _npm_pinned
+    elif name == "gem":
+        k = _sub_index(rc, ("install",))
+        if rc.cmd.has_option("--version", "v"):
+            return None
+        rid, family, pinned = "pkg.pin-gem", "gem", (lambda p: ":" in p)
+    elif name == "go":
+        k = _sub_index(rc, ("install",))
+        rid, family, pinned = "pkg.pin-go", "go", _go_pinned
+    elif name in ("yum", "dnf", "microdnf", "zypper", "tdnf"):
+        k = _sub_index(rc, ("install", "in") if name == "zypper" else ("install", "reinstall"))
+        rid, family, pinned = "pkg.pin-rpm", "rpm", (lambda p: bool(_RPM_VERSION.search(p)))
+    else:
+        return None
+    if k is None:
+        return None
+    ops = _operands(rc, family, k)
+    if family == "pip" and rc.cmd.has_option("--upgrade", "U"):
+        ops = [p for p in ops if p.lower() not in ("pip", "setuptools", "wheel")]
+    bad = [p for p in ops if p and "$" not in p and "`" not in p and not p.startswith("@")
+           and not _LOCAL.search(p) and not pinned(p)]
+    return (rid, bad) if bad else None
+
+
+def _pins(ctx: DfCtx) -> Iterator[Finding]:
+    for ins in ctx.df.instructions_named("RUN"):
+        stage = _stage_of(ctx, ins)
+        for rc in ctx.cmds(ins):
+            got = _unpinned(rc)
+            if got is None:
+                continue
+            rid, pkgs = got
+            shown = ", ".join(pkgs[:5]) + (f" and {len(pkgs) - 5} more" if len(pkgs) > 5 else "")
+            yield ctx.finding(rid, f"{rc.name} installs {shown} without a fixed version", rc.span(), stage,
+                        evidence={"packages": pkgs}, subject=(stage, ins, rc))
+
+
+# ---------------------------------------------------------------------------------------------
+# Tier 2: pipes without pipefail
+# ---------------------------------------------------------------------------------------------
+
+_INTERPRETERS = re.compile(r"^(sh|bash|ash|dash|zsh|ksh|mksh|python[0-9.]*|perl|ruby|node|php)$")
+_NEVER_FAILS = {"echo", "printf", "yes", "true", ":"}
+
+
+def _pipefail_shell(stage: Stage) -> str | None:
+    """`pipefail` when a SHELL in the chain sets it, `other` for a non-POSIX SHELL, else None."""
+    for st in stage_chain(stage):
+        shells = st.instructions_named("SHELL")
+        if shells:
+            js = shells[-1].json or []
+            if any("pipefail" in a for a in js):
+                return "pipefail"
+            if js and js[0].replace("\\", "/").rsplit("/", 1)[-1].lower() not in _SHELL_NAMES:
+                return "other"
+            return None
+    return None
+
+
+_SHELL_NAMES = {"sh", "bash", "ash", "dash", "zsh", "ksh", "mksh", "busybox"}
+
+
+def _case_pattern(cmds: list[RunCommand], rc: RunCommand) -> bool:
+    if rc.name == "case":
+        return True
+    prev = None
+    for c in cmds:
+        if c is rc:
+            break
+        if c.script is rc.script:
+            prev = c
+    return prev is not None and prev.whole.separator_after in (";;", ";&", ";;&")
+
+
+def _pipefail(ctx: DfCtx) -> Iterator[Finding]:
+    for stage in ctx.df.stages:
+        if _pipefail_shell(stage) is not None or is_windows_stage(stage):
+            continue
+        for ins in stage.instructions_named("RUN"):
+            text = ins.args + "".join(h.body for h in ins.heredocs)
+            if "pipefail" in text or (ins.json is not None and ins.json[:1] and
+                                      ins.json[0].rsplit("/", 1)[-1] not in _SHELL_NAMES):
+                continue
+            cmds = ctx.cmds(ins)
+            k = 0
+            while k < len(cmds):
+                rc = cmds[k]
+                if rc.whole.separator_after not in ("|", "|&"):
+                    k += 1
+                    continue
+                # the pipeline: rc and the following commands of the same script up to its end
+                chain = [rc]
+                j = k + 1
+                while j < len(cmds):
+                    nxt = cmds[j]
+                    j += 1
+                    if nxt.script is not rc.script:
+                        continue
+                    chain.append(nxt)
+                    if nxt.whole.separator_after not in ("|", "|&"):
+                        break
+                k = j
+                if _case_pattern(cmds, rc):
+                    continue  # `case $x in a | b)`: alternatives, not a pipe
+                producers = chain[:-1]
+                if all(p.name in _NEVER_FAILS for p in producers):
+                    continue
+                runs = next((c for c in chain[1:] if _INTERPRETERS.match(c.name)), None)
+                names = " | ".join(c.name for c in chain)
+                if runs is not None:
+                    yield ctx.finding("shell.pipefail",
+                                f"RUN pipes {producers[0].name} into {runs.name} without pipefail: a failed "
+                                "download still runs and the build carries on", rc.span(), stage,
+                                severity=H, evidence={"pipeline": names, "interpreter": runs.name},
+                                subject=(stage, ins, rc))
+                else:
+                    yield ctx.finding("shell.pipefail", f"RUN pipeline {names} without pipefail: only the last "
+                                "command's failure fails the build", rc.span(), stage,
+                                evidence={"pipeline": names}, subject=(stage, ins, rc))
+
+
 _CHECKS = (
     _user,
     _user_ids,
@@ -706,4 +1193,17 @@ _CHECKS = (
     _add,
     _cmd_form,
     _volume_socket,
+    _useradd_log,
+    _chpasswd,
+    _expose_invalid,
+    _health_multiple,
+    _platform_flag,
+    _untrusted_registry,
+    _assume_yes,
+    _apt_not_apt_get,
+    _pkg_clean,
+    _update_alone,
+    _dist_upgrade,
+    _pins,
+    _pipefail,
 )

@@ -52,13 +52,13 @@ def work_units(project: Project) -> list[Unit]:
     return units
 
 
-def check_unit(project: Project, unit: Unit) -> list[Finding]:
+def check_unit(project: Project, unit: Unit, config: Config | None = None) -> list[Finding]:
     _weight, kind, i = unit
     if kind == "df":
         df = project.files[i].dockerfile
         assert df is not None
-        return check_dockerfile(df, project)
-    return check_compose(project.compose_projects[i], project)
+        return check_dockerfile(df, project, config)
+    return check_compose(project.compose_projects[i], project, config)
 
 
 def compose_notes(cp: ComposeProject) -> list[Finding]:
@@ -74,11 +74,12 @@ def env_notes(project: Project) -> list[Finding]:
             for path, line, message in project.env_problems]
 
 
-def raw_findings(project: Project) -> list[Finding]:
-    """All findings before config and suppressions, deduplicated."""
+def raw_findings(project: Project, config: Config | None = None) -> list[Finding]:
+    """All findings before config and suppressions, deduplicated (the config's settings that
+    rules read, such as trusted registries, apply)."""
     out = parse_error_findings(project)
     for unit in work_units(project):
-        out.extend(check_unit(project, unit))
+        out.extend(check_unit(project, unit, config))
     out.extend(check_project(project))
     return dedupe(out)
 
@@ -132,4 +133,5 @@ def _candidate_lines(f: Finding, project: Project) -> tuple[int, ...]:
 
 
 def run_checks(project: Project, config: Config | None = None) -> list[Finding]:
-    return apply_config(raw_findings(project), project, config or Config())
+    config = config or Config()
+    return apply_config(raw_findings(project, config), project, config)

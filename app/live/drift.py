@@ -208,6 +208,51 @@ def _same_user(a: str, b: str) -> bool:
 
 
 # ---------------------------------------------------------------------- comparisons
+_SCALAR = (str, int, float, bool, type(None))
+_LISTS = ("cap_drop", "cap_add", "security_opt", "ports", "tmpfs", "volumes")
+_ITEM_MAPS = ("ports", "volumes")  # long syntax: a list of mappings
+
+
+def _well_formed(declared: Mapping[str, Any]) -> dict[str, Any]:
+    """The service without the values of a shape Compose rejects (compose.invalid reports them):
+    drift compares only what the file can mean."""
+    parsed = {"mem_limit": parse_memory, "cpus": parse_cpus, "pids_limit": _int_or_none}
+    out = dict(declared) if isinstance(declared, Mapping) else {}
+    for key, value in list(out.items()):
+        if key in _LISTS:
+            ok = (isinstance(value, list) and all(
+                isinstance(v, _SCALAR) or (key in _ITEM_MAPS and isinstance(v, Mapping)) for v in value)) or (
+                key == "tmpfs" and isinstance(value, str))
+        elif key in ("deploy", "healthcheck"):
+            ok = isinstance(value, Mapping)
+        else:
+            ok = isinstance(value, _SCALAR)
+        if ok and key in parsed:
+            try:
+                parsed[key](value)
+            except (TypeError, ValueError):
+                ok = False
+        if not ok:
+            del out[key]
+    deploy = out.get("deploy")
+    if deploy is not None:
+        res = deploy.get("resources")
+        lim = res.get("limits") if isinstance(res, Mapping) else None
+        if (res is not None and not isinstance(res, Mapping)) or (lim is not None and not isinstance(lim, Mapping)):
+            out["deploy"] = {}
+        elif isinstance(lim, Mapping):
+            clean = {}
+            for k, v in lim.items():
+                try:
+                    if k in ("memory", "cpus", "pids"):
+                        {"memory": parse_memory, "cpus": parse_cpus, "pids": _int_or_none}[k](v)
+                    clean[k] = v
+                except (TypeError, ValueError):
+                    continue
+            out["deploy"] = {**deploy, "resources": {**res, "limits": clean}}  # type: ignore[dict-item]
+    return out
+
+
 @dataclass(slots=True)
 class DriftCtx:
     """One container against the service that declares it."""
@@ -420,7 +465,7 @@ def drift(
     image: Mapping[str, Any] | None = None,
 ) -> list[DriftItem]:
     """Differences between a compose service (effective config) and its running container."""
-    ctx = DriftCtx(inspect, declared, image)
+    ctx = DriftCtx(inspect, _well_formed(declared), image)
     return [item for check in DRIFT_CHECKS for item in check(ctx)]
 
 

@@ -230,6 +230,18 @@ class ComposeFile:
     def ok(self) -> bool:
         return self.error is None
 
+    def schema_problems(self) -> list:
+        """Where the file departs from the Compose Specification (batten.sources.compose_schema),
+        computed once; empty for a file that did not parse."""
+        if self.root is None:
+            return []
+        got = self.cache.get("schema_problems")
+        if got is None:
+            from batten.sources.compose_schema import validate
+
+            got = self.cache["schema_problems"] = validate(self.root)
+        return got  # type: ignore[return-value]
+
 
 def load_compose(source: SourceText, env: Mapping[str, str] | None = None) -> ComposeFile:
     """Parse one compose file; problems become `error` (the scan reports parse.error)."""
