@@ -470,6 +470,32 @@ def untrusted_registry(ref: ImageRef, trusted: tuple[str, ...] | list[str]) -> b
 
 
 # ---------------------------------------------------------------------------------------------
+# devices
+# ---------------------------------------------------------------------------------------------
+
+# Host devices that reach around the kernel's protections: its memory and I/O ports, and raw
+# disks (every file of the host, whatever its permissions). A container given one is critical.
+HOST_MEMORY_DEVICES = frozenset({"/dev/mem", "/dev/kmem", "/dev/port"})
+RAW_DISK_PREFIXES: tuple[str, ...] = (
+    "/dev/sd", "/dev/hd", "/dev/vd", "/dev/xvd", "/dev/nvme", "/dev/mmcblk", "/dev/dm-", "/dev/md",
+    "/dev/loop", "/dev/mapper/", "/dev/disk/",
+)  # fmt: skip
+# the kernel log: kernel addresses and other containers' activity to read, messages to forge
+KERNEL_LOG_DEVICE = "/dev/kmsg"
+
+
+def device_severity(host_path: str) -> tuple[str, Severity | None]:
+    """(what the device is, the severity of passing it through; None: the rule's default)."""
+    if host_path in HOST_MEMORY_DEVICES:
+        return " (host memory or I/O ports)", Severity.CRITICAL
+    if host_path.startswith(RAW_DISK_PREFIXES):
+        return " (a host disk)", Severity.CRITICAL
+    if host_path == KERNEL_LOG_DEVICE:
+        return " (the kernel log)", Severity.HIGH
+    return "", None
+
+
+# ---------------------------------------------------------------------------------------------
 # capabilities
 # ---------------------------------------------------------------------------------------------
 

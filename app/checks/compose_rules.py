@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from batten.checks.base import (
     DANGEROUS_CAPS,
     caps_dropped_all,
+    device_severity,
     effective_user,
     image_default_nonroot,
     image_defines_healthcheck,
@@ -29,7 +30,7 @@ from batten.checks.base import (
     untrusted_registry,
 )
 from batten.config import Config
-from batten.model import Finding, Location, Severity, Span
+from batten.model import Finding, Location, Span
 from batten.sources.compose import (
     ComposeProject,
     ComposeValue,
@@ -41,8 +42,6 @@ from batten.sources.compose import (
 )
 from batten.sources.dockerfile import ImageRef
 from batten.sources.project import Project
-
-C = Severity.CRITICAL
 
 
 class SvcCtx:
@@ -509,13 +508,6 @@ def _restart(ctx: SvcCtx) -> Iterator[Finding]:
 # Tier 2: devices, cgroups, shared namespaces, propagation, ulimits, default bridge, registries
 # ---------------------------------------------------------------------------------------------
 
-# devices that bypass the kernel's protections: memory, kernel log, raw disks and partitions
-_CRITICAL_DEVICE = re.compile(
-    r"^/dev/(mem|kmem|port|kmsg|(sd|hd|vd|xvd)[a-z]+\d*|nvme\d+(n\d+)?(p\d+)?|mmcblk\d+(p\d+)?|dm-\d+|md\d+"
-    r"|loop\d+|mapper/.+|disk/.+|sg\d+|bsg/.+|nbd\d+)$"
-)
-
-
 def _device_source(item: ComposeValue) -> str | None:
     if item.is_map:
         src = item.get("source")
@@ -531,10 +523,9 @@ def _devices(ctx: SvcCtx) -> Iterator[Finding]:
         src = _device_source(item)
         if not src:
             continue
-        crit = bool(_CRITICAL_DEVICE.match(src))
-        what = "a raw disk or kernel memory/log device" if crit else "a host device"
-        yield ctx.finding("devices.host", f"service {svc.name!r} passes {what} through: {src}", item,
-                    severity=C if crit else None, evidence={"device": src}, subject=(svc, item))
+        what, severity = device_severity(src)
+        yield ctx.finding("devices.host", f"service {svc.name!r} passes host device {src}{what} through", item,
+                          severity=severity, evidence={"device": src}, subject=(svc, item))
 
 
 def _cgroup_parent(ctx: SvcCtx) -> Iterator[Finding]:

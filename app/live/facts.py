@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from batten.checks.base import DANGEROUS_CAPS, DEFAULT_CAPS
+from batten.checks.base import DANGEROUS_CAPS, DEFAULT_CAPS, device_severity
 from batten.checks.catalogue import rule
 from batten.live import readers as R
 from batten.live.image_checks import judge_image
@@ -27,15 +27,6 @@ SENSITIVE_HOST_PATHS: tuple[str, ...] = (
     "/", "/etc", "/proc", "/sys", "/dev", "/boot", "/usr", "/lib", "/root", "/var", "/home",
     "/bin", "/sbin",
 )  # fmt: skip
-# Host devices that reach around the kernel's protections: its memory and I/O ports, and raw
-# disks (every file of the host, whatever its permissions). A container given one is critical.
-HOST_MEMORY_DEVICES = frozenset({"/dev/mem", "/dev/kmem", "/dev/port"})
-RAW_DISK_PREFIXES: tuple[str, ...] = (
-    "/dev/sd", "/dev/hd", "/dev/vd", "/dev/xvd", "/dev/nvme", "/dev/mmcblk", "/dev/dm-", "/dev/md",
-    "/dev/loop", "/dev/mapper/", "/dev/disk/",
-)  # fmt: skip
-# the kernel log: kernel addresses and other containers' activity to read, messages to forge
-KERNEL_LOG_DEVICE = "/dev/kmsg"
 SHARED_PROPAGATION = frozenset({"shared", "rshared", "slave", "rslave"})
 
 
@@ -175,15 +166,7 @@ def _selinux(ctx: LiveCtx) -> Iterator[Finding]:
 def _devices(ctx: LiveCtx) -> Iterator[Finding]:
     for d in R.devices(ctx.inspect):
         host = d["host"]
-        severity = None
-        if host in HOST_MEMORY_DEVICES:
-            what, severity = " (host memory or I/O ports)", Severity.CRITICAL
-        elif host.startswith(RAW_DISK_PREFIXES):
-            what, severity = " (a host disk)", Severity.CRITICAL
-        elif host == KERNEL_LOG_DEVICE:
-            what, severity = " (the kernel log)", Severity.HIGH
-        else:
-            what = ""
+        what, severity = device_severity(host)
         yield ctx.finding(
             "devices.host",
             f"has host device {host}{what} at {d['container']} ({d['permissions']})",
