@@ -855,7 +855,14 @@ _YES_RULE = {"apt-get": "pkg.apt-yes", "apt": "pkg.apt-yes", "yum": "pkg.yum-yes
 
 def _assume_yes(ctx: DfCtx) -> Iterator[Finding]:
     for stage in ctx.df.stages:
-        conf = " ".join(i.args for st in stage_chain(stage) for i in st.instructions_named("RUN")).lower()
+        conf_cache: list[str] = []
+
+        def conf(stage: Stage = stage, cache: list[str] = conf_cache) -> str:
+            """The RUN text of the chain (apt/yum configuration written by an earlier RUN), lazily."""
+            if not cache:
+                cache.append(" ".join(i.args for st in stage_chain(stage) for i in st.instructions_named("RUN")).lower())
+            return cache[0]
+
         for ins in stage.instructions_named("RUN"):
             cmds = ctx.cmds(ins)
             for k, rc in enumerate(cmds):
@@ -867,9 +874,9 @@ def _assume_yes(ctx: DfCtx) -> Iterator[Finding]:
                     continue
                 if rc.name in ("apt-get", "apt"):
                     if any(w.text in ("-qq", "-yqq", "-qqy") for w in cmd.args) or _apt_simulated(cmd) \
-                            or "assume-yes" in conf:
+                            or "assume-yes" in conf():
                         continue
-                elif "assumeyes" in conf:
+                elif "assumeyes" in conf():
                     continue
                 if _piped_from(cmds, k, {"yes", "echo", "printf"}):
                     continue
@@ -1103,18 +1110,27 @@ _INTERPRETERS = re.compile(r"^(sh|bash|ash|dash|zsh|ksh|mksh|python[0-9.]*|perl|
 _NEVER_FAILS = {"echo", "printf", "yes", "true", ":"}
 
 
-def _pipefail_shell(stage: Stage) -> str | None:
-    """`pipefail` when a SHELL in the chain sets it, `other` for a non-POSIX SHELL, else None."""
-    for st in stage_chain(stage):
-        shells = st.instructions_named("SHELL")
-        if shells:
-            js = shells[-1].json or []
-            if any("pipefail" in a for a in js):
-                return "pipefail"
-            if js and js[0].replace("\\", "/").rsplit("/", 1)[-1].lower() not in _SHELL_NAMES:
-                return "other"
-            return None
-    return None
+def _pipefail_shell(stage: Stage, memo: dict[int, str | None]) -> str | None:
+    """`pipefail` when a SHELL in the chain sets it, `other` for a non-POSIX SHELL, else None
+    (memoised per stage: a chain of stages is walked once)."""
+    if id(stage) in memo:
+        return memo[id(stage)]
+    shells = stage.instructions_named("SHELL")
+    if shells:
+        js = shells[-1].json or []
+        if any("pipefail" in a for a in js):
+            got: str | None = "pipefail"
+        elif js and js[0].replace("\\", "/").rsplit("/", 1)[-1].lower() not in _SHELL_NAMES:
+            got = "other"
+        else:
+            got = None
+    elif stage.parent is not None and stage.parent is not stage:
+        memo[id(stage)] = None  # a cycle ends here
+        got = _pipefail_shell(stage.parent, memo)
+    else:
+        got = None
+    memo[id(stage)] = got
+    return got
 
 
 _SHELL_NAMES = {"sh", "bash", "ash", "dash", "zsh", "ksh", "mksh", "busybox"}
@@ -1133,8 +1149,9 @@ def _case_pattern(cmds: list[RunCommand], rc: RunCommand) -> bool:
 
 
 def _pipefail(ctx: DfCtx) -> Iterator[Finding]:
-    for stage in ctx.df.stages:
-        if _pipefail_shell(stage) is not None or is_windows_stage(stage):
+    memo: dict[int, str | None] = {}
+    for stage in ctx.df.stages:  # parents come first: the memo fills in order
+        if _pipefail_shell(stage, memo) is not None:
             continue
         for ins in stage.instructions_named("RUN"):
             text = ins.args + "".join(h.body for h in ins.heredocs)
@@ -1142,6 +1159,8 @@ def _pipefail(ctx: DfCtx) -> Iterator[Finding]:
                                       ins.json[0].rsplit("/", 1)[-1] not in _SHELL_NAMES):
                 continue
             cmds = ctx.cmds(ins)
+            if not any(rc.whole.separator_after in ("|", "|&") for rc in cmds) or is_windows_stage(stage):
+                continue
             k = 0
             while k < len(cmds):
                 rc = cmds[k]
