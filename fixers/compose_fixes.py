@@ -49,7 +49,7 @@ from batten.sources.compose import (
     parse_volume,
 )
 from batten.sources.dockerfile import ImageRef
-from batten.sources.yamlnodes import MappingNode, Node, ScalarNode, SequenceNode
+from batten.sources.yamlnodes import MappingNode, Node, ScalarNode, SequenceNode, walk
 
 U, S, N = Applicability.UNSAFE, Applicability.SAFE, Applicability.NEEDS_INPUT
 
@@ -145,23 +145,15 @@ def _parent(cf: ComposeFile, child: Node) -> tuple[Node, Any]:
     """The collection directly holding `child` as written in `cf`: (mapping, key node) when
     `child` is a key or a value of a mapping entry, (sequence, index) when it is an item."""
     assert cf.root is not None
-    stack: list[Node] = [cf.root]
-    seen: set[int] = set()
-    while stack:
-        n = stack.pop()
-        if id(n) in seen:
-            continue
-        seen.add(id(n))
+    for _key, n in walk(cf.root):
         if isinstance(n, MappingNode):
             for k, v in n.value:
                 if k is child or v is child:
                     return n, k
-                stack.append(v)
         elif isinstance(n, SequenceNode):
             for i, v in enumerate(n.value):
                 if v is child:
                     return n, i
-                stack.append(v)
     raise YamlEditError("node not found in its file")
 
 

@@ -13,14 +13,13 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from batten.fixers.registry import NoFix
 from batten.model import Edit
 from batten.sources.compose import ComposeFile, map_entries
-from batten.sources.yamlnodes import MERGE_TAG, MappingNode, Node, ScalarNode, SequenceNode
+from batten.sources.yamlnodes import MERGE_TAG, MappingNode, Node, ScalarNode, SequenceNode, walk
 
 
 class YamlEditError(NoFix):
@@ -165,24 +164,6 @@ def merged_only(node: MappingNode, key: str) -> Node | None:
         if k == key and merged:
             return vn
     return None
-
-
-def walk(node: Node, seen: set[int] | None = None) -> Iterator[tuple[Node | None, Node]]:
-    """(key node or None, node) for every node under `node`, aliases visited once."""
-    seen = set() if seen is None else seen
-    stack: list[tuple[Node | None, Node]] = [(None, node)]
-    while stack:
-        key, n = stack.pop()
-        if id(n) in seen:
-            continue
-        seen.add(id(n))
-        yield key, n
-        if isinstance(n, MappingNode):
-            for k, v in reversed(n.value):
-                stack.append((k, v))
-        elif isinstance(n, SequenceNode):
-            for v in reversed(n.value):
-                stack.append((None, v))
 
 
 # ---------------------------------------------------------------------------------------------

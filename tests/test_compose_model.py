@@ -72,6 +72,13 @@ def test_bad_yaml_is_one_clear_error(text, fragment):
     assert "\n" not in f.error.message
 
 
+def test_the_first_duplicate_key_in_the_file_is_the_one_reported():
+    f = cf("x-base: &base\n  a: 1\n  a: 2\nservices:\n  web:\n    <<: *base\n    image: x\n    image: y\n"
+           "services: {}\n")
+    assert f.error is not None
+    assert (f.error.message, f.error.line) == ('duplicate key "a" (first defined on line 2)', 3)
+
+
 def test_error_has_a_location():
     f = cf("services:\n  web:\n    image: [x\n    ports: 1\n")
     assert f.error is not None and f.error.line >= 3

@@ -224,8 +224,24 @@ def expanded_size(root: Node, limit: int = MAX_EXPANDED_NODES) -> int:
     return size(root)
 
 
-def iter_pairs(node: MappingNode) -> Iterator[tuple[ScalarNode | Node, Node]]:
-    yield from node.value
+def walk(node: Node) -> Iterator[tuple[Node | None, Node]]:
+    """(key node or None, node) for `node` and every value and item under it, in document order;
+    each node object once, so an alias cycle ends and an aliased node is visited where it first
+    appears."""
+    seen: set[int] = set()
+    stack: list[tuple[Node | None, Node]] = [(None, node)]
+    while stack:
+        key, n = stack.pop()
+        if id(n) in seen:
+            continue
+        seen.add(id(n))
+        yield key, n
+        if isinstance(n, MappingNode):
+            for k, v in reversed(n.value):
+                stack.append((k, v))
+        elif isinstance(n, SequenceNode):
+            for v in reversed(n.value):
+                stack.append((None, v))
 
 
 @dataclass(slots=True)
@@ -237,24 +253,17 @@ class DuplicateKey:
 
 
 def find_duplicate_keys(root: Node) -> list[DuplicateKey]:
-    """Duplicate keys in any mapping as written (merge keys aside); compose rejects them."""
+    """Duplicate keys in any mapping as written (merge keys aside), first in the file first;
+    compose rejects them."""
     out: list[DuplicateKey] = []
-    seen_nodes: set[int] = set()
-    stack = [root]
-    while stack:
-        node = stack.pop()
-        if id(node) in seen_nodes:
-            continue
-        seen_nodes.add(id(node))
+    for _key, node in walk(root):
         if isinstance(node, MappingNode):
             first: dict[str, int] = {}
-            for k, v in node.value:
+            for k, _v in node.value:
                 if isinstance(k, ScalarNode) and not (k.value == "<<" and k.tag == MERGE_TAG):
                     if k.value in first:
                         out.append(DuplicateKey(k.value, k.start_mark.line + 1, k.start_mark.column + 1, first[k.value]))
                     else:
                         first[k.value] = k.start_mark.line + 1
-                stack.append(v)
-        elif isinstance(node, SequenceNode):
-            stack.extend(node.value)
+    out.sort(key=lambda d: (d.line, d.column))
     return out
