@@ -68,7 +68,6 @@ FIX_DEFAULTS: dict[str, str] = {
 
 _KNOWN_KEYS = {"select", "ignore", "fail-on", "severity", "per-path-ignores", "fix", "keys", "exclude", "baseline",
                "trusted-registries"}
-CONFIG_FILES = (".batten.toml", "pyproject.toml")
 
 
 @dataclass(slots=True)

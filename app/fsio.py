@@ -29,7 +29,6 @@ import os
 import secrets
 import stat
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 from batten.model import BattenError
 
@@ -178,12 +177,6 @@ def open_dir(directory: str, *, root: str | None = None, create: bool = False,
         yield fd
     finally:
         os.close(fd)
-
-
-@dataclass(slots=True)
-class Existing:
-    st: os.stat_result
-    data: bytes | None  # None when not read
 
 
 def _lstat(name: str, dfd: int) -> os.stat_result | None:

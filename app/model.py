@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 
@@ -237,9 +237,6 @@ class Finding:
     def fingerprint(self) -> str:
         """Stable across unrelated edits: rule, file, target and message, not the line."""
         return "|".join((self.rule.id, self.path or "", self.target or "", self.message))
-
-    def with_fix(self, fix: Fix | None) -> Finding:
-        return replace(self, fix=fix)
 
 
 class BattenError(Exception):

@@ -182,10 +182,8 @@ def _parallel_findings(project: Project, config: Config, with_fixes: bool) -> li
 
 
 def attach_fixes(findings: list[Finding], project: Project, config: Config) -> None:
-    try:
-        from batten.fixers.plan import attach_fix
-    except ImportError:  # fixers not built yet
-        return
+    from batten.fixers.plan import attach_fix
+
     for f in findings:
         attach_fix(f, project, config)
 

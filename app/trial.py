@@ -376,10 +376,6 @@ def trial_fix(project: Project, finding: Finding, fix: Fix, gateway: Any,
     return trials[0] if trials else None
 
 
-def remedy_sets(trials: Iterable[ServiceTrial]) -> list[Remedy]:
-    return [r for t in trials if t.verdict is not None for r in t.verdict.remedies]
-
-
 def engine_knowledge(gateway: Any, project: Project, *, filesystems: bool = True) -> ImageKnowledge:
     """What the engine shows about the images of the project's services: their config, and
     (with `filesystems`) their programs, users and setuid files. Read-only; never pulls."""

@@ -133,17 +133,3 @@ def mask_diff(diff: str, secrets: Iterable[str] = ()) -> str:
             line = line[0] + body + nl
         out.append(line)
     return mask_secrets("".join(out), secrets)
-
-
-def changed_lines(before: str, after: str) -> tuple[set[int], set[int]]:
-    """1-based line numbers removed from `before` and added in `after`."""
-    a = before.splitlines(keepends=True)
-    b = after.splitlines(keepends=True)
-    removed: set[int] = set()
-    added: set[int] = set()
-    sm = difflib.SequenceMatcher(a=a, b=b, autojunk=False)
-    for tag, i1, i2, j1, j2 in sm.get_opcodes():
-        if tag != "equal":
-            removed.update(range(i1 + 1, i2 + 1))
-            added.update(range(j1 + 1, j2 + 1))
-    return removed, added

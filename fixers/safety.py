@@ -90,14 +90,3 @@ def behaviour_lines(applied: Iterable[tuple[Finding, Fix]], *, written: bool = T
         out.insert(0, f"{len(out)} behaviour-changing fix(es) {verb}:")
         out.extend(f"  default {name}: {risk}" for name, risk in sorted(risks.items()))
     return out
-
-
-def risk_line(fx: Fix) -> str | None:
-    """The one line a preview shows under an unsafe fix or one that uses defaults."""
-    parts: list[str] = []
-    if fx.applicability == Applicability.UNSAFE and fx.risk:
-        parts.append(f"may break: {fx.risk}")
-    defaults = fx.defaults_used
-    if defaults:
-        parts.append("defaults: " + ", ".join(f"{p.name}={p.default} ({p.risk})" for p in defaults))
-    return f"{fx.id}: " + "; ".join(parts) if parts else None

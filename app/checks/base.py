@@ -12,7 +12,6 @@ from batten.checks.catalogue import rule
 from batten.model import Finding, Location, Severity, Span
 from batten.sources.dockerfile import ImageRef, Instruction, Stage, expand_args
 from batten.sources.shell import Command, Word, split_commands
-from batten.sources.text import SourceText
 
 
 def make(
@@ -630,7 +629,3 @@ def _run_commands(ins: Instruction) -> Iterator[RunCommand]:
                     if sub.words:
                         w2, e2 = sub.effective()
                         yield RunCommand(e2, w2, lambda _i, b=base, f=to_src: f(b), inner.text, ins, sub)
-
-
-def source_span(source: SourceText, span: Span) -> Location:
-    return source.location(span)

@@ -16,7 +16,6 @@ from batten.checks.base import (
     account_options,
     artifact_only,
     effective_user,
-    is_root_user,
     is_secret_name,
     is_windows_stage,
     literal_secret_value,
@@ -693,10 +692,6 @@ def _volume_socket(ctx: DfCtx) -> Iterator[Finding]:
         for item in items:
             if item.endswith(("docker.sock", "containerd.sock", "podman.sock")):
                 yield ctx.finding("mount.docker-socket", f"VOLUME {item}: the engine socket as a volume", ins, stage)
-
-
-def _user_root_words(text: str) -> bool:
-    return is_root_user(text)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -58,7 +58,6 @@ _ADDR_PORT = re.compile(
     r"(?:^|[\s=])(?:\d{1,3}(?:\.\d{1,3}){3}|\[[0-9a-fA-F:]*\]|localhost|\*)?:(\d{1,5})\b"
 )
 
-CHANGE_KIND = {0: "modified", 1: "added", 2: "deleted"}
 
 
 @dataclass(slots=True)

@@ -163,10 +163,6 @@ class ImageContent:
         return None if uid is None else uid == 0
 
     @property
-    def setuid_files(self) -> list[SpecialFile]:
-        return [f for f in self.special_files if f.setuid or f.setgid]
-
-    @property
     def unexpected_setuid(self) -> list[SpecialFile]:
         return [f for f in self.special_files if not f.allowed]
 

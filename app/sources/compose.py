@@ -211,14 +211,6 @@ class ComposeFile:
                 return v
         return None
 
-    def top_key(self, key: str) -> ScalarNode | None:
-        if self.root is None:
-            return None
-        for k, _v in self.root.value:
-            if isinstance(k, ScalarNode) and k.value == key:
-                return k
-        return None
-
     def service_nodes(self) -> list[tuple[str, ScalarNode, Node]]:
         svc = self.top("services")
         if not isinstance(svc, MappingNode):
