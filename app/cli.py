@@ -257,6 +257,10 @@ def cmd_tui(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     command = argv[0] if argv and argv[0] in SUBCOMMANDS else None
+    if command is not None:  # a one-shot process: far fewer collections of its many parse objects
+        import gc
+
+        gc.set_threshold(100_000, 50, 50)
     try:
         parser = build_parser(command)
         args = parser.parse_args(argv[1:] if command else argv)

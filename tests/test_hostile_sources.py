@@ -294,3 +294,43 @@ def test_read_only_output_directory_is_one_line(tmp_path):
         assert "directory, not a regular file" in proc.stderr
     finally:
         shutil.rmtree(out_dir)
+
+
+def test_grouped_gitignore_matching_agrees_with_pattern_by_pattern():
+    """The grouped/basename matcher gives what checking each pattern in order (last wins) gives."""
+    import random
+
+    from batten.sources.discover import GitIgnore, _compile
+
+    rnd = random.Random(7)
+    atoms = ["build", "dist", "*.log", "*.o", "keep", "a", "b", "node_modules", "x?", "[ab]c", "**", "c"]
+    names = ["build", "dist", "app.log", "main.o", "keep", "a", "b", "node_modules", "xy", "ac", "bc", "c", "d"]
+    for _round in range(60):
+        lines, root_lines, sub_lines = [], [], []
+        for _ in range(rnd.randint(1, 40)):
+            parts = [rnd.choice(atoms) for _ in range(rnd.randint(1, 3))]
+            line = ("/" if rnd.random() < 0.2 else "") + "/".join(parts) + ("/" if rnd.random() < 0.2 else "")
+            line = ("!" if rnd.random() < 0.3 else "") + line
+            (root_lines if rnd.random() < 0.7 else sub_lines).append(line)
+        lines = [(line, "") for line in root_lines] + [(line, "a") for line in sub_lines]
+        gi = GitIgnore()
+        gi.add_text("\n".join(root_lines), "")
+        gi.add_text("\n".join(sub_lines), "a")
+        reference = []
+        for line, base in lines:
+            compiled = _compile(line)
+            if compiled:
+                reference.append((compiled, base))
+        for _ in range(40):
+            rel = "/".join(rnd.choice(names) for _ in range(rnd.randint(1, 4)))
+            is_dir = rnd.random() < 0.4
+            want = False
+            for (regex, negate, dir_only), base in reference:
+                if base and not rel.startswith(base + "/"):
+                    continue
+                sub = rel[len(base) + 1:] if base else rel
+                if dir_only and not is_dir:
+                    continue
+                if regex.match(sub):
+                    want = not negate
+            assert gi.ignored(rel, is_dir) == want, (lines, rel, is_dir)

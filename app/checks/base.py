@@ -596,21 +596,17 @@ def strip_heredoc_markers(text: str) -> str:
     return _HEREDOC_MARKER.sub(lambda m: " " * len(m.group()), text)
 
 
-_RUN_CACHE: dict[int, tuple[Instruction, list[RunCommand]]] = {}
-
-
 def run_commands(ins: Instruction) -> list[RunCommand]:
     """Every simple command a RUN executes, `sh -c '...'` scripts included (one level).
 
-    Memoised per instruction object (rules and fixers both walk RUN bodies); the entry keeps
-    the instruction alive so its id cannot be reused while cached."""
-    hit = _RUN_CACHE.get(id(ins))
-    if hit is not None and hit[0] is ins:
-        return hit[1]
-    if len(_RUN_CACHE) > 50_000:
-        _RUN_CACHE.clear()
-    cmds = list(_run_commands(ins))
-    _RUN_CACHE[id(ins)] = (ins, cmds)
+    Memoised on the instruction (rules and fixers both walk RUN bodies): each RUN is parsed
+    once however long the file is."""
+    memo = ins.memo
+    if memo is None:
+        memo = ins.memo = {}
+    cmds = memo.get("run")
+    if cmds is None:
+        cmds = memo["run"] = list(_run_commands(ins))
     return cmds
 
 

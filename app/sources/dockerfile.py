@@ -321,6 +321,7 @@ class Instruction:
     _map_logical: list[int] = field(default_factory=list, repr=False)
     _map_source: list[int] = field(default_factory=list, repr=False)
     _pairs: list[Pair] | None = field(default=None, repr=False)
+    memo: dict[str, Any] | None = field(default=None, repr=False)  # facts derived by checks, once
 
     # -- offsets --------------------------------------------------------------------------
 
