@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import shutil
 import statistics
@@ -80,14 +81,37 @@ CASES: dict[str, tuple[Callable[[Path, int], None], list[int]]] = {
 }
 
 
-def scan_once(root: Path) -> tuple[float, int, dict]:
+def _hwm(pid: int) -> int:
+    """VmHWM of a running process in KiB (its own peak RSS since exec), 0 once it has exited."""
+    try:
+        with open(f"/proc/{pid}/status") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def scan_once(root: Path) -> tuple[float, int, dict, int]:
+    """(wall seconds, exit code, JSON report, peak RSS in KiB) of one whole `batten scan`. The
+    peak is the process's own high-water mark, sampled every 10 ms (ru_maxrss would include
+    the memory of this script, which the child inherits until exec)."""
     env = {**os.environ, "BATTEN_NO_CACHE": "1"}
+    peak = 0
     t0 = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "batten", "scan", str(root), "--format", "json",
-                           "--fail-on", "never", "--no-cache"], capture_output=True, env=env, timeout=900)
-    elapsed = time.perf_counter() - t0
-    doc = json.loads(proc.stdout) if proc.stdout.strip().startswith(b"{") else {}
-    return elapsed, proc.returncode, doc
+    with tempfile.TemporaryFile() as out:
+        proc = subprocess.Popen([sys.executable, "-m", "batten", "scan", str(root), "--format", "json",
+                                 "--fail-on", "never", "--no-cache"], stdout=out, stderr=subprocess.DEVNULL,
+                                env=env)
+        while proc.poll() is None:
+            peak = max(peak, _hwm(proc.pid))
+            time.sleep(0.01)
+        elapsed = time.perf_counter() - t0
+        out.seek(0)
+        raw = out.read()
+    doc = json.loads(raw) if raw.strip().startswith(b"{") else {}
+    return elapsed, proc.returncode, doc, peak
 
 
 def main() -> None:
@@ -98,8 +122,8 @@ def main() -> None:
     args = ap.parse_args()
     print(f"command: .venv/bin/python bench/bench_hostile_scale.py --runs {args.runs}"
           + (f" --max {args.max}" if args.max else ""))
-    print("| case | size | median wall | findings | exit | growth per doubling |")
-    print("|---|---|---|---|---|---|")
+    print("| case | size | median wall | peak RSS | findings | exit | growth per doubling |")
+    print("|---|---|---|---|---|---|---|")
     for name, (make, sizes) in CASES.items():
         if args.case and not any(name.startswith(c) for c in args.case):
             continue
@@ -110,20 +134,21 @@ def main() -> None:
             tmp = Path(tempfile.mkdtemp(prefix="batten-scale-"))
             try:
                 make(tmp, n)
-                times, code, doc = [], 0, {}
+                times, code, doc, rss = [], 0, {}, 0
                 for _ in range(args.runs):
-                    t, code, doc = scan_once(tmp)
+                    t, code, doc, peak = scan_once(tmp)
                     times.append(t)
+                    rss = max(rss, peak)
                 med = statistics.median(times)
             finally:
                 shutil.rmtree(tmp)
             growth = ""
             if prev is not None:
                 ratio = n / prev[0]
-                growth = f"{(med / prev[1]) ** (1 / max(1e-9, __import__('math').log2(ratio))):.2f}"
+                growth = f"{(med / prev[1]) ** (1 / max(1e-9, math.log2(ratio))):.2f}"
             prev = (n, med)
             nf = len(doc.get("findings", []))
-            print(f"| {name} | {n:,} | {med:.2f} s | {nf} | {code} | {growth} |", flush=True)
+            print(f"| {name} | {n:,} | {med:.2f} s | {rss // 1024} MiB | {nf} | {code} | {growth} |", flush=True)
 
 
 if __name__ == "__main__":
