@@ -87,3 +87,25 @@ def sshd(docker_engine: Any) -> Iterator[Any]:
 def live_fixtures_dir() -> Path:
     """Recorded engine JSON (scripts/record_live_fixtures.py)."""
     return TESTS_DIR / "fixtures" / "live"
+
+
+# ---------------------------------------------------------------------------------------------
+# The TUI and the session: a copy of the demo project to change, a private state directory
+# (undo journal) and the default theme. TUI test modules use `state_dir` for every test.
+# ---------------------------------------------------------------------------------------------
+DEMO = TESTS_DIR.parent / "examples" / "demo"
+
+
+@pytest.fixture
+def demo(tmp_path: Path) -> Path:
+    dst = tmp_path / "demo"
+    shutil.copytree(DEMO, dst)
+    return dst
+
+
+@pytest.fixture
+def state_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    d = tmp_path / "state"
+    monkeypatch.setenv("BATTEN_STATE_DIR", str(d))
+    monkeypatch.delenv("BATTEN_THEME", raising=False)
+    return d

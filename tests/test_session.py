@@ -3,7 +3,6 @@ shown), export with live containers, secrets masked. The TUI only renders what t
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -11,20 +10,9 @@ import pytest
 from batten.fixers.edits import unified_diff
 from batten.live_scan import snapshot
 from batten.session import NotApplied, Session
-from tests.test_tui_flows import DEMO, SECRETS, replay
+from tests.test_tui_flows import SECRETS, replay
 
-
-@pytest.fixture(autouse=True)
-def state_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("BATTEN_STATE_DIR", str(tmp_path / "state"))
-
-
-@pytest.fixture
-def demo(tmp_path: Path) -> Path:
-    dst = tmp_path / "demo"
-    shutil.copytree(DEMO, dst)
-    return dst
-
+pytestmark = pytest.mark.usefixtures("state_dir")
 
 def finding(s: Session, rule: str, target: str):  # type: ignore[no-untyped-def]
     return next(f for f in s.result.active() if f.rule.id == rule and f.target == target)

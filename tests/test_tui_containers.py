@@ -7,7 +7,6 @@ exported report carries the live findings and the drift."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -17,34 +16,13 @@ from batten.live.endpoint import Endpoint
 from batten.live.gateway import DockerGateway
 from batten.tui.factory import build_app
 from batten.widgets.containers import CONTROLS, control_ok
-from tests.test_tui_flows import DEMO, settle
+from tests.test_live_cli import _labels as labels
+from tests.test_tui_flows import settle
 from tests.test_tui_forms import burst, screen_lines
 
-pytestmark = pytest.mark.engine
+pytestmark = [pytest.mark.engine, pytest.mark.usefixtures("state_dir")]
 SIZE = (120, 36)
 
-
-@pytest.fixture(autouse=True)
-def state_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("BATTEN_STATE_DIR", str(tmp_path / "state"))
-    monkeypatch.delenv("BATTEN_THEME", raising=False)
-
-
-@pytest.fixture
-def demo(tmp_path: Path) -> Path:
-    dst = tmp_path / "demo"
-    shutil.copytree(DEMO, dst)
-    return dst
-
-
-def labels(project_dir: Path, service: str) -> dict[str, str]:
-    return {
-        "com.docker.compose.project": "demo",
-        "com.docker.compose.service": service,
-        "com.docker.compose.project.config_files": str(project_dir / "compose.yaml"),
-        "com.docker.compose.project.working_dir": str(project_dir),
-        "com.docker.compose.container-number": "1",
-    }
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -16,26 +15,14 @@ from batten.live.replay import ReplayGateway
 from batten.model import Finding
 from batten.tui.factory import build_app
 
+pytestmark = pytest.mark.usefixtures("state_dir")
+
 REPO = Path(__file__).resolve().parents[1]
 DEMO = REPO / "examples" / "demo"
 LIVE = REPO / "tests" / "fixtures" / "live"
 SIZE = (120, 36)
 SECRETS = ("dev-not-so-secret-4f9a", "hunter2-demo")
 
-
-@pytest.fixture(autouse=True)
-def state_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    d = tmp_path / "state"
-    monkeypatch.setenv("BATTEN_STATE_DIR", str(d))
-    monkeypatch.delenv("BATTEN_THEME", raising=False)
-    return d
-
-
-@pytest.fixture
-def demo(tmp_path: Path) -> Path:
-    dst = tmp_path / "demo"
-    shutil.copytree(DEMO, dst)
-    return dst
 
 
 def replay() -> ReplayGateway:

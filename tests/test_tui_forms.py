@@ -14,23 +14,13 @@ from textual.app import _character_to_key  # the same mapping pilot.press uses
 
 from batten.session import Session
 from batten.tui.factory import build_app
-from tests.test_tui_flows import DEMO, notes, select, settle
+from tests.test_tui_flows import notes, select, settle
+
+pytestmark = pytest.mark.usefixtures("state_dir")
 
 SMALL = (80, 24)
 LARGE = (160, 48)
 
-
-@pytest.fixture(autouse=True)
-def state_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("BATTEN_STATE_DIR", str(tmp_path / "state"))
-    monkeypatch.delenv("BATTEN_THEME", raising=False)
-
-
-@pytest.fixture
-def demo(tmp_path: Path) -> Path:
-    dst = tmp_path / "demo"
-    shutil.copytree(DEMO, dst)
-    return dst
 
 
 def burst(pilot: Any, *keys: str) -> None:

@@ -6,29 +6,18 @@ Update after an intended change: pytest tests/test_tui_snapshots.py --snapshot-u
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from batten.tui.factory import build_app
-from tests.test_tui_flows import DEMO, find, replay, settle
+from tests.test_tui_flows import find, replay, settle
+
+pytestmark = pytest.mark.usefixtures("state_dir")
 
 SIZE = (120, 36)
 
-
-@pytest.fixture(autouse=True)
-def state_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("BATTEN_STATE_DIR", str(tmp_path / "state"))
-    monkeypatch.delenv("BATTEN_THEME", raising=False)
-
-
-@pytest.fixture
-def demo(tmp_path: Path) -> Path:
-    dst = tmp_path / "demo"
-    shutil.copytree(DEMO, dst)
-    return dst
 
 
 async def _quiet(pilot: Any) -> None:
