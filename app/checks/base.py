@@ -10,7 +10,7 @@ from typing import Any
 
 from batten.checks.catalogue import rule
 from batten.model import Finding, Location, Severity, Span
-from batten.sources.dockerfile import ImageRef, Instruction, Stage, expand_args
+from batten.sources.dockerfile import ImageRef, Instruction, Stage, declared_env
 from batten.sources.shell import Command, Word, split_commands
 
 
@@ -358,14 +358,7 @@ def stage_env(stage: Stage) -> dict[str, str | None]:
         mine = [ins for ins in st.instructions if ins.keyword in ("ARG", "ENV")]
         if not mine and parent is not None:
             return parent  # shared, never changed: callers get a copy
-        env = dict(parent or {})
-        for ins in mine:
-            for p in ins.pairs():
-                if p.value is None:
-                    env.setdefault(p.key, None)
-                else:
-                    env[p.key] = expand_args(p.value, env)
-        return env
+        return declared_env(mine, parent)
 
     return dict(chain_fold(stage, "env", own))
 

@@ -48,6 +48,7 @@ __all__ = [
     "Pair",
     "ParseProblem",
     "Stage",
+    "declared_env",
     "expand_args",
     "parse_dockerfile",
     "split_words",
@@ -609,7 +610,7 @@ class DockerfileModel:
         return list(out)
 
     def global_arg_defaults(self) -> dict[str, str | None]:
-        return _arg_env(self.global_args)
+        return declared_env(self.global_args)
 
 
 # -- parser -------------------------------------------------------------------------------------
@@ -626,9 +627,11 @@ def _continues(c: str, esc: str) -> tuple[bool, str]:
     return False, c
 
 
-def _arg_env(
+def declared_env(
     args: list[Instruction], env: dict[str, str | None] | None = None
 ) -> dict[str, str | None]:
+    """The variables after the ARG/ENV instructions `args`, starting from (a copy of) `env`:
+    values expanded with `expand_args`, None for an ARG without default."""
     env = dict(env or {})
     for ins in args:
         for p in ins.pairs():
@@ -641,99 +644,23 @@ def _arg_env(
 
 def parse_dockerfile(source: SourceText) -> DockerfileModel:
     text = source.text
-    lines = text.split("\n")
-    if text.endswith("\n"):
-        lines.pop()  # the empty piece after the final newline is not a line
+    lines, starts = _split_lines(text)
     n = len(lines)
-    starts = [0] * (n + 1)
-    pos = 0
-    for k, ln in enumerate(lines):
-        starts[k] = pos
-        pos += len(ln) + 1
-    starts[n] = len(text)
-
-    directives: dict[str, Directive] = {}
     problems: list[ParseProblem] = []
     comments: list[tuple[int, str]] = []
-    esc = "\\"
-
-    # -- parser directives: a block of `# key=value` comments at the very top
-    i = 0
-    while i < n:
-        s = lines[i].lstrip()
-        m = _DIRECTIVE_RE.match(s.rstrip("\r")) if s.startswith("#") else None
-        if m is None:
-            break
-        key = m.group(1).lower()
-        if key not in _VALID_DIRECTIVES:
-            break
-        if key in directives:
-            problems.append(ParseProblem(f"only one {key} parser directive can be used", i + 1))
-        else:
-            value = m.group(2)
-            span = Span(starts[i], starts[i] + len(lines[i].rstrip("\r")))
-            directives[key] = Directive(key, value, span)
-            if key == "escape":
-                if value in ("\\", "`"):
-                    esc = value
-                else:
-                    problems.append(
-                        ParseProblem(
-                            f"invalid escape token {value!r} does not match ` or \\", i + 1
-                        )
-                    )
-        i += 1
+    directives, esc = _parser_directives(lines, starts, problems)
 
     instructions: list[Instruction] = []
     i = 0
     stage = -1
     while i < n:
-        raw = lines[i]
-        s = raw.lstrip()
-        if not s:
+        s = lines[i].lstrip()
+        if not s or _is_comment(s, i, comments):
             i += 1
             continue
-        if s[0] == "#":
-            comments.append((i + 1, s[1:].rstrip("\r")))
-            i += 1
-            continue
-
         first = i
-        seg_src = [starts[i] + len(raw) - len(s)]
-        cont, kept = _continues(s.rstrip("\r"), esc)
-        seg_txt = [kept]
-        last = i
-        i += 1
-        empty_cont: list[int] = []
-        while cont and i < n:
-            raw = lines[i]
-            s = raw.lstrip()
-            if not s:
-                empty_cont.append(i + 1)
-                i += 1
-                continue
-            if s[0] == "#":
-                comments.append((i + 1, s[1:].rstrip("\r")))
-                i += 1
-                continue
-            cont, kept = _continues(raw.rstrip("\r"), esc)
-            seg_src.append(starts[i])
-            seg_txt.append(kept)
-            last = i
-            i += 1
-
-        if len(seg_txt) == 1:
-            logical = seg_txt[0]
-            map_log, map_src = [0], seg_src
-        else:
-            logical = "".join(seg_txt)
-            map_log, map_src = [], []
-            p = 0
-            for src, txt in zip(seg_src, seg_txt):
-                if txt:
-                    map_log.append(p)
-                    map_src.append(src)
-                    p += len(txt)
+        i, last, seg_src, seg_txt, empty_cont = _continued(lines, starts, i, esc, comments)
+        logical, map_log, map_src = _join_segments(seg_src, seg_txt)
         end_text = len(logical.rstrip())
         if end_text == 0:
             continue  # only escape tokens: nothing to parse
@@ -779,6 +706,102 @@ def parse_dockerfile(source: SourceText) -> DockerfileModel:
         comments=comments,
         problems=problems,
     )
+
+
+def _split_lines(text: str) -> tuple[list[str], list[int]]:
+    """The file's lines (without "\n") and the offset each starts at, plus len(text) last."""
+    lines = text.split("\n")
+    if text.endswith("\n"):
+        lines.pop()  # the empty piece after the final newline is not a line
+    n = len(lines)
+    starts = [0] * (n + 1)
+    pos = 0
+    for k, ln in enumerate(lines):
+        starts[k] = pos
+        pos += len(ln) + 1
+    starts[n] = len(text)
+    return lines, starts
+
+
+def _parser_directives(
+    lines: list[str], starts: list[int], problems: list[ParseProblem]
+) -> tuple[dict[str, Directive], str]:
+    """The block of `# key=value` parser directives at the very top, and the escape token."""
+    directives: dict[str, Directive] = {}
+    esc = "\\"
+    for i, line in enumerate(lines):
+        s = line.lstrip()
+        m = _DIRECTIVE_RE.match(s.rstrip("\r")) if s.startswith("#") else None
+        if m is None:
+            break
+        key = m.group(1).lower()
+        if key not in _VALID_DIRECTIVES:
+            break
+        if key in directives:
+            problems.append(ParseProblem(f"only one {key} parser directive can be used", i + 1))
+            continue
+        value = m.group(2)
+        directives[key] = Directive(key, value, Span(starts[i], starts[i] + len(line.rstrip("\r"))))
+        if key == "escape":
+            if value in ("\\", "`"):
+                esc = value
+            else:
+                problems.append(
+                    ParseProblem(f"invalid escape token {value!r} does not match ` or \\", i + 1)
+                )
+    return directives, esc
+
+
+def _is_comment(s: str, i: int, comments: list[tuple[int, str]]) -> bool:
+    """Whether the line `s` (left-stripped, index `i`) is a comment; if so it is recorded."""
+    if s[0] != "#":
+        return False
+    comments.append((i + 1, s[1:].rstrip("\r")))
+    return True
+
+
+def _continued(
+    lines: list[str], starts: list[int], i: int, esc: str, comments: list[tuple[int, str]]
+) -> tuple[int, int, list[int], list[str], list[int]]:
+    """The physical lines of the logical line starting at line `i`: (index after it, its last
+    line, each segment's source offset, each segment's text without the escape, the 1-based
+    numbers of empty lines inside the continuation). Comment lines inside are recorded, skipped."""
+    raw = lines[i]
+    s = raw.lstrip()
+    seg_src = [starts[i] + len(raw) - len(s)]
+    cont, kept = _continues(s.rstrip("\r"), esc)
+    seg_txt = [kept]
+    last = i
+    i += 1
+    empty_cont: list[int] = []
+    while cont and i < len(lines):
+        raw = lines[i]
+        s = raw.lstrip()
+        if not s:
+            empty_cont.append(i + 1)
+        elif not _is_comment(s, i, comments):
+            cont, kept = _continues(raw.rstrip("\r"), esc)
+            seg_src.append(starts[i])
+            seg_txt.append(kept)
+            last = i
+        i += 1
+    return i, last, seg_src, seg_txt, empty_cont
+
+
+def _join_segments(seg_src: list[int], seg_txt: list[str]) -> tuple[str, list[int], list[int]]:
+    """The logical line and its offset map: logical offsets where a segment starts, and the
+    source offsets they come from (empty segments left out)."""
+    if len(seg_txt) == 1:
+        return seg_txt[0], [0], seg_src
+    map_log: list[int] = []
+    map_src: list[int] = []
+    p = 0
+    for src, txt in zip(seg_src, seg_txt):
+        if txt:
+            map_log.append(p)
+            map_src.append(src)
+            p += len(txt)
+    return "".join(seg_txt), map_log, map_src
 
 
 def _make_instruction(
@@ -959,7 +982,7 @@ def _build_stages(
                 current.instructions.append(ins)
             continue
         if env is None:
-            env = _arg_env(global_args)
+            env = declared_env(global_args)
         words = ins.args.split()
         base = words[0] if words else ""
         name = None
