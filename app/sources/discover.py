@@ -302,117 +302,150 @@ def discover(root: str | os.PathLike[str]) -> Discovery:
     """Walk the tree once. Nothing is dropped silently: every directory or relevant file left
     out is in `skipped` with the reason, and what could not be read is also in `unreadable`.
     Files git tracks are scanned whatever .gitignore says."""
-    root_path = Path(root).resolve()
-    root_real = str(root_path)
-    found = Discovery(root=root_real)
-    ignore = GitIgnore()
-    tracked = found.tracked = tracked_paths(root_real) or set()
-    tracked_dirs = {p.rsplit("/", 1)[0] for p in tracked if "/" in p}
-    for d in list(tracked_dirs):  # every ancestor too
+    return _Walk(Path(root).resolve()).run()
+
+
+def _with_ancestors(dirs: set[str]) -> set[str]:
+    out = set(dirs)
+    for d in dirs:
         while "/" in d:
             d = d.rsplit("/", 1)[0]
-            if d in tracked_dirs:
+            if d in out:
                 break
-            tracked_dirs.add(d)
+            out.add(d)
+    return out
 
-    def skip(rel: str, reason: str, unreadable: bool = False) -> None:
-        found.skipped.append((rel, reason))
+
+class _Walk:
+    """One walk of a project tree (see `discover`)."""
+
+    def __init__(self, root_path: Path) -> None:
+        self.root = str(root_path)
+        self.found = Discovery(root=self.root)
+        self.ignore = GitIgnore()
+        self.tracked = self.found.tracked = tracked_paths(self.root) or set()
+        self.tracked_dirs = _with_ancestors({p.rsplit("/", 1)[0] for p in self.tracked if "/" in p})
+        self.real_seen: dict[str, tuple[int, bool]] = {}  # real path -> (index in files, is a symlink)
+        git_info = root_path / ".git" / "info" / "exclude"
+        if git_info.is_file():
+            self.ignore.add_file(git_info, "", self.found.skipped, ".git/info/exclude")
+
+    def skip(self, rel: str, reason: str, unreadable: bool = False) -> None:
+        self.found.skipped.append((rel, reason))
         if unreadable:
-            found.unreadable.append(rel)
+            self.found.unreadable.append(rel)
 
-    git_info = root_path / ".git" / "info" / "exclude"
-    if git_info.is_file():
-        ignore.add_file(git_info, "", found.skipped, ".git/info/exclude")
-    stack: list[tuple[str, int]] = [("", 0)]
-    real_seen: dict[str, tuple[int, bool]] = {}  # real path -> (index in files, is a symlink)
-    while stack:
-        rel_dir, depth = stack.pop()
-        abs_dir = os.path.join(root_real, rel_dir) if rel_dir else root_real
+    def run(self) -> Discovery:
+        stack: list[tuple[str, int]] = [("", 0)]
+        while stack:
+            rel_dir, depth = stack.pop()
+            stack.extend(reversed(self.directory(rel_dir, depth)))
+        self.found.files.sort(key=lambda f: f.path)
+        return self.found
+
+    def directory(self, rel_dir: str, depth: int) -> list[tuple[str, int]]:
+        """Read one directory: its files are recorded, the subdirectories to walk returned."""
+        abs_dir = os.path.join(self.root, rel_dir) if rel_dir else self.root
         gi = os.path.join(abs_dir, ".gitignore")
         if os.path.lexists(gi):
-            ignore.add_file(gi, rel_dir, found.skipped, f"{rel_dir}/.gitignore" if rel_dir else ".gitignore")
+            self.ignore.add_file(gi, rel_dir, self.found.skipped, f"{rel_dir}/.gitignore" if rel_dir else ".gitignore")
         try:
             entries = sorted(os.scandir(abs_dir), key=lambda e: e.name)
         except OSError as exc:
-            skip(rel_dir or ".", f"cannot list directory: {exc.strerror}", unreadable=True)
-            continue
+            self.skip(rel_dir or ".", f"cannot list directory: {exc.strerror}", unreadable=True)
+            return []
         subdirs: list[tuple[str, int]] = []
         for entry in entries:
-            name = entry.name
-            rel = f"{rel_dir}/{name}" if rel_dir else name
+            rel = f"{rel_dir}/{entry.name}" if rel_dir else entry.name
             try:
                 is_link = entry.is_symlink()
                 if entry.is_dir(follow_symlinks=False):
-                    if name == ".git":
-                        continue  # git's own data
-                    if name in SKIP_DIRS:
-                        if rel in tracked_dirs:
-                            subdirs.append((rel, depth + 1))  # tracked files in it are scanned
-                        else:
-                            skip(rel, "dependency, tool or cache directory")
-                        continue
-                    if is_virtualenv(entry.path) and rel not in tracked_dirs:
-                        skip(rel, "Python virtualenv (pyvenv.cfg)")
-                        continue
-                    if ignore.ignored(rel, True) and rel not in tracked_dirs:
-                        skip(rel, "git-ignored directory")
-                        continue
-                    if depth + 1 > MAX_DEPTH:
-                        skip(rel, f"deeper than {MAX_DEPTH} directory levels; not walked", unreadable=True)
-                        continue
-                    subdirs.append((rel, depth + 1))
+                    if self.walks_into(entry, rel, depth + 1):
+                        subdirs.append((rel, depth + 1))
                     continue
-                if is_link:
-                    try:
-                        st = os.stat(entry.path)  # follows; raises on loops and dangling links
-                    except OSError as exc:
-                        if _relevant(name):
-                            skip(rel, f"broken symlink: {exc.strerror}")
-                        continue
-                    if stat.S_ISDIR(st.st_mode):
-                        skip(rel, "symlinked directory; not followed")
-                        continue
-                    if not _inside(root_real, entry.path):
-                        if _relevant(name):
-                            skip(rel, "symlink leaves the project root; not followed")
-                        continue
-                    mode = st.st_mode
-                else:
-                    mode = entry.stat(follow_symlinks=False).st_mode
-                if not stat.S_ISREG(mode):
-                    if _relevant(name):
-                        skip(rel, f"{kind_of(mode)}, not a regular file; not read")
+                if not self.is_regular(entry, rel, is_link):
                     continue
             except OSError as exc:
-                skip(rel, f"cannot stat: {exc.strerror}", unreadable=True)
+                self.skip(rel, f"cannot stat: {exc.strerror}", unreadable=True)
                 continue
-            if name == ".dockerignore" or name.endswith(".dockerignore"):
-                found.dockerignores[rel] = entry.path
-                continue
-            if name == ".env":
-                found.dotenvs[rel_dir] = entry.path
-                continue
-            if _CI_FILES.match(rel):
-                found.ci_files.append((rel, entry.path))
-            kind = classify(name)
-            if kind is None:
-                continue
-            if ignore.ignored(rel, False) and rel not in tracked:
-                skip(rel, "git-ignored")
-                continue
-            real = os.path.realpath(entry.path)
-            first = real_seen.get(real)
-            if first is not None:  # two paths, one file: planned and fixed once, at the real path
-                k, first_link = first
-                if first_link and not is_link:
-                    skip(found.files[k].path, f"same file as {rel} (a symlink alias); scanned once")
-                    found.files[k] = Found(rel, entry.path, kind)
-                    real_seen[real] = (k, False)
-                else:
-                    skip(rel, f"same file as {found.files[k].path} (a symlink alias); scanned once")
-                continue
-            real_seen[real] = (len(found.files), is_link)
-            found.files.append(Found(rel, entry.path, kind))
-        stack.extend(reversed(subdirs))
-    found.files.sort(key=lambda f: f.path)
-    return found
+            self.file(entry, rel, rel_dir, is_link)
+        return subdirs
+
+    def walks_into(self, entry: os.DirEntry[str], rel: str, depth: int) -> bool:
+        """Whether the walk enters a subdirectory; one it leaves out is skipped with the reason."""
+        name = entry.name
+        if name == ".git":
+            return False  # git's own data
+        if name in SKIP_DIRS:
+            if rel in self.tracked_dirs:
+                return True  # tracked files in it are scanned
+            self.skip(rel, "dependency, tool or cache directory")
+            return False
+        if is_virtualenv(entry.path) and rel not in self.tracked_dirs:
+            self.skip(rel, "Python virtualenv (pyvenv.cfg)")
+            return False
+        if self.ignore.ignored(rel, True) and rel not in self.tracked_dirs:
+            self.skip(rel, "git-ignored directory")
+            return False
+        if depth > MAX_DEPTH:
+            self.skip(rel, f"deeper than {MAX_DEPTH} directory levels; not walked", unreadable=True)
+            return False
+        return True
+
+    def is_regular(self, entry: os.DirEntry[str], rel: str, is_link: bool) -> bool:
+        """Whether `entry` is a regular file, or a symlink to one inside the root; anything else
+        with a name batten reads is skipped with the reason. Raises OSError when it cannot stat."""
+        name = entry.name
+        if is_link:
+            try:
+                st = os.stat(entry.path)  # follows; raises on loops and dangling links
+            except OSError as exc:
+                if _relevant(name):
+                    self.skip(rel, f"broken symlink: {exc.strerror}")
+                return False
+            if stat.S_ISDIR(st.st_mode):
+                self.skip(rel, "symlinked directory; not followed")
+                return False
+            if not _inside(self.root, entry.path):
+                if _relevant(name):
+                    self.skip(rel, "symlink leaves the project root; not followed")
+                return False
+            mode = st.st_mode
+        else:
+            mode = entry.stat(follow_symlinks=False).st_mode
+        if not stat.S_ISREG(mode):
+            if _relevant(name):
+                self.skip(rel, f"{kind_of(mode)}, not a regular file; not read")
+            return False
+        return True
+
+    def file(self, entry: os.DirEntry[str], rel: str, rel_dir: str, is_link: bool) -> None:
+        """Record a regular file: a Dockerfile or compose file to scan, or one they depend on."""
+        name, found = entry.name, self.found
+        if name == ".dockerignore" or name.endswith(".dockerignore"):
+            found.dockerignores[rel] = entry.path
+            return
+        if name == ".env":
+            found.dotenvs[rel_dir] = entry.path
+            return
+        if _CI_FILES.match(rel):
+            found.ci_files.append((rel, entry.path))
+        kind = classify(name)
+        if kind is None:
+            return
+        if self.ignore.ignored(rel, False) and rel not in self.tracked:
+            self.skip(rel, "git-ignored")
+            return
+        real = os.path.realpath(entry.path)
+        first = self.real_seen.get(real)
+        if first is not None:  # two paths, one file: planned and fixed once, at the real path
+            k, first_link = first
+            if first_link and not is_link:
+                self.skip(found.files[k].path, f"same file as {rel} (a symlink alias); scanned once")
+                found.files[k] = Found(rel, entry.path, kind)
+                self.real_seen[real] = (k, False)
+            else:
+                self.skip(rel, f"same file as {found.files[k].path} (a symlink alias); scanned once")
+            return
+        self.real_seen[real] = (len(found.files), is_link)
+        found.files.append(Found(rel, entry.path, kind))
