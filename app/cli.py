@@ -68,6 +68,8 @@ def build_parser(command: str | None) -> argparse.ArgumentParser:
         p.add_argument("--live", action="store_true", help="add live container findings and drift")
         p.add_argument("--all", action="store_true", help="with --live: include stopped containers")
         p.add_argument("--no-cache", action="store_true", help="do not read or write the scan cache")
+        p.add_argument("--verbose", "-v", action="store_true",
+                       help="text: one line per absent control (default: one line per service or stage)")
         p.add_argument("--skip-unreadable", action="store_true",
                        help="exit by the findings even when some paths could not be read (default: exit 2)")
         _common(p)
@@ -154,7 +156,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
         findings = result.findings + result.live
         ctx = ReportContext.for_project(result.project, result.config, elapsed=result.elapsed,
                                         show_suppressed=args.show_suppressed,
-                                        include_suppressed=not args.no_suppressed)
+                                        include_suppressed=not args.no_suppressed, verbose=args.verbose)
         if stdin_dir is not None:  # paths name the file as if it lay in the current directory
             ctx.root = os.path.realpath(os.getcwd())
             ctx.top = report_top(ctx.root)

@@ -89,6 +89,7 @@ class ReportContext:
     elapsed: float | None = None
     color: bool = False
     show_suppressed: bool = False  # text: list suppressed findings too
+    verbose: bool = False  # text: one line per absent control instead of one line per service
     include_suppressed: bool = True  # machine formats: False drops suppressed results
     notes: list[str] = field(default_factory=list)  # said on stderr by the caller
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, reason) left out by the scan
@@ -216,7 +217,7 @@ def to_sarif(findings: list[Finding], uri_base: str | None = None, ctx: ReportCo
             continue
         if f.location is None:
             where = f"{f.target_kind} {f.target}" if f.target else "the project"
-            notes.append({"level": "note", "message": {
+            notes.append({"level": "note", "descriptor": {"id": f.rule.id}, "message": {
                 "text": safe_text(f"{f.rule.id} on {where} is not tied to a file, so it is not a result: "
                                   f"{f.message}")}})
             continue
@@ -421,8 +422,34 @@ _BOLD = "\x1b[1m"
 _DIM = "\x1b[2m"
 
 
+def _absent_groups(items: list[Finding]) -> tuple[list[Finding | list[Finding]], int]:
+    """`items` with the unsuppressed findings about absent controls of one service or stage
+    folded into a list (in place of the first of them), when there are at least two."""
+    from batten.checks.catalogue import ABSENT_CONTROLS
+
+    by_target: dict[tuple[str, str | None], list[Finding]] = {}
+    for f in items:
+        if f.rule.id in ABSENT_CONTROLS and not f.suppressed and f.target:
+            by_target.setdefault((f.target_kind, f.target), []).append(f)
+    folded = {id(f): key for key, fs in by_target.items() if len(fs) >= 2 for f in fs}
+    out: list[Finding | list[Finding]] = []
+    done: set[tuple[str, str | None]] = set()
+    for f in items:
+        key = folded.get(id(f))
+        if key is None:
+            out.append(f)
+        elif key not in done:
+            done.add(key)
+            out.append(by_target[key])
+    return out, len(folded)
+
+
 def to_text(findings: list[Finding], files: list[dict[str, Any]], *, color: bool, show_suppressed: bool = False,
-            elapsed: float | None = None, skipped: int = 0) -> str:
+            elapsed: float | None = None, skipped: int = 0, verbose: bool = False) -> str:
+    """Findings grouped by file. Findings about absent controls (no cap_drop, no limits, no
+    user...) of one service or stage share one line naming them, unless `verbose`."""
+    from batten.checks.catalogue import ABSENT_CONTROLS
+
     def c(code: str, s: str) -> str:
         return f"{code}{s}{_RESET}" if color else s
 
@@ -432,9 +459,24 @@ def to_text(findings: list[Finding], files: list[dict[str, Any]], *, color: bool
     for f in shown:
         key = f.location.path if f.location else (f"<{f.target_kind}> {f.target}" if f.target else "<project>")
         groups.setdefault(key, []).append(f)
+    folded_total = 0
     for path, items in groups.items():
         out.append(c(_BOLD, safe_line(path)))
-        for f in items:  # every field from a file or an engine on one escaped line
+        rows: list[Finding | list[Finding]] = list(items)
+        if not verbose:
+            rows, n = _absent_groups(items)
+            folded_total += n
+        for f in rows:
+            if isinstance(f, list):
+                sev = max(x.severity or x.rule.severity for x in f)
+                first = min(f, key=lambda x: (x.line or 0, x.location.column if x.location else 0))
+                controls = ", ".join(dict.fromkeys(ABSENT_CONTROLS[x.rule.id] for x in f))
+                fixes = sum(1 for x in f if x.fix)
+                tag = c(_COLORS[sev], f"{sev.label:<8}")
+                what = f"missing {len(f)} controls"
+                more = c(_DIM, f"  ({fixes} with a fix; -v lists each)" if fixes else "  (-v lists each)")
+                out.append(f"  {_line_col(first):>7}  {tag} {what:<26} {controls} [{safe_line(first.target)}]{more}")
+                continue
             sev = f.severity or f.rule.severity
             loc = _line_col(f)
             tag = c(_COLORS[sev], f"{sev.label:<8}")
@@ -477,7 +519,7 @@ Renderer = Callable[[list[Finding], list[dict[str, Any]], ReportContext], str]
 FORMATS: dict[str, Renderer] = {
     "text": lambda fs, files, ctx: to_text(ctx.shown(fs), files, color=ctx.color,
                                            show_suppressed=ctx.show_suppressed, elapsed=ctx.elapsed,
-                                           skipped=len(ctx.skipped)),
+                                           skipped=len(ctx.skipped), verbose=ctx.verbose),
     "json": lambda fs, files, ctx: to_json(ctx.shown(fs), files, ctx.skipped),
     "sarif": lambda fs, files, ctx: to_sarif(fs, ctx=ctx, files=files),
     "github": to_github,

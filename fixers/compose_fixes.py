@@ -537,6 +537,11 @@ def fix_mount_ro(ctx: FixContext) -> list[Edit] | None:
     item: ComposeValue = subj[1]
     if item.file is None or item.node is None:
         return None
+    if ctx.finding.evidence.get("socket"):
+        raise NoFix("read-only does not make a socket safe: remove the mount or put a filtering proxy in front")
+    if ctx.finding.evidence.get("keys"):
+        raise NoFix("the proxy writes the certificates it obtains there: keep the file out of the repository and "
+                    "readable by that service only (chmod 600)")
     if isinstance(item.node, MappingNode):
         ro = own(item.node, "read_only")
         if ro is not None:

@@ -563,7 +563,7 @@ class TestImages:
         per_line = [f.line for f in fs if f.rule.id in ("image.untagged", "image.latest", "image.not-digest-pinned")]
         assert sorted(per_line) == [1, 2, 3]
 
-    def test_scratch_stage_refs_and_unresolved_vars_are_skipped(self, tmp_path):
+    def test_scratch_and_stage_refs_are_skipped_unresolved_vars_need_a_digest(self, tmp_path):
         fs = df(tmp_path, f"""
             ARG BASE
             FROM {PINNED} AS build
@@ -573,7 +573,9 @@ class TestImages:
             FROM scratch
             USER 10001
             """)
-        assert {"image.untagged", "image.latest", "image.not-digest-pinned"}.isdisjoint(ids(fs))
+        assert {"image.untagged", "image.latest"}.isdisjoint(ids(fs))
+        # whatever the build argument names, only a digest fixes the image
+        assert lines(fs, "image.not-digest-pinned") == [4, 5]
 
     def test_arg_defaults_are_resolved_in_from(self, tmp_path):
         fs = df(tmp_path, """

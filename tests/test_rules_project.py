@@ -34,7 +34,7 @@ def test_no_ci_at_all(tmp_path):
     fs = findings(tmp_path, {"Dockerfile": DOCKERFILE})
     assert supply(fs) == SUPPLY
     for rid in SUPPLY:
-        assert at(fs, rid) == [("Dockerfile", 1, None)]
+        assert at(fs, rid) == [(None, None, None)]  # about no file: no line to point at
         (f,) = of(fs, rid)
         assert f.target_kind == "project"
         assert "no CI pipeline found" in f.message
@@ -85,7 +85,7 @@ def test_steps_spread_over_several_workflows(tmp_path):
 def test_compose_only_project_pulls_images_it_does_not_build(tmp_path):
     fs = findings(tmp_path, {"compose.yaml": "services:\n  a:\n    image: redis:7.4\n"})
     assert supply(fs) == {"supply.no-vuln-scan"}
-    assert at(fs, "supply.no-vuln-scan") == [("compose.yaml", 1, None)]
+    assert at(fs, "supply.no-vuln-scan") == [(None, None, None)]
 
 
 def test_nothing_to_build_or_run(tmp_path):
@@ -109,11 +109,17 @@ def test_suppressed_by_config_with_reason(tmp_path):
         assert d["suppressed"] == "config: images are signed by the platform team"
 
 
-def test_ignore_file_pragma_in_the_dockerfile_when_it_is_the_anchor(tmp_path):
-    # without a CI file the findings sit on the first Dockerfile, whose pragmas apply
-    fs = findings(tmp_path, {"Dockerfile": "# batten: ignore-file=supply.*\n" + DOCKERFILE})
+def test_ignore_file_pragma_in_the_ci_file_they_sit_on(tmp_path):
+    ci = "# batten: ignore-file=supply.* -- signed by the platform team\nbuild:\n  script: [make]\n"
+    fs = findings(tmp_path, {"Dockerfile": DOCKERFILE, ".gitlab-ci.yml": ci})
     assert len([f for f in fs if f.rule.id in SUPPLY]) == 4
     assert supply([f for f in fs if f.suppressed is None]) == set()
+
+
+def test_without_a_ci_file_a_dockerfile_pragma_does_not_reach_them(tmp_path):
+    # they are about the project, not the Dockerfile: the config's ignore is the way
+    fs = findings(tmp_path, {"Dockerfile": "# batten: ignore-file=supply.*\n" + DOCKERFILE})
+    assert supply([f for f in fs if f.suppressed is None]) == SUPPLY
 
 
 def test_config_ignore_removes_them(tmp_path):

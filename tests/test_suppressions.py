@@ -308,10 +308,10 @@ RULE_CASES: dict[str, dict[str, str]] = {
     "logging.disabled": _co("    logging:\n      driver: none\n"),
     "logging.unbounded": _co(),
     "restart.policy": _co("    restart: on-failure:10\n"),  # Tier 2, static
-    "supply.no-vuln-scan": {"Dockerfile": "FROM alpine:3.20\n"},
-    "supply.no-sbom": {"Dockerfile": "FROM alpine:3.20\n"},
-    "supply.no-provenance": {"Dockerfile": "FROM alpine:3.20\n"},
-    "supply.no-signing": {"Dockerfile": "FROM alpine:3.20\n"},
+    "supply.no-vuln-scan": {"Dockerfile": "FROM alpine:3.20\n", ".gitlab-ci.yml": "build:\n  script: [make]\n"},
+    "supply.no-sbom": {"Dockerfile": "FROM alpine:3.20\n", ".gitlab-ci.yml": "build:\n  script: [make]\n"},
+    "supply.no-provenance": {"Dockerfile": "FROM alpine:3.20\n", ".gitlab-ci.yml": "build:\n  script: [make]\n"},
+    "supply.no-signing": {"Dockerfile": "FROM alpine:3.20\n", ".gitlab-ci.yml": "build:\n  script: [make]\n"},
     "parse.error": {"Dockerfile": "FROM alpine:3.20\nFOO bar\n"},
     # Tier 2
     "user.useradd-sparse-log": {"Dockerfile": "FROM debian:12\nRUN useradd -u 1000000 app\n"},
@@ -413,8 +413,8 @@ def test_rule_fires_and_every_suppression_keeps_it_marked(tmp_path, rule_id):
     assert in_file and all(f.suppressed == f"inline: batten: ignore-file={rule_id}" for f in in_file)
 
     if rule_id.startswith("supply."):
-        # project findings sit on line 1 of the first Dockerfile (or the first CI file): they
-        # have no line of their own, so ignore-file or the config is how to accept them
+        # project findings sit on line 1 of the first CI file (with none, on no file): they have
+        # no line of their own, so ignore-file or the config is how to accept them
         return
 
     # line before the finding (the FROM line / service key for findings about something missing)

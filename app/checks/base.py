@@ -58,30 +58,54 @@ _SECRET_TOKENS = (
 _SECRET_NAME = re.compile(rf"(?i)(?:^|_|-|\.)(?:{_SECRET_TOKENS})(?:$|_|-|\.)")
 _SECRET_GLUED = re.compile(r"(?i)(password|passwd|secret|token|apikey|privatekey)$|^(password|secret|token)")
 # names that merely talk about a secret, or hold public material
-_NOT_SECRET = re.compile(
-    r"(?i)(?:^|_|-)(?:public|file|files|path|dir|directory|url_path|version|length|len|min|max|"
-    r"enabled|enable|disabled|disable|required|policy|method|type|mode|algorithm|algo|expiry|expires|"
-    r"expiration|ttl|timeout|rounds|cost|host|port|name|user|username|id_file|fingerprint|"
-    r"keyring|keyserver|keys|server|endpoint|header|prefix|field|location|hint|reset|store|backend|"
-    r"provider|format|size|bits|cache|count|interval|lifetime|duration|cookie_name|param|var|url|uri|"
-    r"issuer|audience|realm|scope|scopes|length)(?:$|_|-)"
+_NOT_SECRET_WORDS_TEXT = (
+    "public|file|files|path|dir|directory|url_path|version|length|len|min|max|"
+    "enabled|enable|disabled|disable|required|policy|method|type|mode|algorithm|algo|expiry|expires|"
+    "expiration|ttl|timeout|rounds|cost|host|port|name|user|username|id_file|fingerprint|"
+    "keyring|keyserver|keys|server|endpoint|header|prefix|field|location|hint|reset|store|backend|"
+    "provider|format|size|bits|cache|count|interval|lifetime|duration|cookie_name|param|var|url|uri|"
+    "issuer|audience|realm|scope|scopes|aud|iss|role|roles"
 )
+_NOT_SECRET = re.compile(rf"(?i)(?:^|_|-)(?:{_NOT_SECRET_WORDS_TEXT})(?:$|_|-)")
 _GPG = re.compile(r"(?i)(?:^|_)(?:gpg|pgp|gnupg)(?:_|$)")
 
 
+_TOKEN_SPLIT = re.compile(r"[_.-]+")
+_SECRET_WORDS = frozenset(_SECRET_TOKENS.split("|"))
+_NOT_SECRET_WORDS = frozenset(_NOT_SECRET_WORDS_TEXT.split("|"))
+
+
 def is_secret_name(name: str) -> bool:
-    """A variable name that looks like it holds a credential (TOKEN, DB_PASSWORD, API_KEY...)."""
+    """A variable name that looks like it holds a credential (TOKEN, DB_PASSWORD, API_KEY...).
+
+    The last word decides between a secret word and a word that only talks about one:
+    SMTP_HOST_PASSWORD and DB_USER_PASSWORD are secrets, PASSWORD_FILE, JWT_AUD and
+    PASSWORD_MIN_LENGTH are not."""
     if not name:
         return False
     if _GPG.search(name):  # GPG_KEY and friends are public key fingerprints (dockle#130)
         return False
     if not (_SECRET_NAME.search(name) or _SECRET_GLUED.search(name)):
         return False
-    return not _NOT_SECRET.search(name)
+    words = [w.lower() for w in _TOKEN_SPLIT.split(name) if w]
+    last_secret = max((i for i, w in enumerate(words) if w in _SECRET_WORDS or _SECRET_GLUED.search(w)), default=-1)
+    last_plain = max((i for i, w in enumerate(words) if w in _NOT_SECRET_WORDS), default=-1)
+    if last_secret == -1:  # glued across separators (MYPASSWORD_X...): the old rule
+        return not _NOT_SECRET.search(name)
+    return last_secret > last_plain
 
 
 _BOOLISH = {"", "yes", "no", "true", "false", "on", "off", "0", "1", "y", "n", "none", "null", "trust", "md5",
             "scram-sha-256", "required", "optional", "disabled", "enabled", "random"}
+# values that name a mode, a role or a mechanism, not a credential (GOTRUE_JWT_AUD: authenticated,
+# REGISTRY_AUTH: htpasswd, OPENAI_API_KEY: user_provided)
+_MODE_WORDS = {"authenticated", "anonymous", "anon", "htpasswd", "user_provided", "user-provided", "provided",
+               "basic", "digest", "bearer", "oauth", "oauth2", "oidc", "ldap", "saml", "local", "plain", "native",
+               "internal", "external", "env", "file", "vault", "kms", "token", "password", "service_role",
+               "sha256", "sha512", "bcrypt", "argon2", "argon2id", "pbkdf2", "hs256", "rs256", "es256", "auto"}
+# `${VAR:-default}` / `${VAR-default}`: the default is written in the file
+_DEFAULTED = re.compile(r"^\$\{[A-Za-z_][A-Za-z0-9_]*:?-(?P<default>[^}]*)\}$")
+_URL = re.compile(r"(?i)^[a-z][a-z0-9+.-]{1,20}://")
 
 # well-known token formats (high confidence, any key)
 TOKEN_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
@@ -101,14 +125,24 @@ CONN_STRING = re.compile(r"(?i)\b[a-z][a-z0-9+.-]{1,20}://([^\s:/@'\"]+):([^\s@/
 
 
 def literal_secret_value(value: str | None) -> bool:
-    """True if `value` is a literal credential (not empty, not a placeholder, not a reference)."""
+    """True if `value` is a literal credential (not empty, not a placeholder, not a mode word, not
+    a reference). A reference with a literal default (`${DB_PASSWORD:-s3cret}`) is a literal: the
+    default is in the file. A URL is a credential only when it carries a password
+    (`smtp://127.0.0.1` is not, `postgres://app:pw@db` is)."""
     if value is None:
         return False
     v = value.strip()
-    if v.lower() in _BOOLISH:
+    if len(v) >= 2 and v[0] == v[-1] and v[0] in "'\"":
+        v = v[1:-1].strip()
+    m = _DEFAULTED.match(v)
+    if m is not None:
+        v = m.group("default").strip()
+    if v.lower() in _BOOLISH or v.lower() in _MODE_WORDS:
         return False
     if "$" in v:  # any variable reference: the value comes from elsewhere
         return False
+    if _URL.match(v):
+        return token_in(v) is not None
     if v.startswith("/") and " " not in v:  # a path (…_FILE conventions, key files)
         return False
     return not (v.startswith("<") and v.endswith(">"))
@@ -120,10 +154,20 @@ def token_in(text: str) -> tuple[str, Span] | None:
         m = pat.search(text)
         if m:
             return label, Span(m.start(), m.end())
-    m = CONN_STRING.search(text)
-    if m and not m.group(2).startswith("$") and m.group(2) not in ("*", "****", "password"):
-        return "connection string with a password", Span(m.start(2), m.end(2))
+    for m in CONN_STRING.finditer(_blank_references(text)):
+        pw = text[m.start(2):m.end(2)]
+        if pw.strip("*") and not pw.startswith("$"):
+            return "connection string with a password", Span(m.start(2), m.end(2))
+        d = _DEFAULTED.match(pw)
+        if d is not None and d.group("default") and "$" not in d.group("default"):  # ${P:-literal}
+            return "connection string with a password", Span(m.start(2), m.end(2))
     return None
+
+
+def _blank_references(text: str) -> str:
+    """`text` with the inside of each `${...}` reference blanked (same length), so a `:` or `@`
+    in an interpolation (`${U:-x}`) is not read as the userinfo's separator."""
+    return re.sub(r"\$\{[^}]*\}", lambda m: "$" + "V" * (len(m.group()) - 1), text)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -220,11 +264,16 @@ _NONROOT_IMAGES = re.compile(
     r"|mcr\.microsoft\.com/azure-sql-edge(?::.*)?"
     r"|mcr\.microsoft\.com/(?:windows/)?nanoserver(?:-insider)?(?::.*)?"
     r"|(?:docker\.io/)?(?:minio/minio|hashicorp/vault|mailhog/mailhog|portainer/agent)(?::.*)?"
+    # images whose Dockerfile ends with a non-root USER (checked against their published config)
+    r"|(?:docker\.io/)?(?:library/)?(?:memcached|solr|haproxy|kong|jetty|groovy|odoo|rocket\.chat)(?::.*)?"
+    r"|(?:docker\.io/)?(?:n8nio/n8n|gotenberg/gotenberg|dpage/pgadmin4|louislam/uptime-kuma|jaegertracing/.+"
+    r"|grafana/(?:loki|promtail|tempo|mimir)|nextcloud/aio-.+)(?::.*)?"
+    r"|(?:docker\.n8n\.io/n8nio/n8n|quay\.io/keycloak/keycloak|ghcr\.io/goauthentik/server)(?::.*)?"
     r"|.+/static-debian\d+:nonroot.*"
     r")$"
 )
 _WINDOWS = re.compile(
-    r"(?i)(mcr\.microsoft\.com/(windows|dotnet/framework|powershell)|servercore|nanoserver|windowsservercore"
+    r"(?i)(mcr\.microsoft\.com/(windows|dotnet/framework)|servercore|nanoserver|windowsservercore"
     r"|^(?:docker\.io/)?microsoft/(?:iis|aspnet|dotnet-framework|mssql-server-windows)"  # pre-mcr Windows images
     r"|[-/]windows(?=[:@-]|$))"  # stefanscherer/node-windows, ...-windows:tag
 )
@@ -235,6 +284,32 @@ def image_default_nonroot(image: str | None) -> bool:
     if not image:
         return False
     return bool(_NONROOT_IMAGES.match(image.strip()))
+
+
+def image_default_root_known(image: str | None) -> bool:
+    """True when an image is known to run as root without being inspected: a Docker Official
+    Image (they define no USER unless the list above says so). For any other image only its
+    config can tell (scan --live reads it)."""
+    ref = ImageRef.parse(image or "")
+    if ref is None or not ref.is_docker_hub or image_default_nonroot(image):
+        return False
+    return "/" not in ref.repository or ref.repository.startswith("library/")
+
+
+# tags that move: a name, not a version (:stable, :edge, :alpine, :stable-alpine...)
+_FLOATING_WORDS = frozenset({
+    "latest", "stable", "edge", "nightly", "alpine", "slim", "lts", "mainline", "main", "master", "dev", "develop",
+    "development", "unstable", "testing", "sid", "rolling", "current", "canary", "beta", "alpha", "next",
+    "preview", "insider", "release",
+})
+
+
+def floating_tag(tag: str | None) -> bool:
+    """A tag without a version that moves as upstream publishes: made only of words like stable,
+    edge, nightly, alpine (`:latest` is reported as image.latest's own case)."""
+    if not tag or any(c.isdigit() for c in tag):
+        return False
+    return all(part in _FLOATING_WORDS for part in tag.lower().split("-"))
 
 
 # images known to define their own HEALTHCHECK (a compose healthcheck would override it)
@@ -408,7 +483,7 @@ FULL_IMAGES: dict[str, str] = {
     "nginx": "nginx:<version>-alpine",
     "httpd": "httpd:<version>-alpine",
     "redis": "redis:<version>-alpine",
-    "postgres": "postgres:<version>-alpine",
+    # postgres: no advice; moving existing data from glibc to musl changes collations (indexes break)
     "mongo": "mongo (no slim variant: keep, but pin it)",
     "elixir": "elixir:<version>-slim",
     "erlang": "erlang:<version>-slim",
@@ -430,6 +505,10 @@ def not_minimal_hint(ref: ImageRef) -> str | None:
     hint = FULL_IMAGES.get(key)
     if hint is None:
         return None
+    if key == "php" and ref.tag and "apache" in ref.tag:
+        return None  # mod_php under apache: fpm is another runtime model, not a smaller twin
+    if key == "php" and ref.tag and "cli" in ref.tag:
+        hint = "php:<version>-cli-alpine"
     if ref.tag and _MINIMAL_HINT.search(ref.tag):
         return None
     if "no slim variant" in hint:

@@ -181,7 +181,11 @@ _RULES: list[Rule] = [
         H, Area.USER, "CO",
         """The service sets no user: and the image it builds or pulls runs as root (its final
         stage has no non-root USER). No other tool checks this combination: most flag only an
-        explicit user: root.""",
+        explicit user: root. For a pulled image batten did not inspect, the default user is known
+        only for Docker Official Images (root unless they set USER) and a list of images that
+        run as non-root; any other image is reported at medium with its user unknown, and
+        scan --live reads the image's Config.User (a non-root image drops the finding, a root one
+        confirms it at high).""",
         fix="co.user",
         remedy='Add user: "<uid>:<gid>" to the service, or add a non-root USER to its Dockerfile.',
     ),
@@ -232,10 +236,12 @@ _RULES: list[Rule] = [
     _r(
         "priv.no-new-privileges",
         "no-new-privileges not set",
-        H, Area.CAPABILITIES, "CO,LC",
+        M, Area.CAPABILITIES, "CO,LC",
         """Without no-new-privileges a process can gain privileges through setuid/setgid
         binaries (su, sudo, ping...) inside the image. Setting it blocks that escalation path at
-        no cost for almost every service.""",
+        no cost for almost every service. Medium, as compose-lint rates it (KICS says high): it
+        is defence in depth that matters once code already runs in the container, and only where
+        the image holds setuid binaries.""",
         refs={"kics": "27fcc7d6", "docker-bench": "5.26", "compose-lint": "CL-0003",
               "semgrep": "no-new-privileges"},
         fix="co.no-new-privileges",
@@ -542,8 +548,12 @@ _RULES: list[Rule] = [
         "restart.policy",
         "Restart policy unbounded",
         L, Area.HEALTH, "CO,LC",
-        """restart: always (or on-failure with many retries) keeps restarting a crashing
-        container forever, which can hide an attack and turn a crash into a denial of service.""",
+        """restart: always and on-failure without a limit (or with more than 5 retries) keep
+        restarting a crashing container forever, which hides a crash loop (or an attack that
+        crashes it) and turns it into a denial of service; always also brings back a container
+        an operator stopped, once the daemon restarts. unless-stopped keeps the operator's stop
+        and is not reported, nor is on-failure with up to 5 retries (docker-bench 5.15, KICS).
+        The same in compose files and on running containers.""",
         refs={"kics": "2fc99041", "docker-bench": "5.15"},
         remedy="Use on-failure:5 (or unless-stopped, if the service must survive reboots).",
     ),
@@ -1121,6 +1131,24 @@ def rule(rule_id: str) -> Rule:
 def all_rules() -> list[Rule]:
     return list(_RULES)
 
+
+# rules about a control that is absent, with the control's name: text output lists them on one
+# line per service or stage ("missing: cap_drop: [ALL], read_only, ..."), --verbose one per line
+ABSENT_CONTROLS: dict[str, str] = {
+    "compose.user-unset": "user:",
+    "caps.not-dropped": "cap_drop: [ALL]",
+    "priv.no-new-privileges": "no-new-privileges",
+    "fs.rootfs-writable": "read_only",
+    "limits.memory": "memory limit",
+    "limits.cpu": "CPU limit",
+    "limits.pids": "PID limit",
+    "limits.reservations": "reservations",
+    "limits.ulimits": "ulimits",
+    "health.missing-compose": "healthcheck",
+    "logging.unbounded": "log rotation",
+    "user.missing": "USER",
+    "health.missing-dockerfile": "HEALTHCHECK",
+}
 
 DEFAULT_OFF: frozenset[str] = frozenset(r.id for r in _RULES if r.default_off)
 """Rules that run only when the config's `select` names them (docs/rules.md says which)."""

@@ -16,7 +16,9 @@ from batten.checks.base import (
     caps_dropped_all,
     device_severity,
     effective_user,
+    floating_tag,
     image_default_nonroot,
+    image_default_root_known,
     image_defines_healthcheck,
     is_root_user,
     is_secret_name,
@@ -30,7 +32,7 @@ from batten.checks.base import (
     untrusted_registry,
 )
 from batten.config import Config
-from batten.model import Finding, Location, Span
+from batten.model import Finding, Location, Severity, Span
 from batten.sources.compose import (
     ComposeProject,
     ComposeValue,
@@ -139,9 +141,17 @@ def _user(ctx: SvcCtx) -> Iterator[Finding]:
         return
     if image_default_nonroot(image):
         return
+    if image_default_root_known(image):
+        yield ctx.finding("compose.user-unset",
+                          f"service {ctx.svc.name!r} has no user: and image {image} runs as root by default "
+                          "(a Docker Official Image without USER)", None,
+                          evidence={"image": image, "image_inspected": False, "default_user": "root"})
+        return
+    # not inspected: the image may well define a USER; a claim either way would be a guess
     yield ctx.finding("compose.user-unset",
-                f"service {ctx.svc.name!r} has no user: and image {image} runs as root by default",
-                None, evidence={"image": image})
+                      f"service {ctx.svc.name!r} has no user: and the default user of image {image} is unknown "
+                      "(not inspected; scan --live reads it)", None, severity=Severity.MEDIUM,
+                      evidence={"image": image, "image_inspected": False, "default_user": "unknown"})
 
 
 # ---------------------------------------------------------------------------------------------
@@ -199,6 +209,10 @@ def _privileges(ctx: SvcCtx) -> Iterator[Finding]:
 # ---------------------------------------------------------------------------------------------
 
 _SOCKETS = re.compile(r"(docker|containerd|podman|crio|cri-dockerd)\.sock$")
+# control sockets that are root-equivalent too (read-only mounts do not stop connect())
+_CONTROL_SOCKETS = re.compile(r"(^|/)libvirt-sock(-ro)?$|^/(var/)?run/(dbus|udev|libvirt)(/|$)")
+# TLS private keys a reverse proxy keeps (Traefik's ACME store)
+_KEY_STORES = re.compile(r"(^|/)acme\.json$")
 _SENSITIVE_EXACT = {
     "/", "/etc", "/proc", "/sys", "/dev", "/boot", "/usr", "/lib", "/lib64", "/bin", "/sbin", "/root",
     "/var", "/home", "/run", "/var/run", "/var/lib", "/var/log", "/opt", "/srv", "/media", "/mnt", "/selinux",
@@ -232,10 +246,31 @@ def _filesystem(ctx: SvcCtx) -> Iterator[Finding]:
         if vol.type == "volume" and not src.startswith("/"):
             continue
         norm = src.rstrip("/") or "/"
-        if _SOCKETS.search(norm) or norm in ("/var/run", "/run"):
+        if _SOCKETS.search(norm) or norm in ("/var/run", "/run", "/"):
             note = " (read-only does not make it safe)" if vol.read_only else ""
-            yield ctx.finding("mount.docker-socket", f"service {svc.name!r} mounts {src}{note}", item,
-                        evidence={"source": src}, subject=(svc, item))
+            what = " (the host's root, engine socket included)" if norm == "/" else ""
+            yield ctx.finding("mount.docker-socket", f"service {svc.name!r} mounts {src}{what}{note}", item,
+                              evidence={"source": src}, subject=(svc, item))
+            continue
+        if _CONTROL_SOCKETS.search(norm):
+            yield ctx.finding("mount.sensitive-host-path",
+                              f"service {svc.name!r} mounts {src}, a host daemon's control socket or runtime "
+                              "directory (D-Bus, udev, libvirt)"
+                              + (" (read-only does not make it safe)" if vol.read_only else ""), item,
+                              evidence={"source": src, "read_only": vol.read_only, "socket": True},
+                              subject=(svc, item))
+            continue
+        if _KEY_STORES.search(norm):
+            yield ctx.finding("mount.sensitive-host-path",
+                              f"service {svc.name!r} mounts {src}, which holds TLS private keys", item,
+                              evidence={"source": src, "read_only": vol.read_only, "keys": True},
+                              subject=(svc, item))
+            continue
+        if norm in ("/etc/resolv.conf", "/etc/hosts") and not vol.read_only:
+            yield ctx.finding("mount.sensitive-host-path",
+                              f"service {svc.name!r} mounts the host's {norm} read-write (it can redirect the "
+                              "host's name resolution)", item,
+                              evidence={"source": src, "read_only": False}, subject=(svc, item))
             continue
         if norm in _BENIGN or any(norm.startswith(b + "/") for b in _BENIGN):
             continue
@@ -304,10 +339,13 @@ def _ports(ctx: SvcCtx) -> Iterator[Finding]:
             continue
         ip = (p.host_ip or "").strip("[]")
         if ip in ("", "0.0.0.0", "::"):
-            shown = p.published or "a random port"
+            if item.missing_vars and item.raw is not None:
+                what = f"{item.raw} (set by ${{{', '.join(item.missing_vars)}}} where it runs)"
+            else:
+                what = f"{p.published or 'a random port'}->{p.target}/{p.protocol}"
             yield ctx.finding("ports.bind-all-interfaces",
-                        f"service {svc.name!r} publishes {shown}->{p.target}/{p.protocol} on all interfaces",
-                        item, evidence={"published": p.published, "target": p.target}, subject=(svc, item))
+                              f"service {svc.name!r} publishes {what} on all interfaces",
+                              item, evidence={"published": p.published, "target": p.target}, subject=(svc, item))
         low = [n for n in p.published_ports if 0 < n < 1024]
         if low:
             yield ctx.finding("ports.privileged", f"service {svc.name!r} publishes privileged host port {low[0]}", item,
@@ -390,6 +428,8 @@ def _secrets(ctx: SvcCtx) -> Iterator[Finding]:
                 label, _sp = tok
                 yield ctx.finding("secret.value-hardcoded", f"service {svc.name!r} {key} contains a {label} (masked)", v,
                             secrets=(value_span,), evidence={"name": key}, subject=(svc, key, v))
+    yield from _command_secrets(ctx)
+    yield from _env_file_secrets(ctx)
     args = svc.get("build", "args")
     if args is not None and args.is_map:
         for key, v in args.data.items():
@@ -397,6 +437,130 @@ def _secrets(ctx: SvcCtx) -> Iterator[Finding]:
                 yield ctx.finding("secret.arg-env",
                             f"service {svc.name!r} passes {key} as a build arg; it is recorded in the image history",
                             v, at_key=True, evidence={"name": key}, subject=(svc, key, v))
+
+
+# options of servers and clients that take a password on the command line
+_PASSWORD_FLAGS = re.compile(r"^--?(requirepass|masterauth|password|passwd|pass|auth|secret|token|api-key|apikey)$")
+
+
+def _command_secrets(ctx: SvcCtx) -> Iterator[Finding]:
+    """`command: redis-server --requirepass s3cret` (string or list form): a literal on the command
+    line is in `docker inspect`, `ps` and the compose file."""
+    svc = ctx.svc
+    for key in ("command", "entrypoint"):
+        v = svc.get(key)
+        if v is None or v.file is None:
+            continue
+        items = list(v.data) if v.is_seq else [v] if v.is_scalar and v.data is not None else []
+        words: list[tuple[str, ComposeValue]] = []
+        for item in items:
+            if not item.is_scalar or item.data is None:
+                continue
+            if v.is_seq:
+                words.append((item.text, item))
+            else:
+                words.extend((w, item) for w in item.text.split())
+        for k, (word, item) in enumerate(words):
+            flag, eq, value = word.partition("=")
+            if not _PASSWORD_FLAGS.match(flag):
+                continue
+            if not eq:
+                if k + 1 >= len(words):
+                    continue
+                value, item = words[k + 1][0], words[k + 1][1]
+            if not value or value.startswith("-") or not literal_secret_value(value):
+                continue
+            span = _find_in(item, value)
+            yield ctx.finding("secret.value-hardcoded",
+                              f"service {svc.name!r} passes a literal {flag.lstrip('-')} on its {key} (masked)",
+                              item, secrets=(span,) if span else (), evidence={"name": flag, "key": key},
+                              subject=(svc, key, item))
+
+
+def _find_in(item: ComposeValue, value: str) -> Span | None:
+    """The span of `value` inside the scalar `item` as written."""
+    sp = item.span
+    if sp is None or item.file is None:
+        return None
+    text = item.file.source.text
+    at = text.find(value, sp.start, sp.end)
+    return Span(at, at + len(value)) if at != -1 else sp
+
+
+_ENV_LINE = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_.-]*)\s*=\s*(.*?)\s*$")
+
+
+def _env_files(svc: Service) -> list[str]:
+    v = svc.get("env_file")
+    out: list[str] = []
+    for item in (list(v.data) if v is not None and v.is_seq else [v] if v is not None else []):
+        if item.is_map:
+            path = item.get("path")
+            if path is not None and path.text:
+                out.append(path.text)
+        elif item.is_scalar and item.text:
+            out.append(item.text)
+    return out
+
+
+def _env_file_secrets(ctx: SvcCtx) -> Iterator[Finding]:
+    """Literal credentials in the service's env_file files that the repository keeps (a file
+    git ignores is the remedy, not the problem)."""
+    project = ctx.project
+    if project is None or project.explicit:
+        return
+    import os
+
+    from batten.fsio import read_text_file
+
+    root = os.path.realpath(project.root)
+    base = ctx.svc.file.dir
+    for rel in _env_files(ctx.svc):
+        if "$" in rel or rel.startswith("/"):
+            continue
+        path = posixpath.normpath(posixpath.join(base, rel))
+        if path.startswith("../") or path == ".." or _git_ignored(project.root, path):
+            continue
+        real = os.path.realpath(os.path.join(root, path))
+        if not (real == root or real.startswith(root + os.sep)):
+            continue
+        text = read_text_file(real, 256 << 10)
+        if text is None:
+            continue
+        offset = 0
+        for lineno, line in enumerate(text.splitlines(keepends=True), 1):
+            m = _ENV_LINE.match(line.rstrip("\r\n"))
+            if m and not line.lstrip().startswith("#"):
+                name, value = m.group(1), m.group(2)
+                start = offset + m.start(2)
+                if (is_secret_name(name) and literal_secret_value(value)) or token_in(value) is not None:
+                    span = Span(start, start + len(value))
+                    yield make("secret.value-hardcoded",
+                               f"env_file {path} sets {name} to a literal value (masked) for service "
+                               f"{ctx.svc.name!r}", Location(path, lineno, m.start(2) + 1, span=span),
+                               target=ctx.svc.name, target_kind="service", secrets=(span,),
+                               evidence={"name": name, "env_file": path}, scope=ctx.cp)
+            offset += len(line)
+
+
+def _git_ignored(root: str, rel: str) -> bool:
+    """Whether git ignores `rel` (project-relative) by the .gitignore files on its way."""
+    import os
+    from pathlib import Path
+
+    from batten.sources.discover import GitIgnore
+
+    gi = GitIgnore()
+    info = Path(root) / ".git" / "info" / "exclude"
+    if info.is_file():
+        gi.add_file(info, "")
+    parts = rel.split("/")
+    for depth in range(len(parts)):
+        d = "/".join(parts[:depth])
+        f = Path(os.path.join(root, d, ".gitignore")) if d else Path(root) / ".gitignore"
+        if f.is_file():
+            gi.add_file(f, d)
+    return any(gi.ignored("/".join(parts[: i + 1]), i < len(parts) - 1) for i in range(len(parts)))
 
 
 def _value_span(v: ComposeValue, key: str) -> Span | None:
@@ -458,16 +622,23 @@ def _image(ctx: SvcCtx) -> Iterator[Finding]:
     img = svc.get("image")
     if img is None or not img.text or svc.build is not None:
         return
-    if img.missing_vars and not img.text.strip(":"):
-        return
-    ref = ImageRef.parse(img.text)
+    ref = ImageRef.parse(img.text) if not img.missing_vars else None
     if ref is None:
+        raw = img.raw or img.text
+        if img.missing_vars and "@" not in raw:
+            # the tag comes from the environment: whatever it is, only a digest fixes the image
+            yield ctx.finding("image.not-digest-pinned",
+                              f"image {raw} is not pinned by digest (its reference comes from "
+                              f"${{{', '.join(img.missing_vars)}}})", img, evidence={"image": raw})
         return
     if ref.digest is None and ref.tag is None:
         yield ctx.finding("image.untagged", f"image {img.text} has no tag (means :latest)", img,
                     evidence={"image": img.text})
     elif ref.tag == "latest" and ref.digest is None:
         yield ctx.finding("image.latest", f"image {img.text} uses :latest", img, evidence={"image": img.text})
+    elif floating_tag(ref.tag) and ref.digest is None:
+        yield ctx.finding("image.latest", f"image {img.text} uses :{ref.tag}, a tag that moves like :latest", img,
+                          evidence={"image": img.text, "tag": ref.tag})
     elif ref.digest is None:
         yield ctx.finding("image.not-digest-pinned", f"image {img.text} is not pinned by digest", img,
                     evidence={"image": img.text})
@@ -495,8 +666,14 @@ def _logging(ctx: SvcCtx) -> Iterator[Finding]:
 def _restart(ctx: SvcCtx) -> Iterator[Finding]:
     svc = ctx.svc
     r = svc.get("restart")
-    if r is not None and r.text.startswith("on-failure:"):
-        n = r.text.split(":", 1)[1]
+    text = r.text.strip() if r is not None and not r.missing_vars else ""
+    if text == "always":
+        yield ctx.finding("restart.policy", f"service {svc.name!r} restarts forever (restart: always), and comes "
+                          "back after an operator stops it once the daemon restarts", r)
+    elif text == "on-failure" or text == "on-failure:0":
+        yield ctx.finding("restart.policy", f"service {svc.name!r} restarts on failure without a retry limit", r)
+    elif text.startswith("on-failure:"):
+        n = text.split(":", 1)[1]
         if n.isdigit() and int(n) > 5:
             yield ctx.finding("restart.policy", f"service {svc.name!r} restarts up to {n} times on failure", r)
     rp = svc.get("deploy", "restart_policy", "max_attempts")

@@ -16,6 +16,7 @@ from batten.checks.base import (
     account_options,
     artifact_only,
     effective_user,
+    floating_tag,
     is_secret_name,
     is_windows_stage,
     literal_secret_value,
@@ -416,10 +417,15 @@ def _images(ctx: DfCtx) -> Iterator[Finding]:
         if not base or base.lower() in names:
             continue
         ref = stage.image
-        if ref is None:
-            continue  # unresolved $VAR: the build decides
         ins = stage.from_instr
         span = _base_span(ins, stage)
+        if ref is None:
+            if "$" in stage.base and "@" not in stage.base:
+                # an ARG without a default names the image: whatever it is, only a digest fixes it
+                yield ctx.finding("image.not-digest-pinned", f"FROM {stage.base} is not pinned by digest (the "
+                                  "reference comes from a build argument)", span, stage,
+                                  evidence={"image": stage.base}, subject=(stage, None))
+            continue
         yield from image_findings(ctx, ref, span, stage, runtime=stage in ctx.shipped)
 
 
@@ -431,6 +437,9 @@ def image_findings(ctx: DfCtx, ref: ImageRef, span: Span, stage: Stage, runtime:
     elif ref.tag == "latest" and ref.digest is None:
         yield ctx.finding("image.latest", f"FROM {text} uses :latest", span, stage,
                     evidence={"image": text}, subject=(stage, ref))
+    elif floating_tag(ref.tag) and ref.digest is None:
+        yield ctx.finding("image.latest", f"FROM {text} uses :{ref.tag}, a tag that moves like :latest", span, stage,
+                          evidence={"image": text, "tag": ref.tag}, subject=(stage, ref))
     elif ref.digest is None:
         yield ctx.finding("image.not-digest-pinned", f"FROM {text} is not pinned by digest", span, stage,
                     evidence={"image": text}, subject=(stage, ref))

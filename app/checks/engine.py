@@ -110,13 +110,24 @@ def apply_config(findings: list[Finding], project: Project, config: Config) -> l
         fp = pragmas.get(path)
         if fp is None:
             pf = project.file(path)
-            fp = parse_pragmas(pf.source, pf.kind) if pf is not None and pf.source is not None else FilePragmas()
+            fp = parse_pragmas(pf.source, pf.kind) if pf is not None and pf.source is not None else _ci_pragmas(
+                project, path)
             pragmas[path] = fp
         hit = fp.match(f.rule.id, _candidate_lines(f, project))
         if hit is not None:
             f.suppressed = hit.how
     result.sort(key=Finding.sort_key)
     return result
+
+
+def _ci_pragmas(project: Project, path: str) -> FilePragmas:
+    """Pragmas of a CI pipeline file (where the project-level supply.* findings sit)."""
+    from batten.sources.text import SourceText
+
+    for rel, text in project.ci_files:
+        if rel == path:
+            return parse_pragmas(SourceText(path, text.encode("utf-8", "surrogateescape"), text), "compose")
+    return FilePragmas()
 
 
 def _candidate_lines(f: Finding, project: Project) -> tuple[int, ...]:

@@ -35,12 +35,9 @@ def check_project(project: Project) -> Iterator[Finding]:
     if not uses_images or project.explicit:
         return
     ci_text = "\n".join(text for _p, text in project.ci_files)
+    # about the pipelines: located at the first CI file read; with no pipeline at all there is no
+    # line to point at (a Dockerfile's line 1 would be a false location): the project itself
     where = project.ci_files[0][0] if project.ci_files else None
-    if where is None:
-        first = next((f.path for f in project.files if f.kind == "dockerfile"), None) or (
-            project.files[0].path if project.files else None
-        )
-        where = first
     loc = Location(where, 1, 1) if where else None
     pipelines = f"{len(project.ci_files)} CI file(s) read" if project.ci_files else "no CI pipeline found"
     for rid, pattern, message in _CHECKS:

@@ -16,7 +16,7 @@ from typing import Any
 
 from batten.checks.catalogue import rule
 from batten.live import readers as R
-from batten.model import Finding
+from batten.model import Finding, Severity
 
 _SHOWN = 8  # files named in a message; the evidence has them all
 
@@ -189,6 +189,11 @@ def refine_user_findings(findings: list[Finding], knowledge: Any) -> list[Findin
             uid = next((u for name, u, _g in facts.users or () if name == user.split(":")[0]), None)
             if not R.is_root_user(user) and uid != 0:
                 continue  # the image's own default user is not root
+            if f.rule_id == "compose.user-unset" and f.evidence.get("default_user") == "unknown":
+                f.message = (f"service {f.target!r} has no user: and image {ref} runs as "
+                             f"{user or 'root'} (its Config.User, read from the engine)")
+                if f.severity is Severity.MEDIUM:  # the unknown user's severity, not a config override
+                    f.severity = f.rule.severity
             f.evidence = {**f.evidence, "image_user": user, "image_inspected": True}
         out.append(f)
     return out
