@@ -247,7 +247,7 @@ def test_escape_sequences_in_content_are_shown_escaped(tmp_path):
         )
         assert b"\x1b" not in out.stdout and b"\x07" not in out.stdout, fmt
         assert b"Traceback" not in out.stderr
-    text = subprocess.run([sys.executable, "-m", "batten", "scan", str(tmp_path), "--color", "never"],
+    text = subprocess.run([sys.executable, "-m", "batten", "scan", str(tmp_path), "--color", "never", "-v"],
                           capture_output=True, text=True, cwd=Path(__file__).resolve().parents[1]).stdout
     assert "\\x1b[31m" in text and "evil\\x1b[2J" in text
 

@@ -90,7 +90,7 @@ def test_endless_or_trickling_engine_is_cut_off(tmp_path, project, behaviour):
                                          "--color", "never")
         assert code == 0 and elapsed < 40, (elapsed, err)
         assert "live view unavailable" in err and "static findings below" in err
-        assert "compose.yaml" in out and "priv.no-new-privileges" in out
+        assert "compose.yaml" in out and "no-new-privileges" in out
         assert_clean(out, err)
         assert eng.non_get() == []
 
