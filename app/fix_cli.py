@@ -113,7 +113,7 @@ def run_fix(args: argparse.Namespace) -> int:
         except (WriteRefused, JournalError) as exc:
             print(f"batten: {one_line(exc)}", file=sys.stderr)
             return 2
-        print(f"restored {len(restored)} file(s): {', '.join(restored)}")
+        print(f"restored {len(restored)} file(s): {', '.join(safe_line(p) for p in restored)}")
         return 0
     if args.check and args.write:
         raise UsageError("--check is a dry run: it cannot be combined with --write")
@@ -158,10 +158,11 @@ def run_fix(args: argparse.Namespace) -> int:
                       f"{one_line(finding.no_fix)}", file=err)
     for finding, reason in outcome.failed:
         print(f"batten: could not apply {finding.fix.id if finding.fix else finding.rule.id} "
-              f"for {finding.rule.id} [{finding.target or finding.path}]: {reason}", file=err)
+              f"for {finding.rule.id} [{safe_line(finding.target or finding.path or '')}]: {one_line(reason)}",
+              file=err)
     for finding, reason in outcome.pending:
-        print(safe_text(f"batten: not applied: {finding.rule.id} [{finding.target or finding.path}] in "
-                        f"{finding.path}: {reason}"), file=err)
+        print(f"batten: not applied: {finding.rule.id} [{safe_line(finding.target or finding.path or '')}] in "
+              f"{safe_line(finding.path or '')}: {one_line(reason)}", file=err)
     for line in trial_lines:
         print(safe_text(line), file=err)
     lines: list[str] = []

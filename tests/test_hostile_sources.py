@@ -228,6 +228,10 @@ def test_control_characters_in_paths_and_pragmas_are_escaped(tmp_path):
         raw = proc.stdout.encode("utf-8")
         assert b"\x1b" not in raw and b"\x07" not in raw and b"\xc2\x85" not in raw and b"\xc2\x9b" not in raw
         assert "Traceback" not in proc.stderr
+    proc = batten("fix", str(tmp_path), "--color", "never")  # the diff and its summary lines
+    assert proc.returncode == 0 and "+++ b/Dockerfile.\\x1b]0;owned\\x07" in proc.stdout, proc.stderr
+    for raw in (proc.stdout.encode(), proc.stderr.encode()):
+        assert b"\x1b" not in raw and b"\x07" not in raw and b"\xc2\x85" not in raw
 
 
 # -- 13. messages that say what is wrong -------------------------------------------------------
