@@ -121,6 +121,7 @@ def _memory(minimum: int) -> Callable[[str], str]:
     return check
 
 
+@functools.lru_cache(maxsize=1024)
 def memory_bytes(value: str) -> int:
     """Bytes of a memory value as Docker reads it (binary units)."""
     return _bytes(value, _BINARY)

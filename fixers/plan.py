@@ -85,9 +85,11 @@ def attach_fix(
 ) -> Fix | None:
     """Plan `finding`'s fix and record it on the finding: `fix`, or `no_fix` with the reason a
     remedy that exists for its rule declines this instance (shown to the user)."""
+    finding.fix = finding.no_fix = None
+    if finding.origin != "static" or finding.location is None or spec_for(finding) is None:
+        return None  # no remedy exists: nothing to say
     try:
-        finding.fix, finding.no_fix = plan(finding, project, config, values, evidence), None
+        finding.fix = plan(finding, project, config, values, evidence)
     except NoFix as exc:
-        finding.fix = None
-        finding.no_fix = exc.reason if finding.origin == "static" and spec_for(finding) is not None else None
+        finding.no_fix = exc.reason
     return finding.fix

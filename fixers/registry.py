@@ -151,7 +151,7 @@ def build_fix(
     out = spec.fn(ctx)
     res = out if isinstance(out, FixResult) else FixResult(list(out or ()))
     if not res.edits:
-        raise NoFix("no edit applies to this instance")
+        raise NoFix(f"{spec.id} has no edit for this instance")
     params = tuple(Param(p.name, p.description, values[p.name], sources[p.name], p.risk) for p in spec.params)
     applicability = res.applicability or spec.applicability
     return Fix(
