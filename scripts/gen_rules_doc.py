@@ -28,7 +28,8 @@ def render() -> str:
         "Generated from `app/checks/catalogue.py` by `scripts/gen_rules_doc.py`; do not edit by hand.",
         "Severity is the default (override it per rule in the config). *Fix* names the remedy batten",
         "previews as a diff: **safe** fixes keep behaviour, **needs-input** fixes take values (with",
-        "defaults), **unsafe** fixes change behaviour and need `--unsafe` in `batten fix`.",
+        "defaults), **unsafe** fixes change behaviour and need `--unsafe` in `batten fix`. A rule off by",
+        "default runs when the config's `select` names it (`select = [\"*\", \"pkg.pin-apt\"]`).",
         "",
     ]
     rules = all_rules()
@@ -47,7 +48,8 @@ def render() -> str:
                     fixes.append(f"`{fid}` ({spec.applicability})")
             where = ", ".join(WHERE[a] for a in sorted(r.applies) if a in WHERE)
             refs = "; ".join(f"{t} {i}" for t, i in r.refs.items()) or "-"
-            out.append(f"| `{r.id}` | {r.title} | {r.severity.label} | {where} | {', '.join(fixes) or '-'} | {refs} |")
+            sev = r.severity.label + (" (off by default)" if r.default_off else "")
+            out.append(f"| `{r.id}` | {r.title} | {sev} | {where} | {', '.join(fixes) or '-'} | {refs} |")
         out.append("")
         for r in group:
             out += [f"### `{r.id}`", "", r.rationale, ""]

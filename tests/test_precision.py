@@ -262,3 +262,27 @@ def test_scan_verbose_flag(tmp_path, capsys):
 def test_no_new_privileges_is_medium_as_in_compose_lint():
     assert RULES["priv.no-new-privileges"].severity is Severity.MEDIUM
     assert "compose-lint" in RULES["priv.no-new-privileges"].rationale
+
+
+def test_with_an_engine_the_image_config_decides(tmp_path):
+    """Recorded `GET /images/{name}/json`: a root image confirms the claim at high, a non-root
+    one drops the finding (the live scan feeds the same knowledge; tests/test_live_image.py runs
+    it on the real engine)."""
+    import json
+    from pathlib import Path
+
+    from batten.live.image_checks import refine_user_findings
+    from batten.live.imagefacts import ImageKnowledge, from_inspect
+
+    fixtures = Path(__file__).parent / "fixtures" / "live"
+    root = json.loads((fixtures / "image-8ddabfc73c78.json").read_text())  # Config.User ""
+    nonroot = json.loads((fixtures / "image-a52bb39aa196.json").read_text())  # 10001:10001
+    fs = compose(tmp_path, "services:\n  a:\n    image: batten-test/busybox:1\n  b:\n    image: batten-test/app:1\n")
+    unset = of(fs, "compose.user-unset")
+    assert {f.severity for f in unset} == {Severity.MEDIUM}
+    knowledge = ImageKnowledge({"batten-test/busybox:1": from_inspect("batten-test/busybox:1", root),
+                                "batten-test/app:1": from_inspect("batten-test/app:1", nonroot)})
+    (f,) = refine_user_findings(unset, knowledge)
+    assert f.target == "a" and f.severity is Severity.HIGH
+    assert f.message == "service 'a' has no user: and image batten-test/busybox:1 runs as root " \
+                        "(its Config.User, read from the engine)"

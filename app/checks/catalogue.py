@@ -780,7 +780,7 @@ _RULES: list[Rule] = [
     ),
     _r(
         "pkg.pin-apt",
-        "apt-get install without versions (off by default)",
+        "apt-get install without versions",
         L, Area.SUPPLY_CHAIN, "DF",
         """Without =version apt installs whatever the mirror has today, so two builds of the same
         Dockerfile differ. Off by default: Debian mirrors drop old versions within weeks, so
