@@ -564,6 +564,10 @@ def healthcheck(ctx: FixContext) -> FixResult | None:
             raise ValueError(f"bad duration {v!r}")
     if not retries.isdigit():
         raise ValueError(f"bad retries {retries!r}")
+    root = stage.root_image()
+    if facts_for(root.raw if root is not None else None).has_own_healthcheck:
+        raise NoFix(f"the base image {root.raw if root else ''} defines its own HEALTHCHECK, which this stage "
+                    "inherits: a new one would override it")
     cmd = ctx.value("healthcheck_cmd").strip()
     if cmd:
         note = "runs the given command"

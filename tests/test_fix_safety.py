@@ -40,6 +40,10 @@ def test_image_facts_from_inspect_and_filesystem() -> None:
                                group="root:x:0:\nstaff:x:50:\n", setuid=[])
     assert fs.has_tool("wget") and fs.has_tool("curl") is False and fs.has_shell
     assert fs.used_ids() == ({0, 1000}, {0, 50, 1000}) and fs.sudo_or_setuid is False
+    base = facts.with_filesystem(files=["/bin/su"], setuid=["/bin/su", "/usr/bin/passwd", "/bin/mount"])
+    assert base.sudo_or_setuid is False  # the distribution's own setuid programs: nothing relies on them
+    assert facts.with_filesystem(files=[], setuid=["/usr/local/bin/helper"]).sudo_or_setuid is True
+    assert facts.with_filesystem(files=["/usr/bin/sudo"], setuid=[]).sudo_or_setuid is True
 
 
 # ---------------------------------------------------------------------------------------------
@@ -370,3 +374,13 @@ def test_sudo_in_a_non_root_base_image_step(tmp_path: Path) -> None:
     k = ImageKnowledge({"example/devbox:1": from_inspect("example/devbox:1", {"Config": {"User": ""}})})
     project, fx = _df_fix(tmp_path / "r", text, "user.sudo", knowledge=k)
     assert fx is not None and apply_one(project, fx)["Dockerfile"] == "FROM example/devbox:1\nRUN apt-get update\n"
+
+
+def test_a_base_images_own_healthcheck_is_inherited_not_overridden(tmp_path: Path) -> None:
+    fs = rulekit.findings(tmp_path / "a", {"Dockerfile": "FROM vaultwarden/server:1.32.0\nCOPY x /x\n"})
+    assert not rulekit.of(fs, "health.missing-dockerfile")
+    k = ImageKnowledge({"example/base:1": from_inspect("example/base:1", {
+        "Config": {"Healthcheck": {"Test": ["CMD", "/hc"]}}})})
+    _p, fx = _df_fix(tmp_path / "b", "FROM example/base:1\nEXPOSE 80\nUSER 1\n", "health.missing-dockerfile",
+                     {"healthcheck_cmd": "true"}, knowledge=k)
+    assert fx is None

@@ -17,6 +17,7 @@ from batten.checks.base import (
     artifact_only,
     effective_user,
     floating_tag,
+    image_defines_healthcheck,
     is_secret_name,
     is_windows_stage,
     literal_secret_value,
@@ -227,6 +228,8 @@ def _healthcheck(ctx: DfCtx) -> Iterator[Finding]:
             continue  # every compose service running this image defines its own probe
         if is_windows_stage(stage) or artifact_only(stage):
             continue
+        if image_defines_healthcheck(stage.root_stage().base_resolved):
+            continue  # the base image's own HEALTHCHECK is inherited
         yield ctx.finding(
             "health.missing-dockerfile",
             f"stage {ctx.stage_target(stage)!r} has no HEALTHCHECK",

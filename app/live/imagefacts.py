@@ -21,6 +21,13 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+# setuid/setgid programs of the base system in Debian, Ubuntu, Alpine and RHEL-family images
+BASE_SETUID = frozenset({
+    "su", "passwd", "chsh", "chfn", "newgrp", "gpasswd", "mount", "umount", "chage", "expiry",
+    "unix_chkpwd", "pam_timestamp_check", "wall", "write", "ssh-agent", "ssh-keysign", "crontab",
+    "dbus-daemon-launch-helper", "bbsuid", "busybox", "fusermount", "fusermount3", "newuidmap",
+    "newgidmap", "ping", "ping6", "write.ul", "utempter", "mount.nfs", "umount.nfs",
+})
 _PATH_DIRS = ("/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin")
 
 
@@ -63,13 +70,13 @@ class ImageFacts:
 
     @property
     def sudo_or_setuid(self) -> bool | None:
-        """A way for a non-root process to gain privileges (sudo, su, setuid files)."""
-        if self.setuid is not None and self.setuid:
-            return True
+        """A way the image gives a non-root process to gain privileges: sudo/doas, or setuid
+        files beyond the base system's own (su, passwd, mount... sit in nearly every distribution
+        image and are not something a service relies on)."""
         if self.tools is not None and ("sudo" in self.tools or "doas" in self.tools):
             return True
         if self.setuid is not None:
-            return False
+            return any(p.rsplit("/", 1)[-1] not in BASE_SETUID for p in self.setuid)
         return None
 
     def used_ids(self) -> tuple[set[int], set[int]]:
