@@ -255,6 +255,18 @@ def tie_to_sources(snap: LiveSnapshot) -> None:
                 f.location = where
 
 
+def _gateway_or_say_why(args: argparse.Namespace) -> Any | None:
+    """The gateway `--host`, `--context` and `--timeout` name; None, after a one-line error on
+    stderr, when the engine cannot be reached (a usage error propagates)."""
+    try:
+        return make_gateway(args.host, args.context, timeout=args.timeout)
+    except UsageError:
+        raise
+    except BattenError as exc:
+        print(f"batten: {one_line(exc)}", file=sys.stderr)
+        return None
+
+
 def add_live(result: Any, *, host: str | None, context: str | None, include_all: bool = False) -> None:
     """`batten scan --live`: append live findings and drift to a ScanResult."""
     try:
@@ -318,12 +330,8 @@ def run_containers(args: argparse.Namespace) -> int:
 
         project = load_project([args.project])
         config.bind(project.root)
-    try:
-        gw = make_gateway(args.host, args.context, timeout=args.timeout)
-    except UsageError:
-        raise
-    except BattenError as exc:
-        print(f"batten: {one_line(exc)}", file=sys.stderr)
+    gw = _gateway_or_say_why(args)
+    if gw is None:
         return 2
     try:
         snap = snapshot(gw, project, include_all=args.all)
@@ -394,12 +402,8 @@ def run_image(args: argparse.Namespace) -> int:
     from batten.report import safe_text, to_json, to_sarif, use_color
 
     config = config_for(["."], getattr(args, "config", None))
-    try:
-        gw = make_gateway(args.host, args.context, timeout=args.timeout)
-    except UsageError:
-        raise
-    except BattenError as exc:
-        print(f"batten: {one_line(exc)}", file=sys.stderr)
+    gw = _gateway_or_say_why(args)
+    if gw is None:
         return 2
     error = None
     try:

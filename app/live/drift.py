@@ -254,20 +254,12 @@ def _well_formed(declared: Mapping[str, Any]) -> dict[str, Any]:
 
 
 @dataclass(slots=True)
-class DriftCtx:
+class DriftCtx(R.InspectCtx):
     """One container against the service that declares it."""
 
     inspect: Mapping[str, Any]
     declared: Mapping[str, Any]
     image: Mapping[str, Any] | None = None
-
-    @property
-    def cfg(self) -> Mapping[str, Any]:
-        return R.config(self.inspect)
-
-    @property
-    def hc(self) -> Mapping[str, Any]:
-        return R.host_config(self.inspect)
 
     @property
     def image_cfg(self) -> Mapping[str, Any]:

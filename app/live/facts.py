@@ -32,21 +32,13 @@ SHARED_PROPAGATION = frozenset({"shared", "rshared", "slave", "rslave"})
 
 # ---------------------------------------------------------------------- context
 @dataclass(slots=True)
-class LiveCtx:
+class LiveCtx(R.InspectCtx):
     """One container being judged."""
 
     inspect: Mapping[str, Any]
     image: Mapping[str, Any] | None = None
     info: Mapping[str, Any] | None = None
     top: Mapping[str, Any] | None = None
-
-    @property
-    def cfg(self) -> Mapping[str, Any]:
-        return R.config(self.inspect)
-
-    @property
-    def hc(self) -> Mapping[str, Any]:
-        return R.host_config(self.inspect)
 
     @property
     def target(self) -> str:

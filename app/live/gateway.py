@@ -414,16 +414,15 @@ class DockerGateway:
             calls = list(self._calls)
         for call in calls:
             call.abort()
-        with self._lock:
-            client, self._client = self._client, None
-        if client is not None:
-            with contextlib.suppress(Exception):
-                client.close()
-        if self._ssh_transport is not None:
-            self._ssh_transport.close()
+        self._drop_client()
 
     def _reset(self) -> None:
-        """Drop the client after a call was abandoned (its connection may still be busy)."""
+        """Drop the client after a call was abandoned (its connection may still be busy); the
+        next call makes a new one."""
+        self._drop_client()
+        self._ssh_transport = None
+
+    def _drop_client(self) -> None:
         with self._lock:
             client, self._client = self._client, None
         if client is not None:
@@ -431,7 +430,6 @@ class DockerGateway:
                 client.close()
         if self._ssh_transport is not None:
             self._ssh_transport.close()
-            self._ssh_transport = None
 
     def __enter__(self) -> DockerGateway:
         return self

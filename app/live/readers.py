@@ -163,6 +163,29 @@ def is_socket_source(source: str) -> bool:
     return s in SOCKET_DIRS or any(s.endswith("/" + n) or s == n for n in SOCKET_NAMES)
 
 
+class InspectCtx:
+    """What every judgement of one container reads from its inspect JSON (`inspect`, set by
+    the subclass): its Config and its HostConfig."""
+
+    __slots__ = ()
+    inspect: Mapping[str, Any]
+
+    @property
+    def cfg(self) -> Mapping[str, Any]:
+        return config(self.inspect)
+
+    @property
+    def hc(self) -> Mapping[str, Any]:
+        return host_config(self.inspect)
+
+
+def _int_or_none(text: str) -> int | None:
+    try:
+        return int(text)
+    except ValueError:
+        return None
+
+
 @dataclass(frozen=True, slots=True)
 class PortBinding:
     container_port: str  # "80/tcp"
@@ -171,17 +194,12 @@ class PortBinding:
 
     @property
     def port_number(self) -> int | None:
-        try:
-            return int(self.container_port.split("/", 1)[0])
-        except ValueError:
-            return None
+        return _int_or_none(self.container_port.split("/", 1)[0])
 
     @property
     def host_port_number(self) -> int | None:
-        try:
-            return int(self.host_port.split("-", 1)[0])
-        except ValueError:
-            return None
+        """The first port of the published range ("8000-8010": 8000); None for a random one."""
+        return _int_or_none(self.host_port.split("-", 1)[0])
 
     @property
     def all_interfaces(self) -> bool:
