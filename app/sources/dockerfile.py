@@ -438,6 +438,16 @@ class Instruction:
         return out
 
 
+def _instructions_named(instructions: list[Instruction], memo: dict, keyword: str) -> list[Instruction]:
+    """The instructions of `keyword`, in order, from an index kept in `memo` (built once)."""
+    by_kw = memo.get("by_keyword")
+    if by_kw is None:
+        by_kw = memo["by_keyword"] = {}
+        for ins in instructions:
+            by_kw.setdefault(ins.keyword, []).append(ins)
+    return list(by_kw.get(keyword.upper(), ()))
+
+
 @dataclass(slots=True, eq=False)
 class Stage:
     index: int
@@ -477,12 +487,7 @@ class Stage:
         return root
 
     def instructions_named(self, keyword: str) -> list[Instruction]:
-        by_kw = self.memo.get("by_keyword")
-        if by_kw is None:
-            by_kw = self.memo["by_keyword"] = {}
-            for i in self.instructions:
-                by_kw.setdefault(i.keyword, []).append(i)
-        return list(by_kw.get(keyword.upper(), ()))
+        return _instructions_named(self.instructions, self.memo, keyword)
 
     @property
     def label(self) -> str:
@@ -544,12 +549,7 @@ class DockerfileModel:
         return ins if ins.line <= line <= ins.end_line else None
 
     def instructions_named(self, keyword: str) -> list[Instruction]:
-        by_kw = self.memo.get("by_keyword")
-        if by_kw is None:
-            by_kw = self.memo["by_keyword"] = {}
-            for i in self.instructions:
-                by_kw.setdefault(i.keyword, []).append(i)
-        return list(by_kw.get(keyword.upper(), ()))
+        return _instructions_named(self.instructions, self.memo, keyword)
 
     # -- indexes: each built once, so work per finding does not grow with the file ----------
 

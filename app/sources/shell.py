@@ -232,18 +232,25 @@ class _Scanner:
 
     def match_paren(self, i: int) -> int:
         """`text[i] == "("`: index just after the matching `)` (quotes and nesting honoured)."""
+        return self._closing(i, "(", ")", quoted=True)
+
+    def _closing(self, i: int, opening: str, closing: str, quoted: bool) -> int:
+        """Index just after the `closing` that balances the `opening` at `i`; `\\` escapes, and
+        with `quoted` nothing inside quotes or backticks counts. len(text) when unbalanced."""
         text, n = self.text, self.n
         depth = 0
         while i < n:
             c = text[i]
-            if c == "(":
+            if c == opening:
                 depth += 1
-            elif c == ")":
+            elif c == closing:
                 depth -= 1
                 if depth == 0:
                     return i + 1
             elif c == "\\":
                 i += 1
+            elif not quoted:
+                pass
             elif c == "'":
                 j = text.find("'", i + 1)
                 i = n - 1 if j < 0 else j
@@ -268,24 +275,8 @@ class _Scanner:
         return n
 
     def skip_brace(self, i: int) -> int:
-        """`text[i:i+2] == "${"`: index just after the matching `}`."""
-        text, n = self.text, self.n
-        depth = 0
-        j = i + 1
-        while j < n:
-            c = text[j]
-            if c == "{":
-                depth += 1
-            elif c == "}":
-                depth -= 1
-                if depth == 0:
-                    return j + 1
-            elif c == "\\":
-                j += 1
-            elif c == "'" and depth == 0:
-                pass
-            j += 1
-        return n
+        """`text[i:i+2] == "${"`: index just after the matching `}` (nesting honoured, quotes not)."""
+        return self._closing(i + 1, "{", "}", quoted=False)
 
     def skip_dquote(self, i: int) -> int:
         end, _ = self.read_dquote(i)
