@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import json
 from pathlib import Path
 from typing import Any
 
@@ -22,13 +21,7 @@ from batten.live.drift import (
 )
 from batten.live.replay import ReplayGateway, default_repo_root
 from batten.model import Location
-
-FIXTURES = Path(__file__).parent / "fixtures" / "live"
-
-
-def load(name: str) -> dict[str, Any]:
-    return json.loads((FIXTURES / f"{name}.json").read_text())
-
+from tests.support.recorded import FIXTURES, load
 
 # What examples/demo/compose.yaml declares for "db", as `docker compose config` prints it.
 DB_DECLARED: dict[str, Any] = {

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import copy
-import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,12 +20,7 @@ from batten.live.evidence import (
     reduce_changes,
 )
 from batten.live.replay import ReplayGateway
-
-FIXTURES = Path(__file__).parent / "fixtures" / "live"
-
-
-def load(name: str) -> dict[str, Any]:
-    return json.loads((FIXTURES / f"{name}.json").read_text())
+from tests.support.recorded import FIXTURES, load
 
 
 def ch(path: str, kind: int) -> dict[str, Any]:

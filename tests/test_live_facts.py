@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,12 +13,7 @@ from batten.checks.catalogue import RULES
 from batten.live.facts import judge_all, judge_container, judge_image, scan_engine
 from batten.live.readers import is_root_user, tmpfs_effective_flags
 from batten.live.replay import ReplayGateway
-
-FIXTURES = Path(__file__).parent / "fixtures" / "live"
-
-
-def load(name: str) -> dict[str, Any]:
-    return json.loads((FIXTURES / f"{name}.json").read_text())
+from tests.support.recorded import FIXTURES, PLAIN_RUN_FINDINGS, load
 
 
 def ids(findings: list[Any]) -> list[str]:
@@ -63,25 +57,14 @@ def test_privileged_created_not_started() -> None:
     inspect = load("inspect-privileged")
     assert inspect["State"]["Status"] == "created"
     findings = judge_container(inspect, None, load("info"))
-    assert ids(findings) == sorted(
-        [
-            "live.user-root",
-            "priv.privileged",
-            "caps.not-dropped",
-            "caps.dangerous-added",
-            "priv.no-new-privileges",
-            "apparmor.unconfined",
-            "fs.rootfs-writable",
-            "limits.memory",
-            "limits.cpu",
-            "limits.pids",
-            "limits.ulimits",
-            "ports.bind-all-interfaces",
-            "ports.privileged",
-            "health.live-unmonitored",
-            "logging.unbounded",
-        ]
-    )
+    assert ids(findings) == sorted([
+        *PLAIN_RUN_FINDINGS,
+        "priv.privileged",
+        "caps.dangerous-added",
+        "apparmor.unconfined",
+        "ports.bind-all-interfaces",
+        "ports.privileged",
+    ])
     # Docker adds label=disable to privileged containers itself: no separate SELinux finding
     assert "label=disable" in inspect["HostConfig"]["SecurityOpt"]
     priv = by_rule(findings, "priv.privileged")[0]
@@ -168,23 +151,7 @@ def test_compose_app_service_findings() -> None:
     findings = judge_container(
         load("inspect-demo-app-1"), None, load("info"), top=load("top-demo-app-1")
     )
-    assert ids(findings) == sorted(
-        [
-            "live.user-root",
-            "caps.not-dropped",
-            "priv.no-new-privileges",
-            "fs.rootfs-writable",
-            "limits.memory",
-            "limits.cpu",
-            "limits.pids",
-            "limits.ulimits",
-            "ports.bind-all-interfaces",
-            "health.live-unmonitored",
-            "restart.policy",
-            "image.latest",
-            "logging.unbounded",
-        ]
-    )
+    assert ids(findings) == sorted([*PLAIN_RUN_FINDINGS, "ports.bind-all-interfaces", "restart.policy", "image.latest"])
     assert by_rule(findings, "ports.bind-all-interfaces")[0].message == (
         "publishes 8080/tcp on 0.0.0.0 (container port 80/tcp)"
     )

@@ -6,15 +6,14 @@ does not exist on this engine (--bridge=none), so that row uses recorded inspect
 from __future__ import annotations
 
 import copy
-import json
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from batten.live.facts import judge_container
+from tests.support.recorded import load
 
-FIXTURES = Path(__file__).parent / "fixtures" / "live"
 TIER2 = ("devices.host", "mount.propagation-shared", "cgroup.parent", "limits.ulimits",
          "ns.shared-with-container", "network.default-bridge", "ports.only-needed")  # fmt: skip
 
@@ -70,7 +69,7 @@ def test_host_memory_and_raw_disks_are_critical_unless_the_config_says_otherwise
     from batten.config import Config
     from batten.model import Severity
 
-    inspect = json.loads((FIXTURES / "inspect-hardened.json").read_text())
+    inspect = load("inspect-hardened")
     devices = ["/dev/mem", "/dev/kmem", "/dev/port", "/dev/sdb", "/dev/nvme0n1", "/dev/mapper/vg-root",
                "/dev/kmsg", "/dev/fuse", "/dev/memory_bandwidth"]
     inspect["HostConfig"]["Devices"] = [
@@ -131,7 +130,7 @@ def test_mount_propagation(engine: Any, gateway: Any, tmp_path: Path) -> None:
 
 
 def test_default_bridge_and_critical_devices_from_recorded_json() -> None:
-    inspect = json.loads((FIXTURES / "inspect-hardened.json").read_text())
+    inspect = load("inspect-hardened")
     assert tier2(judge_container(inspect)) == [
         ("limits.ulimits", "runs with the engine's default ulimits (HostConfig.Ulimits is empty)")
     ]

@@ -63,12 +63,7 @@ def trickle(body: bytes = b"[]", interval: float = 2.0) -> Behaviour:
         h.send_header("Content-Length", str(len(body) + 10_000))
         h.end_headers()
         h.wfile.flush()
-        data = body + b" " * 10_000
-        for i in range(len(data)):
-            if h.server.stopping.wait(interval):  # type: ignore[attr-defined]
-                return
-            h.wfile.write(data[i : i + 1])
-            h.wfile.flush()
+        _byte_by_byte(h, body + b" " * 10_000, interval)
 
     return run
 
@@ -78,14 +73,18 @@ def trickle_headers(interval: float = 2.0) -> Behaviour:
 
     def run(h: _Handler) -> None:
         h.close_connection = True
-        line = b"HTTP/1.1 200 OK\r\n" + b"X-Pad: " + b"a" * 100_000
-        for i in range(len(line)):
-            if h.server.stopping.wait(interval):  # type: ignore[attr-defined]
-                return
-            h.wfile.write(line[i : i + 1])
-            h.wfile.flush()
+        _byte_by_byte(h, b"HTTP/1.1 200 OK\r\n" + b"X-Pad: " + b"a" * 100_000, interval)
 
     return run
+
+
+def _byte_by_byte(h: _Handler, data: bytes, interval: float) -> None:
+    """`data` one byte every `interval` seconds, until it is all sent or the server stops."""
+    for i in range(len(data)):
+        if h.server.stopping.wait(interval):  # type: ignore[attr-defined]
+            return
+        h.wfile.write(data[i : i + 1])
+        h.wfile.flush()
 
 
 def baseline(**overrides: Any) -> dict[str, Any]:
