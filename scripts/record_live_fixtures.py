@@ -48,6 +48,15 @@ EXPOSE 8080
 """
 DEMO = REPO / "examples" / "demo"
 NAMES = ("demo-app-1", "demo-db-1", "demo-cache-1", "weak", "privileged", "hardened")
+# what the two hardened containers (demo-db-1, hardened) share; they differ in limits and tmpfs
+HARDENED = dict(
+    read_only=True,
+    cap_drop=["ALL"],
+    security_opt=["no-new-privileges:true"],
+    user="10001:10001",
+    log_config={"Type": "json-file", "Config": {"max-size": "10m", "max-file": "3"}},
+    restart_policy={"Name": "on-failure", "MaximumRetryCount": 3},
+)
 
 
 def compose_labels(service: str) -> dict[str, str]:
@@ -82,17 +91,12 @@ def run_zoo(engine: engine_support.TestEngine) -> None:
         ["sleep", "3600"],
         name="demo-db-1",
         labels=compose_labels("db"),
-        read_only=True,
-        cap_drop=["ALL"],
-        security_opt=["no-new-privileges:true"],
+        **HARDENED,
         mem_limit="256m",
         nano_cpus=1_000_000_000,
         pids_limit=100,
-        user="10001:10001",
         tmpfs={"/tmp": "rw,noexec,nosuid,size=16m"},
         ports={"5432/tcp": ("127.0.0.1", 5432)},
-        log_config={"Type": "json-file", "Config": {"max-size": "10m", "max-file": "3"}},
-        restart_policy={"Name": "on-failure", "MaximumRetryCount": 3},
     )
     engine.run(
         engine_support.IMAGE,
@@ -139,16 +143,11 @@ def run_zoo(engine: engine_support.TestEngine) -> None:
         APP_IMAGE,
         ["sleep", "3600"],
         name="hardened",
-        read_only=True,
-        cap_drop=["ALL"],
-        security_opt=["no-new-privileges:true"],
+        **HARDENED,
         mem_limit="64m",
         nano_cpus=500_000_000,
         pids_limit=64,
-        user="10001:10001",
         tmpfs={"/tmp": "rw,noexec,nosuid,nodev,size=16m"},
-        log_config={"Type": "json-file", "Config": {"max-size": "10m", "max-file": "3"}},
-        restart_policy={"Name": "on-failure", "MaximumRetryCount": 3},
     )
 
 
