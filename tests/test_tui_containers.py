@@ -30,7 +30,8 @@ def stack(engine: Any, demo: Path) -> dict[str, Any]:
     hardened = engine.run(name="demo-db-1", labels=labels(demo, "db"), user="10001:10001", read_only=True,
                           cap_drop=["ALL"], security_opt=["no-new-privileges:true"], mem_limit="256m",
                           nano_cpus=500_000_000, pids_limit=100, tmpfs={"/tmp": "size=16m"},
-                          healthcheck={"test": ["CMD", "true"], "interval": 2_000_000_000})
+                          healthcheck={"test": ["CMD", "true"], "interval": 2_000_000_000},
+                          log_config={"type": "json-file", "config": {"max-size": "10m", "max-file": "3"}})
     weak = engine.run(name="demo-app-1", labels=labels(demo, "app"), user="0")  # root written as 0
     drifted = engine.run(name="demo-cache-1", labels=labels(demo, "cache"), user="999:999", read_only=True,
                          cap_drop=["ALL"], security_opt=["no-new-privileges:true"], mem_limit="64m",
@@ -77,6 +78,22 @@ async def test_containers_view_acts_on_the_real_engine(engine: Any, demo: Path, 
         assert marks["demo-cache-1"]["user"] and marks["demo-cache-1"]["ro"] and marks["demo-cache-1"]["nnp"]
         rows = "\n".join(screen_lines(app))
         assert "✓" in rows and "✗" in rows
+        # the hardened container is marked hardened: its Info notes (limits.ulimits fires on
+        # almost every container) are not counted against it, only shown dimmed
+        db = by_name["demo-db-1"]
+        assert [f.rule.id for f in db.findings] == ["limits.ulimits"], "the hardened container has one Info note"
+        db_cell = str(table.get_cell(str(table.shown.index(db)), "findings"))
+        assert db_cell.startswith("✓") and not any(s in db_cell for s in ("L", "M", "H", "C")), db_cell
+        db_row = next(line for line in screen_lines(app) if "demo-db-1" in line)
+        assert "✓" in db_row and "✗" not in db_row, db_row
+        app_cell = str(table.get_cell(str(table.shown.index(by_name["demo-app-1"])), "findings"))
+        assert not app_cell.startswith("✓"), app_cell
+        await pilot.resize_terminal(80, 24)
+        await settle(pilot)
+        db_row = next(line for line in screen_lines(app) if "demo-db-1" in line)
+        assert db_row.count("✓") == len(CONTROLS) + 1 and "✗" not in db_row, db_row  # controls + findings
+        await pilot.resize_terminal(*SIZE)
+        await settle(pilot)
 
         # sort and filter
         first = [c.name for c in table.shown]

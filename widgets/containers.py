@@ -123,13 +123,18 @@ class ContainersTable(DataTable[Text]):
         return self.get_component_rich_style(name, partial=True)
 
     def counts(self, c: Any) -> Text:
+        """Findings by severity; a container with none above Info is hardened (✓, its Info
+        notes dimmed beside it: limits.ulimits is Info and fires on almost every container)."""
         counts = Counter(severity_of(f) for f in c.findings)
+        info = counts.pop(Severity.INFO, 0)
         if not counts:
-            return Text("✓", style=self._style("status--ok"))
+            out = Text("✓", style=self._style("status--ok"))
+            if info:
+                out.append(f" {info}{SEVERITY_SHORT[Severity.INFO]}", style=self._style("status--off"))
+            return out
         out = Text()
-        for sev in sorted(Severity, reverse=True):
-            if counts.get(sev):
-                out.append(f"{counts[sev]}{SEVERITY_SHORT[sev]} ", style=self._style(f"sev--{sev.label}"))
+        for sev in sorted(counts, reverse=True):
+            out.append(f"{counts[sev]}{SEVERITY_SHORT[sev]} ", style=self._style(f"sev--{sev.label}"))
         return out
 
     def mark(self, ok: bool) -> Text:
@@ -255,8 +260,8 @@ def container_summary(c: Any | None, secrets: Iterable[str] = ()) -> Content:
     own = [f for f in c.findings if f.target_kind != "image"]
     image = [f for f in c.findings if f.target_kind == "image"]
     parts += ["\n", (f"Findings of the container ({len(own)})", "bold $accent"), "\n"]
-    if not own:
-        parts.append(("  ✓ no hardening finding\n", "$text-success"))
+    if not any(severity_of(f) > Severity.INFO for f in own):
+        parts.append(("  ✓ no hardening finding" + (" (notes only)" if own else "") + "\n", "$text-success"))
     parts += _finding_lines(own, show)
     if image:
         parts += ["\n", (f"Findings of its image {show(c.image)} ({len(image)})", "bold $accent"),
