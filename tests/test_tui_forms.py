@@ -141,6 +141,73 @@ async def test_pilot_press_of_a_memory_size_writes_it(demo: Path) -> None:
         assert (demo / "compose.yaml").read_text() == expected["compose.yaml"]
 
 
+@pytest.mark.parametrize("size", [SMALL, LARGE], ids=["80x24", "160x48"])
+async def test_keys_typed_right_after_f_go_to_the_dialog(demo: Path, size: tuple[int, int]) -> None:
+    """`f`, clear, `768M`, Enter as ONE burst (keys arriving over SSH): the dialog opens, its
+    first field takes the keys typed while it was opening, the table under it never sees them,
+    and the bytes written carry 768M."""
+    expected = expected_texts(demo, "limits.memory", "app", {"memory": "768M"})
+    app = build_app(str(demo), engine=False)
+    async with app.run_test(size=size) as pilot:
+        await settle(pilot)
+        await select(pilot, "limits.memory", "app")
+        table = app.main.findings.table
+        burst(pilot, "f", "end", "ctrl+u", *"768M", "enter")
+        await settle(pilot)
+        if app.screen is not app.main:  # Enter came before the diff was current: it is now
+            assert app.screen.values()["memory"] == "768M", app.screen.values()
+            await pilot.press("enter")
+            await settle(pilot)
+        assert app.screen is app.main, notes(app)
+        assert app.main.view == "findings" and table.current is not None
+        assert (demo / "compose.yaml").read_text() == expected["compose.yaml"], "the bytes written are not 768M"
+
+
+async def test_keys_after_a_key_that_opens_no_dialog_are_kept_in_order(demo: Path) -> None:
+    """`u` with nothing to undo opens no dialog: the keys typed after it are let go in order to
+    where they were going (`2` switches to the containers view, `1` back, `s` sorts)."""
+    app = build_app(str(demo), engine=False)
+    async with app.run_test(size=SMALL) as pilot:
+        await settle(pilot)
+        sort_before = app.main.findings.table.sort_by
+        burst(pilot, "u", "2", "1", "s")
+        await pilot.pause(0.6)
+        await settle(pilot)
+        assert app.screen is app.main and app.main.view == "findings"
+        assert app.main.containers is not None, "2 reached the app: the containers view was built"
+        assert app.main.findings.table.sort_by != sort_before
+        assert any("nothing to undo" in n.lower() or "undo" in n.lower() for n in notes(app))
+
+
+async def test_a_burst_into_the_port_back_dialog_is_what_is_written(demo: Path) -> None:
+    """The containers view's `f` asks the App for the dialog with a message: the keys after it
+    still wait for the dialog and land in its field."""
+    from tests.test_tui_flows import replay
+
+    app = build_app(str(demo), gateway=replay(), poll_interval=0)
+    async with app.run_test(size=SMALL) as pilot:
+        await settle(pilot)
+        await pilot.press("2")
+        await settle(pilot)
+        view = app.main.containers
+        table = view.table
+        table.move_cursor(row=[c.name for c in table.shown].index("demo-cache-1"))
+        await settle(pilot)
+        view.screen.set_focus(view.drift)
+        view.drift.move_cursor(row=[d.field for d in view.drift.items].index("user"))
+        await pilot.pause()
+        burst(pilot, "f", "end", "ctrl+u", *"4242:4242")
+        await settle(pilot)
+        dialog = app.screen
+        assert dialog is not app.main and "Port the running user back" in dialog.title_text
+        assert dialog.values()["user"] == "4242:4242"
+        assert view.drift.cursor_row == [d.field for d in view.drift.items].index("user")
+        await pilot.press("enter")
+        await settle(pilot)
+        assert app.screen is app.main, notes(app)
+        assert 'user: "4242:4242"' in (demo / "compose.yaml").read_text()
+
+
 async def test_an_invalid_value_is_refused_beside_its_field_and_apply_stays_disabled(demo: Path) -> None:
     original = (demo / "compose.yaml").read_bytes()
     app = build_app(str(demo), engine=False)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from textual import work
-from textual.app import App, SystemCommand
+from textual.app import SystemCommand
 from textual.binding import Binding
 from textual.markup import escape
 from textual.screen import ModalScreen, Screen
@@ -21,6 +21,7 @@ from batten.model import BattenError, Finding
 from batten.report import safe_text
 from batten.session import NotApplied, Session
 from batten.tui import commands
+from batten.tui.keyhold import HoldsKeysForDialogs
 from batten.tui.screens.main import MainScreen
 from batten.tui.views import (
     EngineRequested,
@@ -48,7 +49,7 @@ class World:
     theme: str | None = None
 
 
-class BattenApp(App[int]):
+class BattenApp(HoldsKeysForDialogs):
     CSS_PATH = "app.tcss"
     TITLE = "batten"
     # ctrl+c quits too (Textual only says how to quit), outside a text field that copies with it

@@ -22,12 +22,13 @@ class Command:
     key_display: str | None = None
     palette: bool = True  # listed in the command palette
     label: str = ""  # short footer label (default: the title)
+    dialog: bool = False  # opens a dialog: keys typed right after it go to the dialog (tui.keyhold)
 
 
 COMMANDS: tuple[Command, ...] = (
     # ---------------------------------------------------------------- app-wide
     Command("quit", "q", "quit", "Quit", "Leave batten", key_display="q", label="quit"),
-    Command("help", "question_mark", "help", "Help", "Every key and command", key_display="?", label="help"),
+    Command("help", "question_mark", "help", "Help", "Every key and command", key_display="?", label="help", dialog=True),
     Command("filter", "slash", "filter", "Filter findings", "Type words to narrow the findings table",
             key_display="/", label="filter", priority=True),  # at once: the words typed next go to the field
     Command("focus", "tab", "app.focus_next", "Next pane", "Move the focus to the next pane", footer=False,
@@ -38,8 +39,8 @@ COMMANDS: tuple[Command, ...] = (
     Command("view_guided", "3", "view('guided')", "Guided / summary view",
             "The guided checklist and its summary", label="guided"),
     Command("details", "enter", "details", "Details", "Open the details of the selected item", footer=False),
-    Command("fix", "f", "fix", "Fix…", "Preview the fix of the selected finding as a diff, then apply", label="fix"),
-    Command("undo", "u", "undo", "Undo…", "Preview and revert the last write", label="undo"),
+    Command("fix", "f", "fix", "Fix…", "Preview the fix of the selected finding as a diff, then apply", label="fix", dialog=True),
+    Command("undo", "u", "undo", "Undo…", "Preview and revert the last write", label="undo", dialog=True),
     Command("rescan", "r", "rescan", "Rescan", "Reload the project files and the containers", label="rescan"),
     Command("guided", "g", "guided", "Guided", "Start the guided remediation session", label="guide"),
     Command("palette", None, "command_palette", "Command palette", "Every action by name", footer=False,
@@ -65,13 +66,13 @@ COMMANDS: tuple[Command, ...] = (
             "Show or hide stopped containers (the engine is asked again)", scope="containers", label="stopped"),
     Command("port_back", "f", "port_back", "Port back to the file…",
             "The running value of a drift row written back to the compose file, shown as a diff first",
-            scope="containers", label="port back"),
+            scope="containers", label="port back", dialog=True),
     # ---------------------------------------------------------------- guided view
     Command("guided_skip", "s", "skip", "Skip finding", "Leave this finding as it is", scope="guided", label="skip"),
     Command("guided_next", "n", "next_area", "Next area", "Go to the next checklist area", scope="guided", label="next"),
     Command("guided_prev", "p", "prev_area", "Previous area", "Go back one checklist area", scope="guided", label="back"),
     Command("guided_export", "e", "app.export_report", "Export report", "Write the Markdown report",
-            scope="guided", label="export", palette=False),  # the palette has it once, as "export"
+            scope="guided", label="export", palette=False, dialog=True),  # the palette has it once, as "export"
     # ---------------------------------------------------------------- fix dialog
     Command("confirm", "y", "confirm", "Apply", "Write the previewed change", scope="fix", palette=False, label="apply"),
     Command("cancel", "escape", "cancel", "Cancel", "Close without writing", scope="fix", palette=False,
