@@ -232,35 +232,7 @@ def start_sshd(docker_socket: str, *, timeout: float = 15.0) -> TestSSHD:
     os.chmod(root / "authorized_keys", 0o600)
     port = _free_port()
     config = root / "sshd_config"
-    config.write_text(
-        "\n".join(
-            [
-                f"Port {port}",
-                "ListenAddress 127.0.0.1",
-                "AddressFamily inet",
-                f"HostKey {host_key}",
-                f"PidFile {root / 'sshd.pid'}",
-                f"AuthorizedKeysFile {root / 'authorized_keys'}",
-                "PermitRootLogin prohibit-password",
-                "AllowUsers root",
-                "PubkeyAuthentication yes",
-                "PasswordAuthentication no",
-                "KbdInteractiveAuthentication no",
-                "UsePAM no",
-                "StrictModes no",
-                "AllowTcpForwarding no",
-                "AllowAgentForwarding no",
-                "AllowStreamLocalForwarding no",
-                "X11Forwarding no",
-                "PermitTunnel no",
-                "PermitUserEnvironment no",
-                "PrintMotd no",
-                "LogLevel ERROR",
-                f"SetEnv DOCKER_HOST=unix://{docker_socket}",
-                "",
-            ]
-        )
-    )
+    config.write_text(_sshd_config(root, port, host_key, docker_socket))
     created_privsep = False
     if not Path("/run/sshd").is_dir():
         Path("/run/sshd").mkdir(mode=0o755)
@@ -293,66 +265,104 @@ def start_sshd(docker_socket: str, *, timeout: float = 15.0) -> TestSSHD:
         _created_privsep=created_privsep,
     )
     try:
-        # trust: a known_hosts with the test host key, and an empty one for the "unknown" alias
-        host_pub = host_key.with_suffix(".pub").read_text().split()
-        (root / "known_hosts").write_text(f"[127.0.0.1]:{port} {host_pub[0]} {host_pub[1]}\n")
-        (root / "known_hosts_empty").write_text("")
-
-        server._created_ssh_dir = not cfg_path.parent.exists()
-        if server._created_ssh_dir:
-            cfg_path.parent.mkdir(mode=0o700, parents=True)
-        server._created_config = not cfg_path.exists()
-        remove_stale_blocks(cfg_path)
-        start, end = _marker(pid)
-
-        def host_block(name: str, known_hosts: Path) -> list[str]:
-            return [
-                f"Host {name}",
-                "    HostName 127.0.0.1",
-                f"    Port {port}",
-                "    User root",
-                f"    IdentityFile {client_key}",
-                "    IdentitiesOnly yes",
-                f"    UserKnownHostsFile {known_hosts}",
-                "    StrictHostKeyChecking yes",
-                "    ControlMaster no",
-                "    ControlPath none",
-            ]
-
-        block = "\n".join(
-            [
-                start,
-                *host_block(alias, root / "known_hosts"),
-                *host_block(unknown_alias, root / "known_hosts_empty"),
-                end,
-                "",
-            ]
-        )
-        existing = cfg_path.read_text() if cfg_path.exists() else ""
-        # first: ssh uses the first value it finds, so a later "Host *" cannot override ours
-        cfg_path.write_text(block + existing)
-        os.chmod(cfg_path, 0o600)
-    except BaseException:
-        server.stop()
-        raise
-
-    try:
-        deadline = time.monotonic() + timeout
-        while True:
-            if proc.poll() is not None:
-                raise SSHDStartError(
-                    f"sshd exited with status {proc.returncode}: {server.log.strip()}"
-                )
-            with (
-                contextlib.suppress(OSError),
-                socket.create_connection(("127.0.0.1", port), timeout=1) as s,
-            ):
-                if s.recv(64).startswith(b"SSH-2.0"):
-                    break
-            if time.monotonic() > deadline:
-                raise SSHDStartError(f"sshd did not listen on 127.0.0.1:{port} within {timeout:g}s")
-            time.sleep(0.1)
+        _trust(server, host_key, client_key)
+        _wait_listening(server, timeout)
     except BaseException:
         server.stop()
         raise
     return server
+
+
+def _sshd_config(root: Path, port: int, host_key: Path, docker_socket: str) -> str:
+    """An sshd on 127.0.0.1:`port` that lets root in with the test key only, forwards nothing
+    and points DOCKER_HOST at the test engine."""
+    return "\n".join(
+        [
+            f"Port {port}",
+            "ListenAddress 127.0.0.1",
+            "AddressFamily inet",
+            f"HostKey {host_key}",
+            f"PidFile {root / 'sshd.pid'}",
+            f"AuthorizedKeysFile {root / 'authorized_keys'}",
+            "PermitRootLogin prohibit-password",
+            "AllowUsers root",
+            "PubkeyAuthentication yes",
+            "PasswordAuthentication no",
+            "KbdInteractiveAuthentication no",
+            "UsePAM no",
+            "StrictModes no",
+            "AllowTcpForwarding no",
+            "AllowAgentForwarding no",
+            "AllowStreamLocalForwarding no",
+            "X11Forwarding no",
+            "PermitTunnel no",
+            "PermitUserEnvironment no",
+            "PrintMotd no",
+            "LogLevel ERROR",
+            f"SetEnv DOCKER_HOST=unix://{docker_socket}",
+            "",
+        ]
+    )
+
+
+def _trust(server: TestSSHD, host_key: Path, client_key: Path) -> None:
+    """A known_hosts with the test host key (and an empty one for the "unknown" alias), and the
+    two host aliases in a marked block at the top of the real user's ssh config."""
+    root, port, cfg_path = server.root, server.port, server.config_path
+    host_pub = host_key.with_suffix(".pub").read_text().split()
+    (root / "known_hosts").write_text(f"[127.0.0.1]:{port} {host_pub[0]} {host_pub[1]}\n")
+    (root / "known_hosts_empty").write_text("")
+
+    server._created_ssh_dir = not cfg_path.parent.exists()
+    if server._created_ssh_dir:
+        cfg_path.parent.mkdir(mode=0o700, parents=True)
+    server._created_config = not cfg_path.exists()
+    remove_stale_blocks(cfg_path)
+    start, end = _marker(server.block_pid)
+
+    def host_block(name: str, known_hosts: Path) -> list[str]:
+        return [
+            f"Host {name}",
+            "    HostName 127.0.0.1",
+            f"    Port {port}",
+            "    User root",
+            f"    IdentityFile {client_key}",
+            "    IdentitiesOnly yes",
+            f"    UserKnownHostsFile {known_hosts}",
+            "    StrictHostKeyChecking yes",
+            "    ControlMaster no",
+            "    ControlPath none",
+        ]
+
+    block = "\n".join(
+        [
+            start,
+            *host_block(server.alias, root / "known_hosts"),
+            *host_block(server.unknown_alias, root / "known_hosts_empty"),
+            end,
+            "",
+        ]
+    )
+    existing = cfg_path.read_text() if cfg_path.exists() else ""
+    # first: ssh uses the first value it finds, so a later "Host *" cannot override ours
+    cfg_path.write_text(block + existing)
+    os.chmod(cfg_path, 0o600)
+
+
+def _wait_listening(server: TestSSHD, timeout: float) -> None:
+    """Until sshd greets on its port; SSHDStartError when it exits or stays silent."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if server.proc.poll() is not None:
+            raise SSHDStartError(
+                f"sshd exited with status {server.proc.returncode}: {server.log.strip()}"
+            )
+        with (
+            contextlib.suppress(OSError),
+            socket.create_connection(("127.0.0.1", server.port), timeout=1) as s,
+        ):
+            if s.recv(64).startswith(b"SSH-2.0"):
+                return
+        if time.monotonic() > deadline:
+            raise SSHDStartError(f"sshd did not listen on 127.0.0.1:{server.port} within {timeout:g}s")
+        time.sleep(0.1)
