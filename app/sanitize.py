@@ -9,7 +9,9 @@ escaped (``\\x1b``), never interpreted, and never raises while being encoded.
 - :func:`safe_line` escapes them too (one field on one line: a name, a path, an error);
 - :func:`json_text` serialises a report with every control character escaped (no raw C1 byte
   or line separator inside a JSON/SARIF string);
-- :func:`mask_secrets` replaces known secret values (the one masking definition).
+- :func:`mask_secrets` replaces known secret values (the one masking definition);
+- :func:`clip` / :func:`clip_values` bound a value a message quotes (every finding's message
+  goes through :func:`clip_values`).
 """
 
 from __future__ import annotations
@@ -65,6 +67,35 @@ def one_line(text: object, limit: int = 400) -> str:
     """An error or status message from outside as one safe line of bounded length."""
     s = " ".join(safe_line(text).split())
     return s if len(s) <= limit else s[: limit - 1] + "…"
+
+
+VALUE_LIMIT = 120  # characters of one value a message quotes
+
+# a quoted stretch of text, or a run without spaces, longer than VALUE_LIMIT
+_N = VALUE_LIMIT + 1
+_LONG_VALUE = re.compile(f"'([^'\n]{{{_N},}})'|\"([^\"\n]{{{_N},}})\"|`([^`\n]{{{_N},}})`|(\\S{{{_N},}})")
+
+
+def clip(value: object, limit: int = VALUE_LIMIT) -> str:
+    """A value as a message quotes it: at most `limit` characters, an ellipsis marks the cut."""
+    s = value if isinstance(value, str) else str(value)
+    return s if len(s) <= limit else s[: limit - 1] + "…"
+
+
+def clip_values(message: str) -> str:
+    """`message` with every quoted value and every run without spaces over VALUE_LIMIT
+    characters clipped (a 15 KB interpolated image name stays out of a finding's message)."""
+    if len(message) <= VALUE_LIMIT:
+        return message
+
+    def cut(m: re.Match[str]) -> str:
+        whole = m.group()
+        for i, inner in enumerate(m.groups()):
+            if inner is not None:
+                return clip(inner) if i == 3 else whole[0] + clip(inner) + whole[-1]
+        return whole
+
+    return _LONG_VALUE.sub(cut, message)
 
 
 def json_text(obj: Any, **kwargs: Any) -> str:

@@ -863,14 +863,16 @@ def fix_internal_network(ctx: FixContext) -> list[Edit] | None:
                      current in _nets(o)]
     # top-level network
     nets_v = cp.top.get("networks") if cp.top is not None else None
-    base = cp.base
+    home = cp.home(svc)  # the network is declared where the service is written (an included file)
+    base = home.base
+    own_v = home.top.get("networks") if home.top is not None else None
     if nets_v is not None and nets_v.is_map and net in nets_v.data:
         existing = nets_v.data[net]
         if not (existing.is_map and existing.get("internal") is not None):
             return None  # a network of that name exists and is not ours to change
-    elif nets_v is not None and nets_v.file is base and isinstance(nets_v.node, MappingNode):
-        edits.append(insert_entries(_doc(base), nets_v.node, {net: {"internal": True}}))
-    elif nets_v is None and base.root is not None:
+    elif own_v is not None and own_v.file is base and isinstance(own_v.node, MappingNode):
+        edits.append(insert_entries(_doc(base), own_v.node, {net: {"internal": True}}))
+    elif own_v is None and base.root is not None:
         edits.append(insert_entries(_doc(base), base.root, {"networks": {net: {"internal": True}}}))
     else:
         return None
@@ -948,6 +950,7 @@ def fix_env_secret(ctx: FixContext) -> FixResult | None:
     listed = v.key_node is v.node  # `- KEY=value` list form
     doc = _doc(v.file)
     img = image_name(svc)
+    cp = cp.home(svc)  # an included service's secret, file and .env belong to its own project
     base_dir = cp.dir
     edits: list[Edit] = []
     if key in _FILE_ENV.get(img, set()):
@@ -1185,6 +1188,7 @@ def build_secret_edits(project_services: list[tuple[ComposeProject, Service]], s
     edits: list[Edit] = []
     done_tops: set[str] = set()
     for cp, svc in project_services:
+        cp = cp.home(svc)  # the top-level secret goes where the service is written (an included file)
         b = _own_value(svc, "build")
         if b is None:
             continue

@@ -6,8 +6,8 @@ its own files and on a few links between them:
 
 - a Dockerfile's on the compose projects whose services build it (runtime stages, build targets,
   build secrets) and on the `.dockerignore` of its build context;
-- a compose project's on every file merged into it (base, overrides, files named by `extends`)
-  and on the Dockerfiles its services build.
+- a compose project's on every file merged into it (base, overrides, files named by `extends`
+  or `include:`) and on the Dockerfiles its services build.
 
 `Checker.derive(new_project, paths)` re-checks exactly the units a change of `paths` can reach (in
 the project before and after the change) and shares every other unit's findings, so verifying a
@@ -23,7 +23,7 @@ from collections.abc import Iterable, Iterator
 from batten.checks.base import make
 from batten.checks.compose_rules import check_compose
 from batten.checks.dockerfile_rules import check_dockerfile
-from batten.checks.engine import apply_config, compose_notes, dedupe, env_notes
+from batten.checks.engine import apply_config, compose_problems, dedupe, env_notes
 from batten.checks.project_rules import check_project
 from batten.config import Config
 from batten.model import Finding, Location
@@ -68,9 +68,10 @@ def _values(v: ComposeValue, depth: int = 0) -> Iterator[ComposeValue]:
 
 
 def cp_files(cp: ComposeProject) -> set[str]:
-    """Every file a compose project's findings can depend on: its own, and those `extends` reads."""
-    paths = {f.path for f in cp.files}
-    if any(f.source is not None and "extends" in f.source.text for f in cp.files):
+    """Every file a compose project's findings can depend on: its own, those it includes and
+    those `extends` reads."""
+    paths = {f.path for f in cp.all_files()}
+    if any(f.source is not None and "extends" in f.source.text for f in cp.all_files()):
         for svc in cp.services.values():
             paths.update(v.file.path for v in _values(svc.v) if v.file is not None)
     return paths
@@ -157,9 +158,7 @@ def _check(unit: Unit, model: object, project: Project) -> list[Finding]:
     if kind == "cp":
         cp = model
         assert isinstance(cp, ComposeProject)
-        out = [make("parse.error", problem.message, Location(cf.path, problem.line, problem.column),
-                    evidence={"kind": "compose"}) for cf, problem in cp.problems]
-        out.extend(compose_notes(cp))
+        out = compose_problems(cp)
         out.extend(check_compose(cp, project))
         return out
     if kind == "error":

@@ -253,10 +253,14 @@ def test_includes_that_are_not_read_are_said(tmp_path):
         "  - path: other/compose.yaml\n" + COMPOSE)
     code, doc, _err = scan_json(tmp_path)
     assert code == 0
-    messages = sorted(m for _p, _l, m in rules_at(doc, "parse.error"))
-    assert any("https://example.invalid/compose.yaml is a remote file" in m for m in messages)
-    assert any("../../etc/compose.yaml is outside the project" in m for m in messages)
-    assert any("other/compose.yaml is not followed by batten" in m for m in messages)
+    notices = [(line, m) for _p, line, m in rules_at(doc, "compose.include-unread")]
+    assert notices == [
+        (2, "include: https://example.invalid/compose.yaml is a remote file, which batten never fetches: "
+            "its services are not checked here"),
+        (3, "include: ../../etc/compose.yaml is outside the project, which batten does not read: "
+            "its services are not checked here")]
+    errors = [m for _p, _l, m in rules_at(doc, "parse.error")]
+    assert errors == ["include: other/compose.yaml does not exist or cannot be read"]  # docker compose fails too
     assert rules_at(doc, "compose.user-unset")  # the file itself is still checked
 
 

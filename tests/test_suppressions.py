@@ -350,6 +350,7 @@ RULE_CASES: dict[str, dict[str, str]] = {
     "volume.shared-between-services": _co("    volumes: [data:/d]\n  db:\n    image: busybox:1.36\n    volumes: [data:/e]\n"
                                           "volumes: {data: {}}\n"),
     "compose.invalid": _co("    read-only: true\n"),
+    "compose.include-unread": _co(head="include:\n  - https://example.invalid/compose.yaml\n" + _SVC),
 }
 # rules that run only with a setting: the base config of their case
 RULE_CONFIG: dict[str, dict] = {

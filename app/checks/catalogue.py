@@ -1116,6 +1116,17 @@ _RULES: list[Rule] = [
         specification's JSON schema, which batten carries.""",
         remedy="Use the key and value form the message names (the specification's own spelling).",
     ),
+    _r(
+        "compose.include-unread",
+        "Included compose file not read",
+        I, Area.INPUT, "CO",
+        """The file's include: names a remote file (a URL, an OCI artifact, a git repository) or a
+        path outside the project. docker compose reads it, batten does not: it never fetches
+        anything and never reads outside the project, so the services that file brings are not
+        checked here. A notice, not a fault: the include is legitimate.""",
+        remedy="Scan the included file where it lives (its own repository or directory), or vendor "
+               "it into the project.",
+    ),
 ]
 
 RULES: dict[str, Rule] = {r.id: r for r in _RULES}

@@ -41,6 +41,7 @@ from batten.sources.compose import (
     parse_volume,
     tmpfs_entries,
     truthy,
+    value_dir,
 )
 from batten.sources.dockerfile import ImageRef
 from batten.sources.project import Project
@@ -93,8 +94,8 @@ def check_compose(cp: ComposeProject, project: Project | None = None, config: Co
 
 
 def _invalid(cp: ComposeProject) -> Iterator[Finding]:
-    """compose.invalid: each file against the Compose Specification's schema."""
-    for cf in cp.files:
+    """compose.invalid: each file (included ones too) against the Compose Specification's schema."""
+    for cf in cp.all_files():
         for p in cf.schema_problems():
             yield make("compose.invalid", p.message, Location(cf.path, p.line, p.column), scope=cp,
                        evidence={"path": p.path, **({"key": p.key} if p.key else {}),
@@ -514,7 +515,7 @@ def _env_file_secrets(ctx: SvcCtx) -> Iterator[Finding]:
     from batten.fsio import read_text_file
 
     root = os.path.realpath(project.root)
-    base = ctx.svc.file.dir
+    base = ctx.cp.home(ctx.svc).dir  # env_file paths are relative to the project directory
     for rel in _env_files(ctx.svc):
         if "$" in rel or rel.startswith("/"):
             continue
@@ -822,7 +823,7 @@ def _shared_volumes(cp: ComposeProject) -> Iterator[Finding]:
             if vol.type == "bind":
                 if src in _BENIGN or _SOCKETS.search(src) or src.startswith("/dev/"):
                     continue
-                key = "bind:" + posixpath.normpath(posixpath.join(cp.dir, src)) if not src.startswith("/") else src
+                key = "bind:" + posixpath.normpath(posixpath.join(value_dir(item, cp), src)) if not src.startswith("/") else src
             else:
                 key = "volume:" + src
             shown.setdefault(key, vol.source)

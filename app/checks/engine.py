@@ -27,10 +27,7 @@ def parse_error_findings(project: Project) -> list[Finding]:
                 )
             )
     for cp in project.compose_projects:
-        for cf, problem in cp.problems:
-            out.append(make("parse.error", problem.message, Location(cf.path, problem.line, problem.column),
-                            evidence={"kind": "compose"}))
-        out.extend(compose_notes(cp))
+        out.extend(compose_problems(cp))
     out.extend(env_notes(project))
     return out
 
@@ -61,11 +58,12 @@ def check_unit(project: Project, unit: Unit, config: Config | None = None) -> li
     return check_compose(project.compose_projects[i], project, config)
 
 
-def compose_notes(cp: ComposeProject) -> list[Finding]:
-    """Problems that did not stop a compose file being checked (capped interpolation, an
-    include: not followed), as parse.error findings where they are."""
-    return [make("parse.error", w.message, Location(cf.path, w.line, w.column), evidence={"kind": "compose"})
-            for cf in cp.files for w in cf.warnings]
+def compose_problems(cp: ComposeProject) -> list[Finding]:
+    """What went wrong resolving a compose project (extends, include:) and what did not stop its
+    files being checked (capped interpolation), where it is: parse.error, or the notice an
+    include batten does not read gets (compose.include-unread)."""
+    return [make(p.rule, p.message, Location(cf.path, p.line, p.column), evidence={"kind": "compose"})
+            for cf, p in [*cp.problems, *((cf, w) for cf in cp.all_files() for w in cf.warnings)]]
 
 
 def env_notes(project: Project) -> list[Finding]:

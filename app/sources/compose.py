@@ -15,9 +15,10 @@ import posixpath
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from batten.model import Location, Span
+from batten.sanitize import clip
 from batten.sources.interpolate import Budget, ExpansionLimit, has_interpolation, interpolate
 from batten.sources.text import SourceText
 from batten.sources.yamlnodes import (
@@ -40,6 +41,8 @@ _REPLACED_SEQS = {"command", "entrypoint"}
 _UNIQUE_SEQS = {"ports", "volumes", "secrets", "configs"}
 
 MAX_EXTENDS_DEPTH = 16
+MAX_INCLUDE_DEPTH = 16  # nested `include:` levels
+MAX_INCLUDED = 256  # included files read for one project (a diamond of includes stays bounded)
 
 
 @dataclass(slots=True)
@@ -47,6 +50,7 @@ class ParseProblem:
     message: str
     line: int = 1
     column: int = 1
+    rule: str = "parse.error"  # the rule it is reported as (an include not read is a notice)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -435,6 +439,7 @@ class Service:
     key_node: ScalarNode
     defs: list[tuple[ComposeFile, ScalarNode, Node]]  # every file declaring it, in merge order
     build: BuildSpec | None = None
+    home: ComposeProject | None = None  # the included project it comes from (None: its own files)
 
     def get(self, *path: str) -> ComposeValue | None:
         return self.v.get(*path)
@@ -471,6 +476,8 @@ class ComposeProject:
     services: dict[str, Service] = field(default_factory=dict)
     top: ComposeValue | None = None
     problems: list[tuple[ComposeFile, ParseProblem]] = field(default_factory=list)
+    included: list[ComposeFile] = field(default_factory=list)  # files read through `include:`
+    workdir: str | None = None  # an included project's `project_directory` (default: its base's)
 
     @property
     def base(self) -> ComposeFile:
@@ -478,7 +485,17 @@ class ComposeProject:
 
     @property
     def dir(self) -> str:
-        return self.base.dir
+        return self.workdir if self.workdir is not None else self.base.dir
+
+    def home(self, svc: Service) -> ComposeProject:
+        """The project whose files declare `svc`: the included project it comes from, or this one
+        (where a fix adds a top-level entry the service refers to, and what relative paths in its
+        files are relative to)."""
+        return svc.home if svc.home is not None else self
+
+    def all_files(self) -> list[ComposeFile]:
+        """Its files and every file read through `include:`."""
+        return [*self.files, *self.included]
 
     def section(self, name: str) -> dict[str, ComposeValue]:
         if self.top is None:
@@ -575,15 +592,212 @@ def _mark_via(v: ComposeValue, note: str) -> ComposeValue:
     return ComposeValue(data, v.node, v.file, v.key_node, v.raw, (*v.via, note), v.tag, v.missing_vars)
 
 
+class IncludeReader(Protocol):
+    """What `include:` may read: files inside the project only."""
+
+    def relative(self, path: str) -> str | None:
+        """`path` (project-relative or absolute) as a project-relative path; None when it lies
+        outside the project (symlinks followed)."""
+
+    def compose(self, rel: str) -> ComposeFile | None:
+        """A compose file (None: missing or not a readable regular file)."""
+
+    def env(self, rel: str) -> dict[str, str] | None:
+        """A dotenv file's variables (None: missing or not readable)."""
+
+
+class _LoaderReader:
+    """An IncludeReader over a FileLoader: project-relative paths only, no env files."""
+
+    def __init__(self, loader: FileLoader | None) -> None:
+        self.loader = loader
+
+    def relative(self, path: str) -> str | None:
+        return None if path.startswith("/") or path == ".." or path.startswith("../") else path
+
+    def compose(self, rel: str) -> ComposeFile | None:
+        return self.loader(rel) if self.loader is not None else None
+
+    def env(self, rel: str) -> dict[str, str] | None:
+        return None
+
+
+@dataclass(eq=False)
+class _Includes:
+    """State shared by one project's resolution and every project it includes."""
+
+    reader: IncludeReader
+    loader: FileLoader | None
+    memo: dict[tuple, ComposeProject | None] = field(default_factory=dict)
+    read: int = 0
+    capped: bool = False
+
+
+@dataclass(slots=True)
+class IncludeEntry:
+    v: ComposeValue  # the entry as written (where problems about it point)
+    paths: list[ComposeValue]  # the file, then the files merged onto it as overrides
+    project_directory: str | None
+    env_files: list[str] | None  # None: `.env` in the project directory, when it exists
+
+
+# remote include sources Compose fetches: OCI artifacts, git repositories, URLs
+_REMOTE_INCLUDE = re.compile(r"^(oci:|git@|git::|[A-Za-z][A-Za-z0-9+.-]*://)")
+_RESOURCES = ("services", "volumes", "networks", "secrets", "configs")
+
+
+def include_entries(top: ComposeValue) -> list[IncludeEntry]:
+    """A file's `include:` entries (short form: a path; long form: `path` as a string or a list,
+    `project_directory`, `env_file`), interpolated with the including project's variables."""
+    inc = top.get("include")
+    if inc is None:
+        return []
+    out: list[IncludeEntry] = []
+    for item in list(inc.data) if inc.is_seq else [inc]:
+        if item.is_map:
+            p = item.get("path")
+            paths = [] if p is None else list(p.data) if p.is_seq else [p]
+            pd = item.get("project_directory")
+            ef = item.get("env_file")
+            env_files = None if ef is None else [
+                e.text for e in (ef.data if ef.is_seq else [ef]) if e.is_scalar and e.text]
+            out.append(IncludeEntry(item, [x for x in paths if x.is_scalar and x.text],
+                                    pd.text if pd is not None and pd.is_scalar and pd.text else None, env_files))
+        elif item.is_scalar and item.text:
+            out.append(IncludeEntry(item, [item], None, None))
+    return out
+
+
+def _include(cf: ComposeFile, entry: IncludeEntry, project: ComposeProject, env: Mapping[str, str],
+             state: _Includes, chain: tuple[str, ...]) -> ComposeProject | None:
+    """The project one `include:` entry brings in, resolved as Compose loads it (relative paths
+    against the including project's directory, the included files' own relative paths against
+    `project_directory`, which defaults to the first file's directory); None when it cannot be
+    read (said as a problem of `cf`, or as a notice for what batten never reads)."""
+    loc = entry.v.location() or Location(cf.path)
+
+    def problem(message: str, rule: str = "parse.error") -> None:
+        project.problems.append((cf, ParseProblem(message, loc.line, loc.column, rule)))
+
+    reader, workdir = state.reader, project.dir
+    paths: list[str] = []
+    written: dict[str, str] = {}  # project-relative path -> as the entry writes it
+    for i, pv in enumerate(entry.paths):
+        text = pv.text
+        rel = None if _REMOTE_INCLUDE.match(text) else reader.relative(_join(workdir, text))
+        if rel is None:
+            what = ("a remote file, which batten never fetches" if _REMOTE_INCLUDE.match(text)
+                    else "outside the project, which batten does not read")
+            problem(f"include: {clip(text)} is {what}: "
+                    + ("its services are not checked here" if i == 0 else "its overrides are not applied here"),
+                    "compose.include-unread")
+            if i == 0:
+                return None
+            continue
+        paths.append(rel)
+        written.setdefault(rel, text)
+    if not paths:
+        return None
+    looped = next((p for p in paths if p in chain), None)
+    if looped is not None:
+        problem("include cycle: " + " -> ".join(clip(p) for p in (*chain[chain.index(looped):], looped)))
+        return None
+    if len(chain) > MAX_INCLUDE_DEPTH:
+        problem(f"include: nested more than {MAX_INCLUDE_DEPTH} levels deep; {clip(paths[0])} is not read")
+        return None
+    pdir = _join(workdir, entry.project_directory) if entry.project_directory else posixpath.dirname(paths[0])
+    inc_env: dict[str, str] = {}
+    if entry.env_files is None:
+        got = reader.env(posixpath.join(pdir, ".env") if pdir else ".env") if reader.relative(pdir or ".") else None
+        inc_env.update(got or {})
+    for name in entry.env_files or ():
+        rel_env = reader.relative(_join(workdir, name))
+        got = reader.env(rel_env) if rel_env is not None else None
+        if got is None:
+            if rel_env is None:
+                problem(f"include: env_file {clip(name)} is outside the project, which batten does not read: "
+                        "its values are not used here", "compose.include-unread")
+            else:
+                problem(f"include: env_file {clip(name)} does not exist or cannot be read")
+            continue
+        inc_env.update(got)
+    sub_env = {**inc_env, **env}  # the including project's variables win, as in Compose
+    key = (tuple(paths), pdir, tuple(sorted(sub_env.items())))
+    if key in state.memo:
+        return state.memo[key]
+    files: list[ComposeFile] = []
+    for rel in paths:
+        got_cf = reader.compose(rel)
+        if got_cf is None:
+            problem(f"include: {clip(written[rel])} does not exist or cannot be read")
+            return None
+        if got_cf.root is None:
+            err = got_cf.error or ParseProblem("no YAML document")
+            problem(f"include: {clip(written[rel])} cannot be parsed ({err.message}, line {err.line})")
+            return None
+        files.append(got_cf)
+    if state.read + len(files) > MAX_INCLUDED:
+        if not state.capped:
+            problem(f"include: more than {MAX_INCLUDED} included files; the rest are not read")
+            state.capped = True
+        return None
+    state.read += len(files)
+    sub = resolve_project(files, sub_env, state.loader, workdir=pdir, _state=state, _chain=chain)
+    state.memo[key] = sub
+    project.problems.extend(sub.problems)
+    return sub
+
+
+def _import(cf: ComposeFile, top: ComposeValue, entry: IncludeEntry, sub: ComposeProject,
+            project: ComposeProject, declared: dict[str, list[tuple[ComposeFile, ScalarNode, Node]]],
+            homes: dict[str, ComposeProject]) -> None:
+    """Add the resources of an included project to the including file's model; a name both
+    define differently is a conflict Compose refuses (the including file's definition is kept)."""
+    mark = f"include-dir:{sub.dir}"
+    for kind in _RESOURCES:
+        items = {n: s.v for n, s in sub.services.items()} if kind == "services" else sub.section(kind)
+        if not items:
+            continue
+        have = top.get(kind)
+        if have is None or not have.is_map:
+            have = ComposeValue({}, have.node if have else None, cf, have.key_node if have else None)
+            top.data[kind] = have
+        for name, v in items.items():
+            old = have.data.get(name)
+            if old is not None:
+                if old.plain() != v.plain():
+                    where = (old.location(key=True) if old.file is cf else None) or entry.v.location() \
+                        or Location(cf.path)
+                    project.problems.append((cf, ParseProblem(
+                        f"{kind}.{clip(name)} conflicts with imported resource from {clip(sub.base.path)}: "
+                        "docker compose refuses the project", where.line, where.column)))
+                continue
+            have.data[name] = _mark_via(v, mark)
+            if kind == "services":
+                svc = sub.services[name]
+                homes[name] = svc.home or sub
+                declared.setdefault(name, []).extend(svc.defs)
+    for f in (*sub.files, *sub.included):
+        if all(f is not g for g in project.included):
+            project.included.append(f)
+
+
 def resolve_project(
-    files: list[ComposeFile], env: Mapping[str, str] | None = None, loader: FileLoader | None = None
+    files: list[ComposeFile], env: Mapping[str, str] | None = None, loader: FileLoader | None = None, *,
+    reader: IncludeReader | None = None, workdir: str | None = None,
+    _state: _Includes | None = None, _chain: tuple[str, ...] = (),
 ) -> ComposeProject:
-    """Merge a base file and its overrides into the project Compose would run."""
+    """Merge a base file and its overrides into the project Compose would run, with the services,
+    networks, volumes, secrets and configs of the files they `include:`. `reader` says what
+    `include:` may read (default: what `loader` loads); `workdir` is an included project's
+    directory."""
     good = [f for f in files if f.root is not None]
     project_env = dict(env if env is not None else (good[0].env if good else {}))
-    project = ComposeProject(files=list(files), env=project_env)
+    project = ComposeProject(files=list(files), env=project_env, workdir=workdir)
+    state = _state or _Includes(reader or _LoaderReader(loader), loader)
     merged_top: ComposeValue | None = None
     declared: dict[str, list[tuple[ComposeFile, ScalarNode, Node]]] = {}
+    homes: dict[str, ComposeProject] = {}
     for cf in good:
         top = _file_top_v(cf, project_env)
         services = top.get("services")
@@ -600,6 +814,11 @@ def resolve_project(
             top.data["services"] = ComposeValue(resolved, services.node, cf, services.key_node)
         for name, knode, vnode in cf.service_nodes():
             declared.setdefault(name, []).append((cf, knode, vnode))
+        for entry in include_entries(top):
+            sub = _include(cf, entry, project, project_env, state, (*_chain, cf.path))
+            if sub is not None:
+                _import(cf, top, entry, sub, project, declared, homes)
+        top.data.pop("include", None)
         merged_top = top if merged_top is None else (merge_v(merged_top, top, ()) or top)
     project.top = merged_top
     svcs = merged_top.get("services") if merged_top is not None else None
@@ -609,16 +828,23 @@ def resolve_project(
             if not defs or not sv.is_map:
                 continue
             primary = defs[0]
-            service = Service(name, sv, primary[0], primary[1], defs)
+            home = homes.get(name)
+            if home is not None and all(primary[0] is not f for f in home.all_files()):
+                home = None  # declared first by the including project's own files
+            service = Service(name, sv, primary[0], primary[1], defs, home=home)
             service.build = _build_spec(service, project)
             project.services[name] = service
     return project
 
 
-def _rel_dir_for(v: ComposeValue, project: ComposeProject) -> str:
+def value_dir(v: ComposeValue, project: ComposeProject) -> str:
+    """The directory relative paths in `v` are relative to: the file `extends` read it from, the
+    included project it comes from, else the project's own directory."""
     for note in v.via:
         if note.startswith("extends-file:"):
             return posixpath.dirname(note.split(":", 1)[1])
+        if note.startswith("include-dir:"):
+            return note.split(":", 1)[1]
     return project.dir
 
 
@@ -640,7 +866,7 @@ def _build_spec(service: Service, project: ComposeProject) -> BuildSpec | None:
         ctx_text = b.text or "."
         if _REMOTE.search(ctx_text):
             return BuildSpec(None, None, None, None, b, remote=True)
-        ctx = _join(_rel_dir_for(b, project), ctx_text)
+        ctx = _join(value_dir(b, project), ctx_text)
         return BuildSpec(ctx, _join(ctx, "Dockerfile"), None, None, b)
     if not b.is_map:
         return None
@@ -650,11 +876,11 @@ def _build_spec(service: Service, project: ComposeProject) -> BuildSpec | None:
     target = target_v.text if target_v is not None and target_v.text else None
     inline_v = b.get("dockerfile_inline")
     if inline_v is not None and inline_v.text:
-        ctx = None if _REMOTE.search(ctx_text) else _join(_rel_dir_for(b, project), ctx_text)
+        ctx = None if _REMOTE.search(ctx_text) else _join(value_dir(b, project), ctx_text)
         return BuildSpec(ctx, None, inline_v.text, target, b)
     if _REMOTE.search(ctx_text):
         return BuildSpec(None, None, None, target, b, remote=True)
-    ctx = _join(_rel_dir_for(ctx_v or b, project), ctx_text)
+    ctx = _join(value_dir(ctx_v or b, project), ctx_text)
     df_v = b.get("dockerfile")
     df_text = df_v.text if df_v is not None and df_v.text else "Dockerfile"
     return BuildSpec(ctx, _join(ctx, df_text), None, target, b)

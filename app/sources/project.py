@@ -9,12 +9,10 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from batten.fsio import inside, read_regular, read_text_file
-from batten.sanitize import safe_line
+from batten.fsio import read_regular, read_text_file
 from batten.sources.compose import (
     ComposeFile,
     ComposeProject,
-    ParseProblem,
     Service,
     load_compose,
     resolve_project,
@@ -23,7 +21,6 @@ from batten.sources.discover import Discovery, classify_explicit, discover, matc
 from batten.sources.dockerfile import DockerfileModel, Stage, parse_dockerfile
 from batten.sources.interpolate import parse_dotenv
 from batten.sources.text import SourceError, SourceText
-from batten.sources.yamlnodes import MappingNode, ScalarNode, SequenceNode
 
 
 @dataclass(slots=True)
@@ -276,9 +273,6 @@ def load_project(paths: list[str] | None = None, *,
                 text = _read_text(di)
                 if text is not None:
                     project.dockerignores[os.path.relpath(di, root).replace(os.sep, "/")] = text
-    for pf in project.files:
-        if pf.compose is not None:
-            note_includes(pf.compose, project.root)
     project.compose_projects = group_compose(project)
     for cp in project.compose_projects:  # cross-file facts need every Dockerfile a service builds
         for svc in cp.services.values():
@@ -311,55 +305,63 @@ def _fill_from_discovery(project: Project, disc: Discovery, exclude: list[str] |
             project.ci_files.append((rel, text))
 
 
-def note_includes(cf: ComposeFile, root: str) -> None:
-    """`include:` is not followed: say so for each entry (a URL or a path outside the project
-    would not be read in any case), instead of leaving its services unchecked in silence."""
-    node = cf.top("include")
-    if node is None:
-        return
-    items = node.value if isinstance(node, SequenceNode) else [node]
-    for item in items:
-        target = item
-        if isinstance(item, MappingNode):
-            target = next((v for k, v in item.value if isinstance(k, ScalarNode) and k.value == "path"), item)
-        if isinstance(target, SequenceNode):  # path: [a.yaml, b.yaml]
-            target = target.value[0] if target.value else target
-        text = str(target.value) if isinstance(target, ScalarNode) else "?"
-        shown = safe_line(text)[:200]
-        if "://" in text or text.startswith(("oci:", "git@")):
-            why = "a remote file, which batten never fetches"
-        elif text != "?" and not inside(root, os.path.realpath(os.path.join(root, cf.dir, text))):
-            why = "outside the project, which batten does not read"
-        else:
-            why = "not followed by batten"
-        cf.note(ParseProblem(f"include: {shown} is {why}: its services are not checked",
-                             item.start_mark.line + 1, item.start_mark.column + 1))
+class _Reader:
+    """What compose files of `project` may read besides themselves (files named by `extends` and
+    `include:`, env files of included projects): regular files inside the root only. A compose
+    file read that way joins the project as an implicit file (not grouped or reported on its own),
+    so fixes can edit it and a changed text is parsed again."""
+
+    def __init__(self, project: Project) -> None:
+        self.project = project
+        self.root = project.root.rstrip(os.sep) + os.sep
+        self.envs: dict[str, dict[str, str] | None] = {}
+
+    def relative(self, path: str) -> str | None:
+        full = os.path.normpath(os.path.join(self.project.root, path))
+        real = os.path.realpath(full)
+        if not (real + os.sep).startswith(self.root) or not (full + os.sep).startswith(self.root):
+            return None
+        rel = os.path.relpath(full, self.project.root).replace(os.sep, "/")
+        return "" if rel == "." else rel
+
+    def compose(self, rel: str) -> ComposeFile | None:
+        pf = self.project.file(rel)
+        if pf is not None:
+            return pf.compose
+        if self.relative(rel) != rel or not rel:
+            return None
+        abspath = os.path.join(self.project.root, rel)
+        if not os.path.isfile(abspath):
+            return None
+        pf = _load_file(rel, abspath, "compose")
+        if pf.compose is None:  # not read at all (too big, not a regular file, unreadable)
+            return None
+        pf.implicit = True
+        self.project._add(pf)
+        return pf.compose
+
+    def env(self, rel: str) -> dict[str, str] | None:
+        if rel not in self.envs:
+            abspath = os.path.join(self.project.root, rel)
+            text = _read_text(abspath) if self.relative(rel) == rel and os.path.isfile(abspath) else None
+            self.envs[rel] = None if text is None else parse_dotenv(text, [])
+        return self.envs[rel]
 
 
 def group_compose(project: Project, reuse: dict[tuple[int, ...], ComposeProject] | None = None) -> list[ComposeProject]:
     """Group compose files as Compose would: per directory, the base file plus its
-    `*.override.*`; every other `compose.*`/`docker-compose.*` file is checked as base + that file.
-    `reuse` maps the ids of a group's file models to its already resolved project."""
+    `*.override.*`; every other `compose.*`/`docker-compose.*` file is checked as base + that file
+    (unless the base includes it). `reuse` maps the ids of a group's file models to its already
+    resolved project."""
     by_dir: dict[str, list[ComposeFile]] = {}
     for f in project.files:
-        if f.compose is not None and f.compose.root is not None:
+        if f.compose is not None and f.compose.root is not None and not f.implicit:
             by_dir.setdefault(posixpath.dirname(f.path), []).append(f.compose)
-
-    def loader(rel: str) -> ComposeFile | None:
-        pf = project.file(rel)
-        if pf is not None:
-            return pf.compose
-        abspath = os.path.join(project.root, rel)
-        if not os.path.isfile(abspath):
-            return None
-        real = os.path.realpath(abspath)
-        if not real.startswith(project.root.rstrip(os.sep) + os.sep):
-            return None
-        return _load_file(rel, abspath, "compose").compose
+    reader = _Reader(project)
 
     def resolve(files: list[ComposeFile], env: dict[str, str]) -> ComposeProject:
         got = reuse.get(tuple(id(f) for f in files)) if reuse else None
-        return got if got is not None else resolve_project(files, env, loader)
+        return got if got is not None else resolve_project(files, env, reader.compose, reader=reader)
 
     out: list[ComposeProject] = []
     for _d, files in sorted(by_dir.items()):
@@ -370,9 +372,10 @@ def group_compose(project: Project, reuse: dict[tuple[int, ...], ComposeProject]
                 out.append(resolve([f], f.env))
             continue
         overrides = [f for f in files if _OVERRIDE.match(posixpath.basename(f.path))]
-        out.append(resolve([base, *overrides], base.env))
+        main = resolve([base, *overrides], base.env)
+        out.append(main)
         for f in files:
-            if f is base or f in overrides:
+            if f is base or f in overrides or any(f is g for g in main.included):
                 continue
             if posixpath.basename(f.path).lower() in _BASE_NAMES:
                 out.append(resolve([f], f.env))  # a second base file: its own project
@@ -411,7 +414,6 @@ def with_texts(project: Project, texts: dict[str, str]) -> Project:
             else:
                 env = pf.compose.env if pf.compose is not None else {}
                 clone.compose = load_compose(clone.source, env)
-                note_includes(clone.compose, project.root)
                 if clone.compose.error is not None:
                     e = clone.compose.error
                     clone.error = FileError(e.message, e.line, e.column)
@@ -425,9 +427,10 @@ def with_texts(project: Project, texts: dict[str, str]) -> Project:
             if path.endswith(".dockerignore"):
                 new.dockerignores[path] = text
     # a compose project whose files did not change is reused, unless it may read a changed file
-    # through `extends`
+    # through `extends` or `include:`
     changed = {p for p in texts if (pf := project.file(p)) is not None and pf.kind == "compose"}
     reuse = {tuple(id(f) for f in cp.files): cp for cp in project.compose_projects
-             if not (changed and any(f.source is not None and "extends" in f.source.text for f in cp.files))}
+             if not (changed and any(f.path in changed or (f.source is not None and "extends" in f.source.text)
+                                     for f in cp.all_files()))}
     new.compose_projects = group_compose(new, reuse)
     return new
