@@ -287,7 +287,8 @@ def add_live(result: Any, *, host: str | None, context: str | None, include_all:
                 snap.images.setdefault(image_key(view.id, view.ref), view)
                 if view.content is not None:
                     knowledge[ref] = with_content(knowledge[ref], view.content)
-            result.findings = refine_user_findings(refine_findings(result.findings, knowledge), knowledge)
+            result.findings = refine_user_findings(refine_findings(result.findings, knowledge), knowledge,
+                                                   result.config)
     except BattenError as exc:  # whatever the engine did, the static findings are still printed
         print(f"batten: live view unavailable: {one_line(exc)} (static findings below)", file=sys.stderr)
         return

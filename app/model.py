@@ -10,6 +10,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from batten.sanitize import clip_values
+
 
 class Severity(enum.IntEnum):
     """Severity of a rule (docs/rules.md); ordered, so thresholds compare."""
@@ -210,6 +212,10 @@ class Finding:
     def __post_init__(self) -> None:
         if self.severity is None:
             self.severity = self.rule.severity
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        # a message quotes values clipped, when the finding is made and when it is refined later
+        object.__setattr__(self, name, clip_values(value) if name == "message" else value)
 
     @property
     def rule_id(self) -> str:

@@ -321,6 +321,10 @@ def test_port_ranges():
         ("db-data:/var/lib/postgresql/data", "volume", "db-data", "/var/lib/postgresql/data", False),
         ("/cache", "volume", None, "/cache", False),
         ("C:\\Users\\me:C:\\data:rw", "bind", "C:\\Users\\me", "C:\\data", False),
+        ("c:/src:/app:ro", "bind", "c:/src", "/app", True),
+        # one-letter volume names: a Linux engine reads `d` as a volume, not a drive
+        ("d:/data", "volume", "d", "/data", False),
+        ("d:/data:ro", "volume", "d", "/data", True),
         ("{type: bind, source: /etc, target: /host/etc, read_only: true}", "bind", "/etc", "/host/etc", True),
     ],
 )

@@ -169,3 +169,11 @@ def test_wrong_types_break_no_rule_fixer_or_live_reader(tmp_path, kind):
         declared = svc.plain()
         drift(inspect, declared)
         drift_findings(inspect, declared, location=svc.location(), service=svc.name)
+
+
+def test_a_service_that_is_not_a_mapping_is_reported_once_as_compose_invalid(tmp_path):
+    fs = findings(tmp_path, {"compose.yaml": "services:\n  web:\n    image: example/web:1\n  svc: 5\n  other: [a]\n"})
+    assert not of(fs, "parse.error")
+    assert [(f.line, f.message) for f in of(fs, "compose.invalid")] == [
+        (4, "services.svc must be a mapping, not a number"), (5, "services.other must be a mapping, not a list")]
+    assert {f.target for f in of(fs, "limits.memory")} == {"web"}  # the other services are still checked

@@ -264,6 +264,27 @@ def test_includes_that_are_not_read_are_said(tmp_path):
     assert rules_at(doc, "compose.user-unset")  # the file itself is still checked
 
 
+def test_a_huge_value_is_clipped_in_every_message(tmp_path):
+    name = "registry.example/" + "a" * 15000 + ":1"
+    (tmp_path / ".env").write_text(f"IMG={name}\n")
+    (tmp_path / "compose.yaml").write_text("services:\n  web:\n    image: ${IMG}\n    healthcheck:\n"
+                                           "      test: ['CMD', '" + "x" * 400 + "']\n")
+    code, doc, _err = scan_json(tmp_path)
+    assert code == 0
+    messages = [f["message"] for f in doc["findings"]]
+    quoting = [m for m in messages if "registry.example/" in m]
+    assert len(quoting) >= 2 and all(name[:119] + "…" in m and name[:120] not in m for m in quoting)
+    assert max(map(len, messages)) < 400
+
+    from batten.checks.catalogue import RULES
+    from batten.model import Finding
+
+    f = Finding(RULES["compose.user-unset"], f"service 'web' has no user: and image '{name}' is unknown", None)
+    assert f.message == "service 'web' has no user: and image '" + name[:119] + "…' is unknown"
+    f.message = f"refined later: {name} runs as root"  # a message rewritten after the engine answered
+    assert f.message == f"refined later: {name[:119]}… runs as root"
+
+
 # -- 10. one line, exit 2 for the environment, 3 for a bug ------------------------------------
 
 

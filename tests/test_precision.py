@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 
 from batten.checks.catalogue import RULES
+from batten.config import parse_config
 from batten.model import Severity
 from batten.report import to_text
 from tests.rulekit import at, compose, dockerfile, findings, of
@@ -286,3 +287,12 @@ def test_with_an_engine_the_image_config_decides(tmp_path):
     assert f.target == "a" and f.severity is Severity.HIGH
     assert f.message == "service 'a' has no user: and image batten-test/busybox:1 runs as root " \
                         "(its Config.User, read from the engine)"
+    # a severity the config sets for the rule wins over the confirmation
+    config = parse_config({"severity": {"compose.user-unset": "medium"}}, "test config")
+    fs = compose(tmp_path / "cfg", "services:\n  a:\n    image: batten-test/busybox:1\n", config=config)
+    (f,) = refine_user_findings(of(fs, "compose.user-unset"), knowledge, config)
+    assert f.severity is Severity.MEDIUM and "runs as root (its Config.User" in f.message
+    config = parse_config({"severity": {"limits.memory": "low"}}, "test config")  # another rule's setting
+    fs = compose(tmp_path / "other", "services:\n  a:\n    image: batten-test/busybox:1\n", config=config)
+    (f,) = refine_user_findings(of(fs, "compose.user-unset"), knowledge, config)
+    assert f.severity is Severity.HIGH

@@ -175,11 +175,14 @@ def image_refs(findings: list[Finding]) -> list[str]:
     return list(dict.fromkeys(r for f in findings if (r := _user_ref(f))))
 
 
-def refine_user_findings(findings: list[Finding], knowledge: Any) -> list[Finding]:
+def refine_user_findings(findings: list[Finding], knowledge: Any, config: Any = None) -> list[Finding]:
     """Static ``user.missing`` / ``compose.user-unset`` findings checked against the image's real
     ``Config.User`` as the engine shows it (``knowledge``: batten.live.imagefacts.ImageKnowledge):
     gone when the image runs as a non-root user (distroless ``:nonroot``, chainguard...), marked
-    as confirmed when it runs as root. Images the engine does not have change nothing."""
+    as confirmed when it runs as root (at the rule's severity, unless ``config``, the scan's
+    batten.config.Config, sets that rule's severity: then the config's stays). Images the engine
+    does not have change nothing."""
+    overridden = set(getattr(config, "severity", None) or ())
     out: list[Finding] = []
     for f in findings:
         ref = _user_ref(f)
@@ -192,7 +195,7 @@ def refine_user_findings(findings: list[Finding], knowledge: Any) -> list[Findin
             if f.rule_id == "compose.user-unset" and f.evidence.get("default_user") == "unknown":
                 f.message = (f"service {f.target!r} has no user: and image {ref} runs as "
                              f"{user or 'root'} (its Config.User, read from the engine)")
-                if f.severity is Severity.MEDIUM:  # the unknown user's severity, not a config override
+                if f.severity is Severity.MEDIUM and f.rule.id not in overridden:  # the unknown user's
                     f.severity = f.rule.severity
             f.evidence = {**f.evidence, "image_user": user, "image_inspected": True}
         out.append(f)

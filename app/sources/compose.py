@@ -806,9 +806,7 @@ def resolve_project(
             for name, sv in services.data.items():
                 if sv.data is None:
                     sv = ComposeValue({}, sv.node, sv.file, sv.key_node)
-                if not sv.is_map:
-                    loc = sv.location() or Location(cf.path)
-                    project.problems.append((cf, ParseProblem(f"service {name!r} must be a mapping", loc.line)))
+                if not sv.is_map:  # compose.invalid reports it (the schema), at its line
                     continue
                 resolved[name] = _resolve_extends(sv, name, cf, project_env, loader, project.problems)
             top.data["services"] = ComposeValue(resolved, services.node, cf, services.key_node)
@@ -972,6 +970,17 @@ class VolumeSpec:
 _DRIVE = re.compile(r"^[A-Za-z]:[\\/]")
 
 
+def _windows_source(rest: str) -> bool:
+    """Whether `X:` + `rest` is a Windows drive path followed by a target (`C:\\data:/data`,
+    `c:/src:C:\\app`), rather than a one-letter volume name (`d:/data`, `d:/data:ro`: volume d)."""
+    parts = rest.split(":")
+    if len(parts) < 2:
+        return False
+    nxt = parts[1]
+    return nxt.startswith(("/", "\\")) or (len(nxt) == 1 and nxt.isalpha() and len(parts) > 2
+                                            and parts[2].startswith(("/", "\\")))
+
+
 def parse_volume(v: ComposeValue) -> VolumeSpec | None:
     if v.is_map:
         t = v.get("type")
@@ -991,7 +1000,7 @@ def parse_volume(v: ComposeValue) -> VolumeSpec | None:
         return None
     text = v.text
     drive = ""
-    if _DRIVE.match(text):
+    if _DRIVE.match(text) and _windows_source(text[2:]):
         drive, text = text[:2], text[2:]
     parts = text.split(":")
     parts[0] = drive + parts[0]
