@@ -186,6 +186,14 @@ class Fix:
         return out
 
 
+class Site:
+    """What a rule found, handed to the rule's fixer (`Finding.subject`): a Dockerfile site (a
+    stage, an instruction, a command of a RUN, an ARG/ENV pair...) or a compose site (a service,
+    one of its values). The concrete sites are in batten.checks.sites."""
+
+    __slots__ = ()
+
+
 @dataclass(slots=True)
 class Finding:
     """A rule firing on a target (stage, service, container, file or project)."""
@@ -205,8 +213,8 @@ class Finding:
     anchors: tuple[int, ...] = ()
     # spans (in the finding's file) of secret values: never printed, masked when shown
     secrets: tuple[Span, ...] = ()
-    # the model object the finding is about (Stage, Service, container dict); not serialised
-    subject: Any = field(default=None, repr=False, compare=False)
+    # what the rule found, for its fixer (batten.checks.sites); None for live findings; not serialised
+    subject: Site | None = field(default=None, repr=False, compare=False)
     scope: Any = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:

@@ -419,17 +419,16 @@ class Session:
     def container_for(self, finding: Finding) -> ContainerView | None:
         """The running container of the finding's compose service, if the engine shows one
         (the very service the finding is about when it says which, else one of that name)."""
-        from batten.sources.compose import Service
+        from batten.checks.sites import service_of
 
         if finding.target_kind != "service" or not finding.target:
             return None
-        subject = finding.subject[0] if isinstance(finding.subject, tuple) else finding.subject
-        subject = subject if isinstance(subject, Service) else getattr(subject, "service", None)
+        svc = service_of(finding.subject)
         for c in self.containers:
             if c.source is None or c.state != "running":
                 continue
-            if isinstance(subject, Service):
-                if (c.source.file.path, c.source.name) == (subject.file.path, subject.name):
+            if svc is not None:
+                if (c.source.file.path, c.source.name) == (svc.file.path, svc.name):
                     return c
             elif c.service == finding.target:
                 return c

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from batten.checks.sites import service_of as site_service
 from batten.config import Config
 from batten.fixers.apply import Outcome, Selector, apply_one, fix_all
 from batten.fixers.params import cpus_value, duration_nanos, memory_bytes
@@ -224,9 +225,9 @@ def trial_spec(project: Project, cp: ComposeProject, svc: Service, image: str) -
 
 # ---------------------------------------------------------------------- which service a finding is about
 def service_of(f: Finding) -> tuple[ComposeProject, Service] | None:
-    subject = f.subject[0] if isinstance(f.subject, tuple) else f.subject
-    if isinstance(subject, Service) and isinstance(f.scope, ComposeProject):
-        return f.scope, subject
+    svc = site_service(f.subject)
+    if svc is not None and isinstance(f.scope, ComposeProject):
+        return f.scope, svc
     return None
 
 

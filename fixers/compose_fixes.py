@@ -11,6 +11,7 @@ import re
 from typing import Any
 
 from batten.checks.base import image_defines_healthcheck
+from batten.checks.sites import ComposeSite, NamedValueSite, PairSite, ServiceSite, ValueSite
 from batten.fixers.probes import NoProbe, Probe
 from batten.fixers.probes import choose as choose_probe
 from batten.fixers.registry import FixContext, FixResult, NoFix, ParamSpec, fixer
@@ -59,13 +60,12 @@ U, S, N = Applicability.UNSAFE, Applicability.SAFE, Applicability.NEEDS_INPUT
 # ---------------------------------------------------------------------------------------------
 
 
-def _svc(ctx: FixContext) -> tuple[Service, ComposeProject]:
-    f = ctx.finding
-    subject = f.subject[0] if isinstance(f.subject, tuple) else f.subject
-    if not isinstance(subject, Service) or not isinstance(f.scope, ComposeProject):
-        raise ValueError("not a compose finding")
-    # re-resolve against the project the fix is planned on (texts may have changed)
-    return subject, f.scope
+def _svc(ctx: FixContext[ComposeSite]) -> tuple[Service, ComposeProject]:
+    """The service the finding is about and the compose project it belongs to (the scope)."""
+    cp = ctx.finding.scope
+    if not isinstance(cp, ComposeProject):
+        raise TypeError(f"{ctx.finding.rule.id}: a compose site outside a compose project")
+    return ctx.site.svc, cp
 
 
 def _doc(cf: ComposeFile) -> YamlDoc:
@@ -265,6 +265,7 @@ def _container_ports(svc: Service) -> list[int]:
 
 @fixer(
     "co.cap-drop",
+    site=ServiceSite,
     title="Drop all capabilities (cap_drop: [ALL])",
     applicability=U,
     risk="a process that needs a dropped capability (chown, setuid, a low port, raw sockets) fails with 'Operation not permitted'",
@@ -275,7 +276,7 @@ def _container_ports(svc: Service) -> list[int]:
     params=(ParamSpec("cap_add", "capabilities to keep, comma-separated (empty for none)",
               risk="a capability the service needs and that is not kept fails its call with 'Operation not permitted'"),),
 )
-def fix_cap_drop(ctx: FixContext) -> FixResult | None:
+def fix_cap_drop(ctx: FixContext[ServiceSite]) -> FixResult | None:
     svc, _cp = _svc(ctx)
     if ctx.sources.get("cap_add") in ("user", "live", "config"):
         keep = [c.strip().upper() for c in ctx.value("cap_add").split(",") if c.strip()]
@@ -299,16 +300,14 @@ def _spec(fid: str):
     return REGISTRY[fid]
 
 
-def _remove_subject_item(ctx: FixContext) -> list[Edit] | None:
+def _remove_subject_item(ctx: FixContext[ValueSite]) -> list[Edit] | None:
     """Remove the sequence item the finding is about (a cap_add or security_opt entry)."""
-    subj = ctx.finding.subject
-    if not (isinstance(subj, tuple) and isinstance(subj[1], ComposeValue)):
-        return None
-    return [_remove_seq_item(subj[1])]
+    return [_remove_seq_item(ctx.site.value)]
 
 
 fixer(
     "co.remove-cap",
+    site=ValueSite,
     title="Remove the dangerous capability",
     applicability=U,
     risk="a service that really uses the capability fails at the call that needs it",
@@ -319,13 +318,14 @@ fixer(
 
 @fixer(
     "co.no-new-privileges",
+    site=ServiceSite,
     title='Set security_opt: ["no-new-privileges:true"]',
     applicability=S,
     explanation="""Adds no-new-privileges:true to security_opt (merged into an existing list), so
     setuid binaries can no longer raise privileges. Safe for almost every service; images that
     switch users with su/sudo after start (rare) need their entrypoint to use setpriv/gosu first.""",
 )
-def fix_nnp(ctx: FixContext) -> list[Edit] | FixResult | None:
+def fix_nnp(ctx: FixContext[ServiceSite]) -> list[Edit] | FixResult | None:
     svc, cp = _svc(ctx)
     edits = _nnp_edits(svc)
     why = privilege_gain(ctx.project, cp, svc)
@@ -392,6 +392,7 @@ def Raw_q(text: str, svc: Service) -> str:
 
 @fixer(
     "co.remove-privileged",
+    site=ServiceSite,
     title="Remove privileged: true",
     applicability=U,
     risk="a service that needs devices, mounts or kernel settings fails to start or loses that function",
@@ -399,7 +400,7 @@ def Raw_q(text: str, svc: Service) -> str:
     device and turns off seccomp/AppArmor. Behaviour-changing: grant the specific capabilities
     (cap_add) or devices the service needs instead.""",
 )
-def fix_remove_privileged(ctx: FixContext) -> FixResult | None:
+def fix_remove_privileged(ctx: FixContext[ServiceSite]) -> FixResult | None:
     svc, cp = _svc(ctx)
     v = _own_value(svc, "privileged")
     if v is None:
@@ -410,6 +411,7 @@ def fix_remove_privileged(ctx: FixContext) -> FixResult | None:
 
 fixer(
     "co.remove-security-opt",
+    site=ValueSite,
     title="Remove the entry that disables confinement",
     applicability=U,
     risk="a service that needs the unconfined profile has a system call refused",
@@ -421,13 +423,14 @@ fixer(
 
 @fixer(
     "co.remove-host-ns",
+    site=ServiceSite,
     title="Stop sharing the host namespace",
     applicability=U,
     risk="a service that watches host processes, the host network or IPC stops seeing them",
     explanation="""Removes pid/ipc/uts/userns_mode: host. Behaviour-changing for monitoring agents
     that inspect host processes; everything else runs unchanged.""",
 )
-def fix_remove_host_ns(ctx: FixContext) -> list[Edit] | None:
+def fix_remove_host_ns(ctx: FixContext[ServiceSite]) -> list[Edit] | None:
     svc, _cp = _svc(ctx)
     key = {"ns.host-pid": "pid", "ns.host-ipc": "ipc", "ns.host-uts": "uts", "ns.host-userns": "userns_mode"}.get(
         ctx.finding.rule.id)
@@ -444,6 +447,7 @@ def fix_remove_host_ns(ctx: FixContext) -> list[Edit] | None:
 
 @fixer(
     "co.read-only",
+    site=ServiceSite,
     title="Read-only root filesystem with tmpfs",
     applicability=U,
     risk="a write outside the tmpfs paths and volumes fails with 'Read-only file system'",
@@ -455,7 +459,7 @@ def fix_remove_host_ns(ctx: FixContext) -> list[Edit] | None:
               risk="a path the service writes that is not listed fails with 'Read-only file system'"),
             ParamSpec("tmpfs_options", "tmpfs mount options")),
 )
-def fix_read_only(ctx: FixContext) -> FixResult | None:
+def fix_read_only(ctx: FixContext[ServiceSite]) -> FixResult | None:
     svc, _cp = _svc(ctx)
     paths = [p.strip() for p in ctx.value("tmpfs_paths").split(",") if p.strip()]
     if ctx.sources.get("tmpfs_paths") == "checklist":
@@ -501,17 +505,15 @@ def fix_read_only(ctx: FixContext) -> FixResult | None:
 
 @fixer(
     "co.tmpfs-noexec",
+    site=ValueSite,
     title="Mount tmpfs with noexec,nosuid",
     applicability=U,
     risk="a service that runs files from that tmpfs gets 'Permission denied'",
     explanation="""Adds noexec,nosuid,nodev to the tmpfs options (and drops exec/suid/dev).
     Behaviour-changing if the service executes files from that tmpfs.""",
 )
-def fix_tmpfs_noexec(ctx: FixContext) -> list[Edit] | None:
-    subj = ctx.finding.subject
-    if not (isinstance(subj, tuple) and isinstance(subj[1], ComposeValue)):
-        return None
-    item: ComposeValue = subj[1]
+def fix_tmpfs_noexec(ctx: FixContext[ValueSite]) -> list[Edit] | None:
+    item = ctx.site.value
     if not isinstance(item.node, ScalarNode) or item.file is None:
         return None
     path, _, opts = item.text.partition(":")
@@ -524,17 +526,15 @@ def fix_tmpfs_noexec(ctx: FixContext) -> list[Edit] | None:
 
 @fixer(
     "co.mount-read-only",
+    site=ValueSite,
     title="Mount the host path read-only",
     applicability=U,
     risk="a service that writes to the host path gets 'Read-only file system'",
     explanation="""Makes the bind mount read-only (:ro, or read_only: true in long syntax).
     Behaviour-changing if the service writes there; better still, mount only the files it needs.""",
 )
-def fix_mount_ro(ctx: FixContext) -> list[Edit] | None:
-    subj = ctx.finding.subject
-    if not (isinstance(subj, tuple) and isinstance(subj[1], ComposeValue)):
-        return None
-    item: ComposeValue = subj[1]
+def fix_mount_ro(ctx: FixContext[ValueSite]) -> list[Edit] | None:
+    item = ctx.site.value
     if item.file is None or item.node is None:
         return None
     if ctx.finding.evidence.get("socket"):
@@ -639,6 +639,7 @@ def _text(v: ComposeValue | None) -> str | None:
 
 @fixer(
     "co.limits",
+    site=ServiceSite,
     title="Set memory and CPU limits and reservations",
     applicability=N,
     explanation="""Adds deploy.resources.limits (cpus, memory) and reservations, or mem_limit /
@@ -652,7 +653,7 @@ def _text(v: ComposeValue | None) -> str | None:
               risk="a limit below what the service needs throttles it (slow responses, timeouts)"),
             ParamSpec("memory_reservation", "memory reservation"), ParamSpec("cpus_reservation", "CPU reservation")),
 )
-def fix_limits(ctx: FixContext) -> FixResult | None:
+def fix_limits(ctx: FixContext[ServiceSite]) -> FixResult | None:
     svc, _cp = _svc(ctx)
     mem, rmem, notes = limit_values(ctx, svc)
     cpus, rcpus = ctx.value("cpus"), ctx.value("cpus_reservation")
@@ -757,6 +758,7 @@ def _ensure_path(svc: Service, path: list[str], leaf: dict[str, Any]) -> list[Ed
 
 @fixer(
     "co.pids-limit",
+    site=ServiceSite,
     title="Set pids_limit",
     applicability=N,
     explanation="""Adds pids_limit so a fork bomb cannot exhaust the host's process table. 200 suits
@@ -764,7 +766,7 @@ def _ensure_path(svc: Service, path: list[str], leaf: dict[str, Any]) -> list[Ed
     params=(ParamSpec("pids_limit", "maximum number of processes",
               risk="a service that runs more processes or threads than this cannot start new ones"),),
 )
-def fix_pids(ctx: FixContext) -> list[Edit] | None:
+def fix_pids(ctx: FixContext[ServiceSite]) -> list[Edit] | None:
     svc, _cp = _svc(ctx)
     return [_set_or_add(svc, "pids_limit", _num(ctx.value("pids_limit")))]
 
@@ -776,6 +778,7 @@ def fix_pids(ctx: FixContext) -> list[Edit] | None:
 
 @fixer(
     "co.user",
+    site=ServiceSite,
     title="Run the service as a non-root user",
     applicability=U,
     risk="files and volumes owned by root become unwritable, ports below 1024 cannot be bound",
@@ -786,7 +789,7 @@ def fix_pids(ctx: FixContext) -> list[Edit] | None:
     params=(ParamSpec("user", "uid:gid to run as",
               risk="a uid that does not own the service's files cannot write them"),),
 )
-def fix_user(ctx: FixContext) -> list[Edit] | None:
+def fix_user(ctx: FixContext[ServiceSite]) -> list[Edit] | None:
     svc, _cp = _svc(ctx)
     value = ctx.value("user")
     if ctx.sources.get("user") == "checklist" or not value:
@@ -806,6 +809,7 @@ def fix_user(ctx: FixContext) -> list[Edit] | None:
 
 @fixer(
     "co.bind-localhost",
+    site=ValueSite,
     title="Publish the port on 127.0.0.1 only",
     applicability=U,
     risk="clients on other hosts can no longer reach the published port",
@@ -814,11 +818,8 @@ def fix_user(ctx: FixContext) -> list[Edit] | None:
     Behaviour-changing for clients on other machines.""",
     params=(ParamSpec("bind_ip", "host interface to bind"),),
 )
-def fix_bind(ctx: FixContext) -> list[Edit] | None:
-    subj = ctx.finding.subject
-    if not (isinstance(subj, tuple) and isinstance(subj[1], ComposeValue)):
-        return None
-    item: ComposeValue = subj[1]
+def fix_bind(ctx: FixContext[ValueSite]) -> list[Edit] | None:
+    item = ctx.site.value
     ip = ctx.value("bind_ip") or "127.0.0.1"
     if item.file is None or item.node is None:
         return None
@@ -841,6 +842,7 @@ def fix_bind(ctx: FixContext) -> list[Edit] | None:
 
 @fixer(
     "co.internal-network",
+    site=ServiceSite,
     title="Move the service to an internal network",
     applicability=U,
     risk="the service loses access to the outside network (downloads, APIs, DNS of external names)",
@@ -850,7 +852,7 @@ def fix_bind(ctx: FixContext) -> list[Edit] | None:
     internet or services not on that network.""",
     params=(ParamSpec("network", "name of the internal network"),),
 )
-def fix_internal_network(ctx: FixContext) -> list[Edit] | None:
+def fix_internal_network(ctx: FixContext[ServiceSite]) -> list[Edit] | None:
     svc, cp = _svc(ctx)
     if any(k.value == "extends" for k, _v in getattr(svc.node, "value", []) if isinstance(k, ScalarNode)):
         raise YamlEditError("service extends another: its networks merge with the base service's")
@@ -927,6 +929,7 @@ def _secret_id(name: str) -> str:
 
 @fixer(
     "co.env-secret",
+    site=(NamedValueSite, ServiceSite),
     title="Move the credential out of the compose file",
     applicability=U,
     risk="the service must read the value from the secret file; one that only reads the variable loses it",
@@ -936,11 +939,11 @@ def _secret_id(name: str) -> str:
     moves to the git-ignored .env file and the compose file refers to it as ${NAME}.
     Behaviour-changing only in where the value lives; rotate the credential, it was committed.""",
 )
-def fix_env_secret(ctx: FixContext) -> FixResult | None:
-    subj = ctx.finding.subject
-    if not (isinstance(subj, tuple) and len(subj) == 3 and isinstance(subj[2], ComposeValue)):
+def fix_env_secret(ctx: FixContext[NamedValueSite | ServiceSite]) -> FixResult | None:
+    site = ctx.site
+    if not isinstance(site, NamedValueSite):
         return None
-    svc, key, v = subj
+    key, v = site.name, site.value
     svc, cp = _svc(ctx)
     if v.file is None or not isinstance(v.node, ScalarNode):
         return None
@@ -1045,6 +1048,7 @@ def _gitignore(ctx: FixContext, base_dir: str, entry: str) -> list[Edit]:
 
 @fixer(
     "co.healthcheck",
+    site=ServiceSite,
     title="Add a healthcheck",
     applicability=N,
     explanation="""Adds a healthcheck block with a probe the image is known to provide: its own
@@ -1057,7 +1061,7 @@ def _gitignore(ctx: FixContext, base_dir: str, entry: str) -> list[Edit]:
             ParamSpec("healthcheck_interval", "interval"), ParamSpec("healthcheck_timeout", "timeout"),
             ParamSpec("healthcheck_retries", "retries"), ParamSpec("healthcheck_start_period", "start period")),
 )
-def fix_healthcheck(ctx: FixContext) -> FixResult | None:
+def fix_healthcheck(ctx: FixContext[ServiceSite]) -> FixResult | None:
     svc, cp = _svc(ctx)
     if _own_value(svc, "healthcheck") is not None or svc.get("healthcheck") is not None:
         return None  # a disabled healthcheck is an explicit choice: leave it
@@ -1126,13 +1130,14 @@ def _flow_quoted(items: list[str]) -> str:
 
 @fixer(
     "co.log-rotation",
+    site=ServiceSite,
     title="Rotate container logs",
     applicability=S,
     explanation="""Sets logging options max-size and max-file for the json-file/local driver, so
     logs cannot fill the host's disk. Only the oldest log lines are dropped.""",
     params=(ParamSpec("log_max_size", "largest log file"), ParamSpec("log_max_file", "log files kept")),
 )
-def fix_log_rotation(ctx: FixContext) -> FixResult | None:
+def fix_log_rotation(ctx: FixContext[ServiceSite]) -> FixResult | None:
     svc, cp = _svc(ctx)
     size, count = ctx.value("log_max_size"), ctx.value("log_max_file")
     opts = {"max-size": Quoted(size), "max-file": Quoted(count)}
@@ -1160,11 +1165,12 @@ def fix_log_rotation(ctx: FixContext) -> FixResult | None:
 
 @fixer(
     "co.logging-default",
+    site=ServiceSite,
     title="Stop discarding logs",
     applicability=S,
     explanation="Removes logging driver none, so the engine's default driver keeps the logs again.",
 )
-def fix_logging_default(ctx: FixContext) -> list[Edit] | None:
+def fix_logging_default(ctx: FixContext[ServiceSite]) -> list[Edit] | None:
     svc, _cp = _svc(ctx)
     lg = _own_value(svc, "logging")
     if lg is None or not isinstance(lg.node, MappingNode):
@@ -1230,6 +1236,7 @@ def build_secret_edits(project_services: list[tuple[ComposeProject, Service]], s
 
 @fixer(
     "co.build-secret",
+    site=NamedValueSite,
     title="Pass the build arg as a BuildKit secret",
     applicability=U,
     risk="a build that reads the build argument gets it only through the secret mount",
@@ -1238,14 +1245,11 @@ def build_secret_edits(project_services: list[tuple[ComposeProject, Service]], s
     the service lists it in build.secrets, and a top-level secret reads it from the same
     environment variable. Behaviour-changing for builds that pass the value differently.""",
 )
-def fix_build_secret(ctx: FixContext) -> FixResult | None:
+def fix_build_secret(ctx: FixContext[NamedValueSite]) -> FixResult | None:
     from batten.checks.base import make, stage_chain
     from batten.fixers.registry import REGISTRY, build_fix
 
-    subj = ctx.finding.subject
-    if not (isinstance(subj, tuple) and len(subj) == 3):
-        return None
-    svc, name, _v = subj
+    svc, name = ctx.site.svc, ctx.site.name
     linked = ctx.project.service_stage(svc)
     if linked is None or svc.build is None or svc.build.inline is not None:
         return None
@@ -1258,7 +1262,7 @@ def fix_build_secret(ctx: FixContext) -> FixResult | None:
                 if pair.key == name:
                     twin = make("secret.arg-env", f"ARG {name}", df.source.location(pair.key_span),
                                 target=st.name or f"stage {st.index}", target_kind="stage",
-                                subject=(st, ins, pair), scope=df)
+                                subject=PairSite(st, ins, pair), scope=df)
                     fix = build_fix(REGISTRY["df.secret-mount"], twin, ctx.project, ctx.config)
                     if fix is None:
                         return None

@@ -20,6 +20,7 @@ from batten.checks.base import (
     stage_env,
 )
 from batten.checks.dockerfile_rules import ins_user_name
+from batten.checks.sites import CommandSite, InstructionSite, PairSite, StageSite, WordSite
 from batten.fixers.dockerfile_util import (
     Creation,
     DockerfileDoc,
@@ -68,11 +69,18 @@ _NAME = re.compile(r"[a-z_][a-z0-9_-]{0,31}")
 _DURATION = re.compile(r"(?:\d+(?:\.\d+)?(?:ns|us|µs|ms|s|m|h))+")
 
 
-def _subject(ctx: FixContext, size: int) -> tuple | None:
-    subj = ctx.finding.subject
-    if isinstance(subj, tuple) and len(subj) == size:
-        return subj
-    return None
+def _doc(ctx: FixContext) -> DockerfileDoc:
+    """The Dockerfile the finding is in, as the fixers edit it."""
+    doc = doc_for(ctx.finding)
+    if doc is None:
+        raise NoFix("the Dockerfile is written inline in the compose file (dockerfile_inline): edit it there")
+    return doc
+
+
+def _stage(stage: Stage | None) -> Stage:
+    if stage is None:
+        raise NoFix("the instruction comes before the first FROM: it belongs to no stage")
+    return stage
 
 
 def _ids(ctx: FixContext, stage: Stage | None = None, made: list[Creation] | None = None) -> tuple[str, str]:
@@ -178,12 +186,10 @@ def _reuse_user(doc: DockerfileDoc, stage: Stage, made: list[Creation], uid: str
     risk="root-owned paths become unwritable and ports below 1024 cannot be bound by the new user",
     explanation=_ADD_USER_EXPLANATION,
     params=_USER_PARAMS,
+    site=StageSite,
 )
-def add_user(ctx: FixContext) -> FixResult | None:
-    doc = doc_for(ctx.finding)
-    stage = ctx.finding.subject
-    if doc is None or not isinstance(stage, Stage):
-        return None
+def add_user(ctx: FixContext[StageSite]) -> FixResult | None:
+    doc, stage = _doc(ctx), ctx.site.stage
     uid, gid = _ids(ctx, stage)
     name = ctx.value("user_name").strip() or "app"
     if not _NAME.fullmatch(name):
@@ -259,15 +265,10 @@ def add_user(ctx: FixContext) -> FixResult | None:
     explanation="""Adds an explicit --uid/-u (users) or --gid/-g (groups) to the command that
     creates the account, so its id no longer depends on what the base image already holds.""",
     params=_USER_PARAMS[:2],
+    site=CommandSite,
 )
-def fix_user_ids(ctx: FixContext) -> FixResult | None:
-    doc = doc_for(ctx.finding)
-    subj = _subject(ctx, 3)
-    if doc is None or subj is None:
-        return None
-    stage, _ins, rc = subj
-    if not isinstance(rc, RunCommand) or not isinstance(stage, Stage):
-        return None
+def fix_user_ids(ctx: FixContext[CommandSite]) -> FixResult | None:
+    doc, stage, rc = _doc(ctx), _stage(ctx.site.stage), ctx.site.rc
     family = image_family(stage)
     style = account_style(rc, family)
     if style is None or command_site(rc) is None:
@@ -329,12 +330,10 @@ _PRIMARY = {
     explanation="""Replaces the user name in USER with the UID (and GID) the Dockerfile gives that
     user when it creates it, so runAsNonRoot admission checks can verify it. The process runs as
     the same account.""",
+    site=StageSite,
 )
-def numeric_user(ctx: FixContext) -> list[Edit] | None:
-    doc = doc_for(ctx.finding)
-    stage = ctx.finding.subject
-    if doc is None or not isinstance(stage, Stage):
-        return None
+def numeric_user(ctx: FixContext[StageSite]) -> list[Edit] | None:
+    doc, stage = _doc(ctx), ctx.site.stage
     eu = effective_user(stage)
     ins = eu.instruction
     if ins is None or eu.stage is not stage:
@@ -373,15 +372,10 @@ _SUDO_IDENTITY = frozenset({"--user", "--group", "--login", "--shell", "-u", "-g
     applicability=SAFE,
     explanation="""Removes sudo and its options from the command: the build runs this step as root
     already, so the command does exactly the same without it.""",
+    site=CommandSite,
 )
-def drop_sudo(ctx: FixContext) -> list[Edit] | FixResult | None:
-    doc = doc_for(ctx.finding)
-    subj = _subject(ctx, 3)
-    if doc is None or subj is None:
-        return None
-    stage, ins, rc = subj
-    if not isinstance(stage, Stage) or not isinstance(rc, RunCommand):
-        return None
+def drop_sudo(ctx: FixContext[CommandSite]) -> list[Edit] | FixResult | None:
+    doc, stage, ins, rc = _doc(ctx), _stage(ctx.site.stage), ctx.site.ins, ctx.site.rc
     if command_site(rc) is None:
         return None
     user, known = user_at(stage, ins)
@@ -447,15 +441,10 @@ def _sudo_removal(doc: DockerfileDoc, ins: Instruction, rc: RunCommand) -> list[
     explanation="""Removes 22 from EXPOSE (the whole instruction when it was the only port). EXPOSE
     is documentation for the image's users; dropping it publishes nothing new and closes
     nothing by itself, so also remove the SSH daemon from the image.""",
+    site=WordSite,
 )
-def remove_expose(ctx: FixContext) -> list[Edit] | None:
-    doc = doc_for(ctx.finding)
-    subj = _subject(ctx, 3)
-    if doc is None or subj is None:
-        return None
-    _stage, ins, span = subj
-    if not isinstance(ins, Instruction) or not isinstance(span, Span) or ins.keyword != "EXPOSE":
-        return None
+def remove_expose(ctx: FixContext[WordSite]) -> list[Edit] | None:
+    doc, ins, span = _doc(ctx), ctx.site.ins, ctx.site.span
     words = ins.words()
     hit = next(((t, raw) for t, raw, sp in words if sp == span), None)
     if hit is None:
@@ -549,12 +538,10 @@ def _has_expose(stage: Stage) -> bool:
         ParamSpec("healthcheck_start_period", "start-up time before failures count"),
         ParamSpec("healthcheck_retries", "consecutive failures before unhealthy"),
     ),
+    site=StageSite,
 )
-def healthcheck(ctx: FixContext) -> FixResult | None:
-    doc = doc_for(ctx.finding)
-    stage = ctx.finding.subject
-    if doc is None or not isinstance(stage, Stage):
-        return None
+def healthcheck(ctx: FixContext[StageSite]) -> FixResult | None:
+    doc, stage = _doc(ctx), ctx.site.stage
     interval = ctx.value("healthcheck_interval").strip() or "30s"
     timeout = ctx.value("healthcheck_timeout").strip() or "5s"
     start = ctx.value("healthcheck_start_period").strip() or "10s"
@@ -662,15 +649,13 @@ application reads the variable at run time, pass it at run time instead."""
     applicability=UNSAFE,
     risk="a RUN step that needs the value gets it only from the secret mount: builds without --secret fail",
     explanation=_SECRET_EXPLANATION,
+    site=(PairSite, InstructionSite),
 )
-def secret_mount(ctx: FixContext) -> FixResult | None:
-    doc = doc_for(ctx.finding)
-    subj = _subject(ctx, 3)
-    if doc is None or subj is None:
+def secret_mount(ctx: FixContext[PairSite | InstructionSite]) -> FixResult | None:
+    site = ctx.site
+    if not isinstance(site, PairSite):
         return None
-    stage, ins, pair = subj
-    if not isinstance(ins, Instruction) or not isinstance(pair, Pair) or ins.keyword not in ("ARG", "ENV"):
-        return None
+    doc, stage, ins, pair = _doc(ctx), site.stage, site.ins, site.pair
     df = doc.df
     name = pair.key
     ref = _ref_re(name)
@@ -747,22 +732,8 @@ def secret_mount(ctx: FixContext) -> FixResult | None:
 # ---------------------------------------------------------------------------------------------
 
 
-def _rc_subject(ctx: FixContext) -> tuple[DockerfileDoc, Stage, Instruction, RunCommand] | None:
-    doc = doc_for(ctx.finding)
-    subj = _subject(ctx, 3)
-    if doc is None or subj is None:
-        return None
-    stage, ins, rc = subj
-    if not isinstance(rc, RunCommand) or not isinstance(ins, Instruction):
-        return None
-    return doc, stage, ins, rc
-
-
-def _insert_after_sub(ctx: FixContext, sub: str, flag: str) -> list[Edit] | None:
-    got = _rc_subject(ctx)
-    if got is None:
-        return None
-    doc, _stage, _ins, rc = got
+def _insert_after_sub(ctx: FixContext[CommandSite], sub: str, flag: str) -> list[Edit] | None:
+    doc, rc = _doc(ctx), ctx.site.rc
     pos = rc.cmd.positional()
     if not pos or pos[0].text != sub:
         return None
@@ -776,8 +747,9 @@ def _insert_after_sub(ctx: FixContext, sub: str, flag: str) -> list[Edit] | None
     applicability=SAFE,
     explanation="""Adds --no-install-recommends after `install`: apt installs the packages asked
     for and their dependencies, not the recommended extras.""",
+    site=CommandSite,
 )
-def apt_no_recommends(ctx: FixContext) -> list[Edit] | None:
+def apt_no_recommends(ctx: FixContext[CommandSite]) -> list[Edit] | None:
     return _insert_after_sub(ctx, "install", "--no-install-recommends")
 
 
@@ -787,8 +759,9 @@ def apt_no_recommends(ctx: FixContext) -> list[Edit] | None:
     applicability=SAFE,
     explanation="""Adds --no-cache after `apk add`: apk fetches the index for this command and
     leaves nothing in /var/cache/apk.""",
+    site=CommandSite,
 )
-def apk_no_cache(ctx: FixContext) -> list[Edit] | None:
+def apk_no_cache(ctx: FixContext[CommandSite]) -> list[Edit] | None:
     return _insert_after_sub(ctx, "add", "--no-cache")
 
 
@@ -798,12 +771,10 @@ def apk_no_cache(ctx: FixContext) -> list[Edit] | None:
     applicability=SAFE,
     explanation="""Adds --no-cache-dir after `pip install`, so downloaded wheels do not stay in
     the layer.""",
+    site=CommandSite,
 )
-def pip_no_cache(ctx: FixContext) -> list[Edit] | None:
-    got = _rc_subject(ctx)
-    if got is None:
-        return None
-    doc, _stage, _ins, rc = got
+def pip_no_cache(ctx: FixContext[CommandSite]) -> list[Edit] | None:
+    doc, rc = _doc(ctx), ctx.site.rc
     args = rc.cmd.args
     window = args[:2] if rc.name.startswith("pip") else args[2:3]
     w = next((x for x in window if x.text == "install"), None)
@@ -822,12 +793,10 @@ _APT_CLEAN = "rm -rf /var/lib/apt/lists/*"
     applicability=SAFE,
     explanation="""Appends rm -rf /var/lib/apt/lists/* to the RUN that installs the packages (in
     its own continuation style), so the package index does not stay in the layer.""",
+    site=CommandSite,
 )
-def apt_lists_cleanup(ctx: FixContext) -> list[Edit] | None:
-    got = _rc_subject(ctx)
-    if got is None:
-        return None
-    doc, _stage, ins, rc = got
+def apt_lists_cleanup(ctx: FixContext[CommandSite]) -> list[Edit] | None:
+    doc, ins, rc = _doc(ctx), ctx.site.ins, ctx.site.rc
     site = command_site(rc)
     if site is None:
         return None
@@ -861,21 +830,18 @@ def _word_span(doc: DockerfileDoc, rc: RunCommand, words: list[Word], a: int, b:
     explanation="""Removes the option or variable that disables signature or TLS checks. The build
     may fail until the repository's signing key or the CA certificate it needs is installed: that
     failure is the check doing its job.""",
+    site=(CommandSite, PairSite, InstructionSite),
 )
-def remove_flag(ctx: FixContext) -> list[Edit] | None:
-    doc = doc_for(ctx.finding)
-    subj = ctx.finding.subject
-    if doc is None or not isinstance(subj, tuple):
-        return None
-    if len(subj) == 3 and isinstance(subj[2], Pair):
-        _stage, ins, pair = subj
-        if ins.keyword not in ("ENV", "ARG"):
+def remove_flag(ctx: FixContext[CommandSite | PairSite | InstructionSite]) -> list[Edit] | None:
+    doc, site = _doc(ctx), ctx.site
+    if isinstance(site, PairSite):
+        if site.ins.keyword not in ("ENV", "ARG"):
             return None
-        return remove_pair(doc, ins, pair.span)
-    if len(subj) != 4:
-        return None  # (stage, ins, None): repository config text, edit by hand
-    _stage, ins, rc, k = subj
-    if not isinstance(rc, RunCommand) or command_site(rc) is None:
+        return remove_pair(doc, site.ins, site.pair.span)
+    if not isinstance(site, CommandSite) or site.word is None:
+        return None  # repository config text, edit by hand
+    ins, rc, k = site.ins, site.rc, site.word
+    if command_site(rc) is None:
         return None
     words = rc.cmd.words
     w = words[k]
@@ -923,14 +889,11 @@ _COPY_FLAGS = frozenset({"chown", "chmod", "link", "exclude", "parents"})
     applicability=SAFE,
     explanation="""Replaces ADD with COPY for local files: the same copy, without ADD's archive
     extraction and URL fetching.""",
+    site=InstructionSite,
 )
-def add_to_copy(ctx: FixContext) -> list[Edit] | None:
-    doc = doc_for(ctx.finding)
-    subj = _subject(ctx, 2)
-    if doc is None or subj is None:
-        return None
-    _stage, ins = subj
-    if not isinstance(ins, Instruction) or ins.keyword != "ADD":
+def add_to_copy(ctx: FixContext[InstructionSite]) -> list[Edit] | None:
+    doc, ins = _doc(ctx), ctx.site.ins
+    if ins.keyword != "ADD":
         return None
     if any(f.name not in _COPY_FLAGS for f in ins.flags):
         return None
@@ -950,14 +913,11 @@ def add_to_copy(ctx: FixContext) -> list[Edit] | None:
     explanation="""Rewrites the arguments as a JSON array so the program runs as PID 1 and receives
     SIGTERM directly instead of through /bin/sh. Only offered when the command uses no shell
     syntax (variables, pipes, &&, redirections, globs).""",
+    site=InstructionSite,
 )
-def cmd_json(ctx: FixContext) -> FixResult | None:
-    doc = doc_for(ctx.finding)
-    subj = _subject(ctx, 2)
-    if doc is None or subj is None:
-        return None
-    stage, ins = subj
-    if not isinstance(ins, Instruction) or ins.keyword not in ("CMD", "ENTRYPOINT"):
+def cmd_json(ctx: FixContext[InstructionSite]) -> FixResult | None:
+    doc, stage, ins = _doc(ctx), ctx.site.stage, ctx.site.ins
+    if ins.keyword not in ("CMD", "ENTRYPOINT"):
         return None
     if ins.json is not None or ins.heredocs or ins.flags:
         return None
@@ -991,12 +951,10 @@ def cmd_json(ctx: FixContext) -> FixResult | None:
     applicability=SAFE,
     explanation="""Adds -y after the install subcommand, so the package manager does not stop to
     ask for a confirmation no one can give during a build.""",
+    site=CommandSite,
 )
-def assume_yes(ctx: FixContext) -> list[Edit] | None:
-    got = _rc_subject(ctx)
-    if got is None:
-        return None
-    doc, _stage, _ins, rc = got
+def assume_yes(ctx: FixContext[CommandSite]) -> list[Edit] | None:
+    doc, rc = _doc(ctx), ctx.site.rc
     pos = rc.cmd.positional()
     if not pos:
         return None
@@ -1011,15 +969,15 @@ def assume_yes(ctx: FixContext) -> list[Edit] | None:
     explanation="""Appends the package manager's own clean command (yum/dnf/microdnf clean all,
     zypper clean --all, yarn cache clean) to the RUN that installs, in its continuation style, so
     the cache does not stay in the layer.""",
+    site=CommandSite,
 )
-def pkg_clean(ctx: FixContext) -> list[Edit] | None:
+def pkg_clean(ctx: FixContext[CommandSite]) -> list[Edit] | None:
     from batten.checks.dockerfile_rules import CLEAN_COMMANDS
 
-    got = _rc_subject(ctx)
     command = CLEAN_COMMANDS.get(ctx.finding.rule.id)
-    if got is None or command is None:
+    if command is None:
         return None
-    doc, _stage, ins, rc = got
+    doc, ins, rc = _doc(ctx), ctx.site.ins, ctx.site.rc
     site = command_site(rc)
     if site is None:
         return None
@@ -1038,12 +996,10 @@ def pkg_clean(ctx: FixContext) -> list[Edit] | None:
     applicability=SAFE,
     explanation="""Adds -l to useradd: the user is created the same, without an entry in the
     lastlog and faillog files, which Docker would otherwise store as megabytes of zeros.""",
+    site=CommandSite,
 )
-def useradd_no_log_init(ctx: FixContext) -> list[Edit] | None:
-    got = _rc_subject(ctx)
-    if got is None:
-        return None
-    doc, _stage, _ins, rc = got
+def useradd_no_log_init(ctx: FixContext[CommandSite]) -> list[Edit] | None:
+    doc, rc = _doc(ctx), ctx.site.rc
     name = rc.cmd.name_word
     if name is None or rc.name != "useradd":
         return None
@@ -1058,14 +1014,11 @@ def useradd_no_log_init(ctx: FixContext) -> list[Edit] | None:
     applicability=SAFE,
     explanation="""Rewrites the protocol of the EXPOSE entry in lower case (80/TCP -> 80/tcp), the
     form BuildKit expects; the port and its meaning stay the same.""",
+    site=WordSite,
 )
-def expose_protocol_case(ctx: FixContext) -> list[Edit] | None:
-    doc = doc_for(ctx.finding)
-    subj = _subject(ctx, 4)
-    if doc is None or subj is None:
-        return None
-    _stage, _ins, span, casing = subj
-    if not casing:
+def expose_protocol_case(ctx: FixContext[WordSite]) -> list[Edit] | None:
+    doc, span = _doc(ctx), ctx.site.span
+    if not ctx.finding.evidence.get("casing"):
         raise NoFix("only the protocol's casing has a safe fix; the port itself needs a person")
     word = doc.text[span.start:span.end]
     slash = word.rfind("/")
@@ -1080,13 +1033,7 @@ def expose_protocol_case(ctx: FixContext) -> list[Edit] | None:
     applicability=SAFE,
     explanation="""Deletes this HEALTHCHECK: a later HEALTHCHECK in the same stage replaces it, so
     the image behaves exactly as before.""",
+    site=InstructionSite,
 )
-def single_healthcheck(ctx: FixContext) -> list[Edit] | None:
-    doc = doc_for(ctx.finding)
-    subj = _subject(ctx, 2)
-    if doc is None or subj is None:
-        return None
-    _stage, ins = subj
-    if not isinstance(ins, Instruction):
-        return None
-    return [delete_instruction(doc, ins)]
+def single_healthcheck(ctx: FixContext[InstructionSite]) -> list[Edit] | None:
+    return [delete_instruction(_doc(ctx), ctx.site.ins)]

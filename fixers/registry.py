@@ -1,18 +1,22 @@
 """The fixer registry: each remedy is a function from a finding (plus project, config and
 parameter values) to a `Fix`, i.e. a list of edits on the original text.
 
-A fixer that cannot fix an instance raises `NoFix(reason)`; `build_fix` turns every other way of
-declining (returning None or no edits, a parameter that does not validate) into a `NoFix` too,
-so callers see one outcome: a `Fix`, or a reason for the user."""
+Each fixer names the site it takes (`site=`, a class of batten.checks.sites or a tuple of them):
+the rule hands it the node it found (`Finding.subject`), and the fixer reads it as `ctx.site`,
+typed, with no unpacking. A fixer that cannot fix an instance raises `NoFix(reason)`;
+`build_fix` turns every other way of declining (returning None or no edits, a parameter that
+does not validate) into a `NoFix` too, so callers see one outcome: a `Fix`, or a reason for the
+user."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Generic, TypeVar
 
 from batten.config import Config
 from batten.fixers.params import Kind, ParamError, consistent, kind_of, validate
-from batten.model import Applicability, Edit, Finding, Fix, Param
+from batten.model import Applicability, Edit, Finding, Fix, Param, Site
 from batten.sources.project import Project
 
 
@@ -40,9 +44,14 @@ class ParamSpec:
         return validate(self.name, value)
 
 
+S = TypeVar("S", bound=Site)
+SiteTypes = type[Site] | tuple[type[Site], ...]
+
+
 @dataclass(slots=True)
-class FixContext:
+class FixContext(Generic[S]):
     finding: Finding
+    site: S  # what the rule found (the finding's subject), of the type the fixer takes
     project: Project
     config: Config
     values: dict[str, str]  # parameter values in force (user > live evidence > config > checklist)
@@ -52,7 +61,7 @@ class FixContext:
         return self.values.get(name, "")
 
 
-FixerFn = Callable[[FixContext], "list[Edit] | FixResult | None"]
+FixerFn = Callable[[FixContext], "list[Edit] | FixResult | None"]  # FixContext[the fixer's site]
 
 
 @dataclass(slots=True)
@@ -75,6 +84,7 @@ class FixerSpec:
     explanation: str
     params: tuple[ParamSpec, ...]
     fn: FixerFn
+    site: SiteTypes
     risk: str = ""
 
 
@@ -87,14 +97,17 @@ def fixer(
     title: str,
     applicability: Applicability,
     explanation: str,
+    site: SiteTypes,
     params: tuple[ParamSpec, ...] = (),
     risk: str = "",
 ) -> Callable[[FixerFn], FixerFn]:
+    """Register `fn` as the fixer `fix_id`; `site` is the site class (or classes) its rules hand
+    it, and `fn` is called with a `FixContext` whose `site` is one of them."""
     def register(fn: FixerFn) -> FixerFn:
         if fix_id in REGISTRY:
             raise ValueError(f"fixer {fix_id} registered twice")
         REGISTRY[fix_id] = FixerSpec(fix_id, title, applicability, " ".join(explanation.split()), params, fn,
-                                     " ".join(risk.split()))
+                                     site, " ".join(risk.split()))
         return fn
 
     return register
@@ -147,7 +160,11 @@ def build_fix(
         values, sources = resolve_values(spec, config, user, evidence)
     except ParamError as exc:
         raise NoFix(str(exc)) from None
-    ctx = FixContext(finding, project, config, values, sources)
+    site = finding.subject
+    if not isinstance(site, spec.site):
+        # a rule handing its fixer a site it does not take is a bug in batten, not in the input
+        raise TypeError(f"{spec.id} takes {_names(spec.site)}, not {type(site).__name__} (from {finding.rule.id})")
+    ctx = FixContext(finding, site, project, config, values, sources)
     out = spec.fn(ctx)
     res = out if isinstance(out, FixResult) else FixResult(list(out or ()))
     if not res.edits:
@@ -166,3 +183,7 @@ def build_fix(
         secrets=res.secrets,
         risk=res.risk if res.risk is not None else spec.risk,
     )
+
+
+def _names(site: SiteTypes) -> str:
+    return " or ".join(t.__name__ for t in (site if isinstance(site, tuple) else (site,)))

@@ -9,7 +9,11 @@ writes
     (its condition is a placeholder: it never fires);
   - tests/test_rule_<name>.py: fires / stays quiet / can be suppressed. The first test fails
     until the check is written, which is the point: make it pass;
-  - docs/rules.md, regenerated.
+  - docs/rules.md, regenerated;
+  - with --fix df.<name>|co.<name>: `fix=` in the catalogue entry, a fixer in
+    fixers/dockerfile_fixes.py or compose_fixes.py that takes the site the check hands over
+    (`ctx.site`) and declines until written, and its data case under tests/fixers/cases/
+    (before/ the weak file, after/ what the fix must write: fill it in).
 Then fill in the rationale, the condition and the test's Dockerfile or compose file, and see
 CONTRIBUTING.md ("Adding a rule"). Modelled on ruff's scripts/add_rule.py.
 """
@@ -29,8 +33,26 @@ SEVERITIES = {"critical": "C", "high": "H", "medium": "M", "low": "L", "info": "
 KINDS = {"dockerfile": ("DF", "dockerfile_rules.py"), "compose": ("CO", "compose_rules.py")}
 
 
-def _entry(rule_id: str, title: str, sev: str, area: str, kind: str) -> str:
+# what the scaffolded check hands its fixer (batten.checks.sites), and how the fixer reads it
+SITES = {
+    "dockerfile": ("InstructionSite", "InstructionSite(stage, ins)",
+                   "doc, ins = _doc(ctx), ctx.site.ins  # the file to edit, the instruction judged\n"
+                   "    if ins.heredocs:  # TODO: an instance the fix leaves to a person\n"
+                   "        raise NoFix(\"TODO: why, in one line\")\n"
+                   "    raise NoFix(f\"TODO: not written yet (doc.edit(start, end, text) on {doc.path})\")"),
+    "compose": ("ValueSite", "ValueSite(svc, node)",
+                "svc, node = ctx.site.svc, ctx.site.value  # the service and the value judged\n"
+                "    if node.file is None:  # TODO: an instance the fix leaves to a person\n"
+                "        raise NoFix(\"TODO: why, in one line\")\n"
+                "    raise NoFix(f\"TODO: not written yet (edit {svc.name}'s value with fixers/yamledit.py)\")"),
+}
+WEAK = {"dockerfile": ("Dockerfile", 'FROM alpine:3.20\nCMD ["/app"]\n'),
+        "compose": ("compose.yaml", "services:\n  web:\n    image: nginx:1.27\n")}
+
+
+def _entry(rule_id: str, title: str, sev: str, area: str, kind: str, fix_id: str | None = None) -> str:
     area_name = area.upper().replace(" ", "_")
+    fix = f'\n        fix="{fix_id}",' if fix_id else ""
     return f'''    _r(
         "{rule_id}",
         "{title}",
@@ -38,7 +60,7 @@ def _entry(rule_id: str, title: str, sev: str, area: str, kind: str) -> str:
         """TODO: why this matters, in a reviewer's words: what an attacker or an accident gains
         when it is left as it is.""",
         refs={{}},  # other tools' ids for the same check, e.g. {{"hadolint": "DL3000"}}
-        remedy="TODO: what to do about it.",
+        remedy="TODO: what to do about it.",{fix}
     ),
 '''
 
@@ -55,13 +77,16 @@ def add_to_catalogue(text: str, entry: str, rule_id: str, area: str) -> str:
 
 
 def _check(rule_id: str, name: str, kind: str, method: str) -> str:
+    site = SITES[kind][1]
     if kind == "dockerfile":
         return f'''def _{name}(ctx: DfCtx) -> Iterator[Finding]:
     """{rule_id}: judged on the stages that run."""
     for stage in ctx.runtime:
         for ins in stage.instructions:
             if ins.keyword == "TODO":  # the instruction and the condition {rule_id} looks for
-                yield ctx.{method}("{rule_id}", f"{{ins.keyword}} TODO: what is wrong, in one line", ins, stage)
+                # subject: what the fixer gets as ctx.site (batten.checks.sites), the node judged here
+                yield ctx.{method}("{rule_id}", f"{{ins.keyword}} TODO: what is wrong, in one line", ins, stage,
+                                   subject={site})
 
 
 '''
@@ -70,7 +95,9 @@ def _check(rule_id: str, name: str, kind: str, method: str) -> str:
     svc = ctx.svc
     node = svc.get("TODO")  # the key {rule_id} looks at
     if node is not None:
-        yield ctx.{method}("{rule_id}", f"service {{svc.name!r}} TODO: what is wrong, in one line", node)
+        # subject: what the fixer gets as ctx.site (batten.checks.sites), the node judged here
+        yield ctx.{method}("{rule_id}", f"service {{svc.name!r}} TODO: what is wrong, in one line", node,
+                           subject={site})
 
 
 '''
@@ -86,6 +113,35 @@ def add_check(text: str, func: str, name: str) -> str:
     else:
         new_tuple = f"_CHECKS = ({body}, _{name})\n"
     return text[:m.start()] + func + new_tuple + text[m.end():]
+
+
+def _fixer(fix_id: str, rule_id: str, name: str, kind: str) -> str:
+    cls, _made, reads = SITES[kind]
+    return f'''
+
+@fixer(
+    "{fix_id}",
+    title="TODO: what the fix does, in a few words",
+    applicability=Applicability.SAFE,  # SAFE keeps behaviour, UNSAFE changes it, NEEDS_INPUT takes params=
+    explanation="""TODO: what the edit changes, and what it may break.""",
+    site={cls},  # what {rule_id} hands over
+)
+def fix_{name}(ctx: FixContext[{cls}]) -> list[Edit]:
+    {reads}
+'''
+
+
+def _case(root: Path, rule_id: str, name: str, kind: str) -> Path:
+    path, weak = WEAK[kind]
+    case = root / "tests" / "fixers" / "cases" / kind / name.replace("_", "-")
+    if case.exists():
+        raise SystemExit(f"add_rule: {case} exists")
+    (case / "before").mkdir(parents=True)
+    (case / "after").mkdir()
+    (case / "case.toml").write_text(f'rule = "{rule_id}"\n')
+    (case / "before" / path).write_text(weak)  # TODO: the same weak file as the rule's test
+    (case / "after" / path).write_text(weak)  # TODO: the file exactly as the fix must write it
+    return case
 
 
 def _test(rule_id: str, name: str, kind: str) -> str:
@@ -132,12 +188,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--kind", choices=KINDS, required=True, help="which files the rule reads")
     p.add_argument("--area", choices=AREAS, required=True)
     p.add_argument("--severity", choices=SEVERITIES, required=True)
+    p.add_argument("--fix", help="also scaffold its fixer, e.g. df.shell-login or co.interval")
     p.add_argument("--root", default=str(ROOT), help=argparse.SUPPRESS)  # tests scaffold into a copy
     args = p.parse_args(argv)
     if not re.fullmatch(r"[a-z]+(?:-[a-z]+)*\.[a-z0-9]+(?:-[a-z0-9]+)*", args.id):
         raise SystemExit(f"add_rule: {args.id!r} is not an id like 'health.interval-long'")
     if '"' in args.title or "\\" in args.title:
         raise SystemExit("add_rule: the title cannot hold quotes or backslashes")
+    prefix = "df." if args.kind == "dockerfile" else "co."
+    if args.fix is not None and not re.fullmatch(re.escape(prefix) + r"[a-z0-9]+(?:-[a-z0-9]+)*", args.fix):
+        raise SystemExit(f"add_rule: {args.fix!r} is not a fix id like '{prefix}interval-long'")
     root = Path(args.root)
     name = re.sub(r"[.-]", "_", args.id)
     catalogue = root / "app" / "checks" / "catalogue.py"
@@ -147,13 +207,20 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit(f"add_rule: {args.id} is already in the catalogue")
     if test.exists():
         raise SystemExit(f"add_rule: {test} exists")
-    entry = _entry(args.id, args.title, args.severity, args.area, args.kind)
+    fixers = root / "fixers" / f"{args.kind}_fixes.py"
+    if args.fix is not None and f'"{args.fix}",' in fixers.read_text():
+        raise SystemExit(f"add_rule: {args.fix} is already registered")
+    entry = _entry(args.id, args.title, args.severity, args.area, args.kind, args.fix)
     catalogue.write_text(add_to_catalogue(catalogue.read_text(), entry, args.id, args.area))
     source = checks.read_text()
     method = "finding" if "    def finding(" in source else "f"  # the context's finding maker
     checks.write_text(add_check(source, _check(args.id, name, args.kind, method), name))
     test.write_text(_test(args.id, name, args.kind))
-    for path in (catalogue, checks, test):
+    written = [catalogue, checks, test]
+    if args.fix is not None:
+        fixers.write_text(fixers.read_text() + _fixer(args.fix, args.id, name, args.kind))
+        written += [fixers, _case(root, args.id, name, args.kind)]
+    for path in written:
         print(f"wrote {path.relative_to(root)}")
     done = subprocess.run([sys.executable, str(root / "scripts" / "gen_rules_doc.py")], cwd=root)
     if done.returncode == 0:

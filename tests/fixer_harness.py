@@ -2,7 +2,8 @@
 
 - case.toml: rule = "<rule id>" (required); set = { name = "value" } parameter values;
   expect = "fixed" (default) | "no-fix" (the finding is reported but no fix is offered) |
-  "no-finding" (the rule must not fire); unsafe = true|false (default true)
+  "no-finding" (the rule must not fire); unsafe = true|false (default true); reason = "..."
+  (with "no-fix": a part of the one line that says why the fix declines)
 - before/: the project as it is (exact bytes: CRLF, BOM, missing final newline...)
 - after/: for expect = "fixed", the files the fix changes, exactly as they must be written
   (files not in after/ must stay byte-identical).
@@ -21,7 +22,7 @@ from pathlib import Path
 from batten.checks.engine import run_checks
 from batten.config import Config
 from batten.fixers.apply import fix_all, selector
-from batten.fixers.plan import plan_fix
+from batten.fixers.plan import attach_fix, plan_fix
 from batten.sources.project import load_project
 
 CASES = Path(__file__).parent / "fixers" / "cases"
@@ -35,6 +36,7 @@ class Case:
     values: dict[str, str] = field(default_factory=dict)
     expect: str = "fixed"
     unsafe: bool = True
+    reason: str = ""
 
 
 def load_cases(group: str | None = None) -> list[Case]:
@@ -49,6 +51,7 @@ def load_cases(group: str | None = None) -> list[Case]:
             values={k: str(v) for k, v in data.get("set", {}).items()},
             expect=data.get("expect", "fixed"),
             unsafe=bool(data.get("unsafe", True)),
+            reason=str(data.get("reason", "")),
         ))
     return out
 
@@ -75,6 +78,9 @@ def run_case(case: Case, tmp: Path) -> None:
     if case.expect == "no-fix":
         fixes = [plan_fix(f, project, config, case.values) for f in findings]
         assert all(fx is None for fx in fixes), f"{case.name}: a fix was offered: {[fx for fx in fixes if fx]}"
+        if case.reason:
+            said = [attach_fix(f, project, config, case.values) or f.no_fix for f in findings]
+            assert all(case.reason in (r or "") for r in said), f"{case.name}: declined with {said}"
         return
     pick = selector([case.rule], unsafe=case.unsafe)
     outcome = fix_all(project, config, pick, case.values)

@@ -117,6 +117,8 @@ def test_verbose_says_why_a_rule_with_a_fixer_gets_no_fix(tmp_path: Path, capsys
 
 
 def test_a_fix_offered_but_not_applied_is_reported_and_fails_the_run(demo: Path, capsys, monkeypatch) -> None:
+    import dataclasses
+
     import batten.fix_cli
     from batten.fixers.registry import REGISTRY, NoFix
 
@@ -127,8 +129,7 @@ def test_a_fix_offered_but_not_applied_is_reported_and_fails_the_run(demo: Path,
         raise NoFix("the service changed under it")
 
     def fix_all(*a, **kw):  # the scan offered the fix; by the time it is applied it declines
-        monkeypatch.setitem(REGISTRY, spec.id, type(spec)(spec.id, spec.title, spec.applicability,
-                                                           spec.explanation, spec.params, declines))
+        monkeypatch.setitem(REGISTRY, spec.id, dataclasses.replace(spec, fn=declines))
         return real(*a, **kw)
 
     monkeypatch.setattr(batten.fix_cli, "fix_all", fix_all)

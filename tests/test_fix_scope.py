@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -95,8 +96,7 @@ def test_a_batch_with_one_broken_fix_is_bisected(tmp_path: Path, monkeypatch) ->
             return [Edit(e.path, e.start, e.end, "    security_opt: [\n")]
         return edits
 
-    monkeypatch.setitem(REGISTRY, spec.id, type(spec)(spec.id, spec.title, spec.applicability,
-                                                       spec.explanation, spec.params, broken_for_s11))
+    monkeypatch.setitem(REGISTRY, spec.id, dataclasses.replace(spec, fn=broken_for_s11))
     trials = []
     original = apply_mod._Run.trial
 

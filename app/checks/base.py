@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from batten.checks.catalogue import rule
-from batten.model import Finding, Location, Severity, Span
+from batten.model import Finding, Location, Severity, Site, Span
 from batten.sources.dockerfile import ImageRef, Instruction, Stage, declared_env
 from batten.sources.shell import Command, Word, split_commands
 
@@ -24,7 +24,7 @@ def make(
     anchors: tuple[int, ...] = (),
     secrets: tuple[Span, ...] = (),
     evidence: dict | None = None,
-    subject: object = None,
+    subject: Site | None = None,
     scope: object = None,
     severity: Severity | None = None,
 ) -> Finding:

@@ -31,6 +31,7 @@ from batten.checks.base import (
     token_in,
     untrusted_registry,
 )
+from batten.checks.sites import NamedValueSite, ServiceSite, ValueSite
 from batten.config import Config
 from batten.model import Finding, Location, Severity, Span
 from batten.sources.compose import (
@@ -74,7 +75,7 @@ class SvcCtx:
             target=self.svc.name,
             target_kind="service",
             anchors=(self.svc.location().line,) if self.svc.file.path == loc.path else (),
-            subject=kw.pop("subject", self.svc),
+            subject=kw.pop("subject", ServiceSite(self.svc)),
             scope=self.cp,
             **kw,
         )
@@ -177,7 +178,7 @@ def _privileges(ctx: SvcCtx) -> Iterator[Finding]:
         cap = norm_cap(item.text)
         if cap in DANGEROUS_CAPS:
             yield ctx.finding("caps.dangerous-added", f"service {svc.name!r} adds capability {cap}", item,
-                        evidence={"cap": cap}, subject=(svc, item))
+                        evidence={"cap": cap}, subject=ValueSite(svc, item))
     sec = svc.get("security_opt")
     opts = _items(sec)
     nnp = False
@@ -189,12 +190,12 @@ def _privileges(ctx: SvcCtx) -> Iterator[Finding]:
         if key == "no-new-privileges" and val in ("", "true", "1"):
             nnp = True
         elif key == "seccomp" and val == "unconfined":
-            yield ctx.finding("seccomp.unconfined", f"service {svc.name!r} disables seccomp", item, subject=(svc, item))
+            yield ctx.finding("seccomp.unconfined", f"service {svc.name!r} disables seccomp", item, subject=ValueSite(svc, item))
         elif key == "apparmor" and val == "unconfined":
-            yield ctx.finding("apparmor.unconfined", f"service {svc.name!r} disables AppArmor", item, subject=(svc, item))
+            yield ctx.finding("apparmor.unconfined", f"service {svc.name!r} disables AppArmor", item, subject=ValueSite(svc, item))
         elif key == "label" and val == "disable":
             yield ctx.finding("selinux.disabled", f"service {svc.name!r} disables SELinux labelling", item,
-                        subject=(svc, item))
+                        subject=ValueSite(svc, item))
     if not nnp:
         yield ctx.finding("priv.no-new-privileges", f"service {svc.name!r} does not set no-new-privileges", sec,
                     at_key=True)
@@ -238,7 +239,7 @@ def _filesystem(ctx: SvcCtx) -> Iterator[Finding]:
         enabled = [o for o in ("exec", "suid", "dev") if o in lowered]
         if missing or enabled:
             what = ", ".join([f"allows {o}" for o in enabled] + [f"lacks {o}" for o in missing])
-            yield ctx.finding("fs.tmpfs-noexec", f"tmpfs {path} {what}", item, evidence={"path": path}, subject=(svc, item))
+            yield ctx.finding("fs.tmpfs-noexec", f"tmpfs {path} {what}", item, evidence={"path": path}, subject=ValueSite(svc, item))
     for item in _items(svc.get("volumes")):
         vol = parse_volume(item)
         if vol is None or vol.type not in ("bind", "volume") or not vol.source:
@@ -251,7 +252,7 @@ def _filesystem(ctx: SvcCtx) -> Iterator[Finding]:
             note = " (read-only does not make it safe)" if vol.read_only else ""
             what = " (the host's root, engine socket included)" if norm == "/" else ""
             yield ctx.finding("mount.docker-socket", f"service {svc.name!r} mounts {src}{what}{note}", item,
-                              evidence={"source": src}, subject=(svc, item))
+                              evidence={"source": src}, subject=ValueSite(svc, item))
             continue
         if _CONTROL_SOCKETS.search(norm):
             yield ctx.finding("mount.sensitive-host-path",
@@ -259,19 +260,19 @@ def _filesystem(ctx: SvcCtx) -> Iterator[Finding]:
                               "directory (D-Bus, udev, libvirt)"
                               + (" (read-only does not make it safe)" if vol.read_only else ""), item,
                               evidence={"source": src, "read_only": vol.read_only, "socket": True},
-                              subject=(svc, item))
+                              subject=ValueSite(svc, item))
             continue
         if _KEY_STORES.search(norm):
             yield ctx.finding("mount.sensitive-host-path",
                               f"service {svc.name!r} mounts {src}, which holds TLS private keys", item,
                               evidence={"source": src, "read_only": vol.read_only, "keys": True},
-                              subject=(svc, item))
+                              subject=ValueSite(svc, item))
             continue
         if norm in ("/etc/resolv.conf", "/etc/hosts") and not vol.read_only:
             yield ctx.finding("mount.sensitive-host-path",
                               f"service {svc.name!r} mounts the host's {norm} read-write (it can redirect the "
                               "host's name resolution)", item,
-                              evidence={"source": src, "read_only": False}, subject=(svc, item))
+                              evidence={"source": src, "read_only": False}, subject=ValueSite(svc, item))
             continue
         if norm in _BENIGN or any(norm.startswith(b + "/") for b in _BENIGN):
             continue
@@ -283,7 +284,7 @@ def _filesystem(ctx: SvcCtx) -> Iterator[Finding]:
                 continue
             mode = "read-only" if vol.read_only else "read-write"
             yield ctx.finding("mount.sensitive-host-path", f"service {svc.name!r} mounts host path {src} {mode}", item,
-                        evidence={"source": src, "read_only": vol.read_only}, subject=(svc, item))
+                        evidence={"source": src, "read_only": vol.read_only}, subject=ValueSite(svc, item))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -346,11 +347,11 @@ def _ports(ctx: SvcCtx) -> Iterator[Finding]:
                 what = f"{p.published or 'a random port'}->{p.target}/{p.protocol}"
             yield ctx.finding("ports.bind-all-interfaces",
                               f"service {svc.name!r} publishes {what} on all interfaces",
-                              item, evidence={"published": p.published, "target": p.target}, subject=(svc, item))
+                              item, evidence={"published": p.published, "target": p.target}, subject=ValueSite(svc, item))
         low = [n for n in p.published_ports if 0 < n < 1024]
         if low:
             yield ctx.finding("ports.privileged", f"service {svc.name!r} publishes privileged host port {low[0]}", item,
-                        evidence={"port": low[0]}, subject=(svc, item))
+                        evidence={"port": low[0]}, subject=ValueSite(svc, item))
 
 
 def _service_networks(svc: Service) -> list[str]:
@@ -422,13 +423,13 @@ def _secrets(ctx: SvcCtx) -> Iterator[Finding]:
                 yield ctx.finding("secret.value-hardcoded",
                             f"service {svc.name!r} sets {key} to a literal value (masked)", v,
                             secrets=(value_span,) if value_span else (), evidence={"name": key},
-                            subject=(svc, key, v))
+                            subject=NamedValueSite(svc, key, v))
                 continue
             tok = token_in(raw or "")
             if tok is not None and value_span is not None:
                 label, _sp = tok
                 yield ctx.finding("secret.value-hardcoded", f"service {svc.name!r} {key} contains a {label} (masked)", v,
-                            secrets=(value_span,), evidence={"name": key}, subject=(svc, key, v))
+                            secrets=(value_span,), evidence={"name": key}, subject=NamedValueSite(svc, key, v))
     yield from _command_secrets(ctx)
     yield from _env_file_secrets(ctx)
     args = svc.get("build", "args")
@@ -437,7 +438,7 @@ def _secrets(ctx: SvcCtx) -> Iterator[Finding]:
             if is_secret_name(key):
                 yield ctx.finding("secret.arg-env",
                             f"service {svc.name!r} passes {key} as a build arg; it is recorded in the image history",
-                            v, at_key=True, evidence={"name": key}, subject=(svc, key, v))
+                            v, at_key=True, evidence={"name": key}, subject=NamedValueSite(svc, key, v))
 
 
 # options of servers and clients that take a password on the command line
@@ -475,7 +476,7 @@ def _command_secrets(ctx: SvcCtx) -> Iterator[Finding]:
             yield ctx.finding("secret.value-hardcoded",
                               f"service {svc.name!r} passes a literal {flag.lstrip('-')} on its {key} (masked)",
                               item, secrets=(span,) if span else (), evidence={"name": flag, "key": key},
-                              subject=(svc, key, item))
+                              subject=NamedValueSite(svc, key, item))
 
 
 def _find_in(item: ComposeValue, value: str) -> Span | None:
@@ -540,7 +541,8 @@ def _env_file_secrets(ctx: SvcCtx) -> Iterator[Finding]:
                                f"env_file {path} sets {name} to a literal value (masked) for service "
                                f"{ctx.svc.name!r}", Location(path, lineno, m.start(2) + 1, span=span),
                                target=ctx.svc.name, target_kind="service", secrets=(span,),
-                               evidence={"name": name, "env_file": path}, scope=ctx.cp)
+                               evidence={"name": name, "env_file": path}, subject=ServiceSite(ctx.svc),
+                               scope=ctx.cp)
             offset += len(line)
 
 
@@ -703,7 +705,7 @@ def _devices(ctx: SvcCtx) -> Iterator[Finding]:
             continue
         what, severity = device_severity(src)
         yield ctx.finding("devices.host", f"service {svc.name!r} passes host device {src}{what} through", item,
-                          severity=severity, evidence={"device": src}, subject=(svc, item))
+                          severity=severity, evidence={"device": src}, subject=ValueSite(svc, item))
 
 
 def _cgroup_parent(ctx: SvcCtx) -> Iterator[Finding]:
@@ -738,7 +740,7 @@ def _propagation(ctx: SvcCtx) -> Iterator[Finding]:
         if mode is not None:
             yield ctx.finding("mount.propagation-shared",
                         f"service {svc.name!r} mounts {vol.source or vol.target} with {mode} propagation", item,
-                        evidence={"source": vol.source, "propagation": mode}, subject=(svc, item))
+                        evidence={"source": vol.source, "propagation": mode}, subject=ValueSite(svc, item))
 
 
 def _ulimits(ctx: SvcCtx) -> Iterator[Finding]:
@@ -801,7 +803,7 @@ def _duplicate_ports(cp: ComposeProject) -> Iterator[Finding]:
                         yield ctx.finding("ports.duplicate-host",
                                     f"service {svc.name!r} publishes host port {port}/{p.protocol}, "
                                     f"which service {other.name!r} publishes too", item,
-                                    evidence={"port": port, "other": other.name}, subject=(svc, item))
+                                    evidence={"port": port, "other": other.name}, subject=ValueSite(svc, item))
                         break
                 else:
                     seen.setdefault((ip, port, p.protocol), (svc, item))
@@ -843,7 +845,7 @@ def _shared_volumes(cp: ComposeProject) -> Iterator[Finding]:
             yield ctx.finding("volume.shared-between-services",
                         f"service {svc.name!r} shares {what} with {', '.join(others)}"
                         + (" (read-only here)" if ro else ""), item,
-                        evidence={"source": what, "services": names}, subject=(svc, item))
+                        evidence={"source": what, "services": names}, subject=ValueSite(svc, item))
 
 
 _CHECKS = (

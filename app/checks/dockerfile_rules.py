@@ -33,6 +33,15 @@ from batten.checks.base import (
     untrusted_registry,
 )
 from batten.checks.dockerignore import DockerIgnore
+from batten.checks.sites import (
+    CommandSite,
+    FlagSite,
+    ImageSite,
+    InstructionSite,
+    PairSite,
+    StageSite,
+    WordSite,
+)
 from batten.config import Config
 from batten.model import Finding, Severity, Span
 from batten.sources.dockerfile import DockerfileModel, ImageRef, Instruction, Stage
@@ -84,7 +93,7 @@ class DfCtx:
             target=self.stage_target(stage) if stage is not None else None,
             target_kind="stage" if stage is not None else "file",
             anchors=anchors,
-            subject=kw.pop("subject", stage),
+            subject=kw.pop("subject", StageSite(stage) if stage is not None else None),
             scope=self.df,
             **kw,
         )
@@ -142,7 +151,7 @@ def _user(ctx: DfCtx) -> Iterator[Finding]:
                 ins,
                 stage,
                 evidence={"user": ins.args.strip(), "stage": stage.index},
-                subject=stage,
+                subject=StageSite(stage),
             )
         elif eu.instruction is not None and eu.stage is stage and not is_windows_stage(stage):
             # Windows accounts (ContainerUser) have no numeric id to switch to
@@ -188,7 +197,7 @@ def _user_ids(ctx: DfCtx) -> Iterator[Finding]:
                     rc.span(),
                     stage,
                     evidence={"command": name},
-                    subject=(stage, ins, rc),
+                    subject=CommandSite(stage, ins, rc),
                 )
 
 
@@ -197,7 +206,7 @@ def _sudo(ctx: DfCtx) -> Iterator[Finding]:
         stage = ctx.df.stages[ins.stage] if ins.stage >= 0 else None
         for rc in ctx.cmds(ins):
             if "sudo" in rc.wrappers or rc.name == "sudo":
-                yield ctx.finding("user.sudo", "RUN uses sudo", rc.span(), stage, subject=(stage, ins, rc))
+                yield ctx.finding("user.sudo", "RUN uses sudo", rc.span(), stage, subject=CommandSite(stage, ins, rc))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -212,7 +221,7 @@ def _expose(ctx: DfCtx) -> Iterator[Finding]:
                 port = text.split("/", 1)[0]
                 if port == "22" or (port.count("-") == 1 and _in_range(port, 22)):
                     yield ctx.finding("ports.ssh-exposed", f"EXPOSE {text}: an SSH daemon in the image",
-                                span, stage, subject=(stage, ins, span))
+                                span, stage, subject=WordSite(stage, ins, text, span))
 
 
 def _in_range(text: str, port: int) -> bool:
@@ -259,7 +268,7 @@ def _secrets(ctx: DfCtx) -> Iterator[Finding]:
                         pair.key_span,
                         stage,
                         evidence={"name": pair.key, "keyword": ins.keyword},
-                        subject=(stage, ins, pair),
+                        subject=PairSite(stage, ins, pair),
                     )
                 if pair.value_span is None or pair.value is None:
                     continue
@@ -271,7 +280,7 @@ def _secrets(ctx: DfCtx) -> Iterator[Finding]:
                         stage,
                         secrets=(pair.value_span,),
                         evidence={"name": pair.key},
-                        subject=(stage, ins, pair),
+                        subject=PairSite(stage, ins, pair),
                     )
                     continue
                 tok = token_in(pair.raw_value or "")
@@ -285,7 +294,7 @@ def _secrets(ctx: DfCtx) -> Iterator[Finding]:
                         stage,
                         secrets=(Span(vs.start + sp.start, vs.start + sp.end),),
                         evidence={"name": pair.key},
-                        subject=(stage, ins, pair),
+                        subject=PairSite(stage, ins, pair),
                     )
     # credentials inside RUN lines (curl -u user:pass, connection strings, tokens)
     for ins in ctx.df.instructions_named("RUN"):
@@ -296,7 +305,7 @@ def _secrets(ctx: DfCtx) -> Iterator[Finding]:
             label, sp = tok
             span = Span(ins.span.start + sp.start, ins.span.start + sp.end)
             yield ctx.finding("secret.value-hardcoded", f"RUN contains a {label} (masked)", span, stage,
-                        secrets=(span,), subject=(stage, ins, None))
+                        secrets=(span,), subject=InstructionSite(stage, ins))
 
 
 _SECRET_FILE = re.compile(
@@ -325,7 +334,7 @@ def _secret_files(ctx: DfCtx) -> Iterator[Finding]:
                 if _SECRET_FILE.search(name) and not _PUBLIC_OK.search(name):
                     yield ctx.finding("secret.files-in-image",
                                 f"{ins.keyword} {text} copies a credential file into the image",
-                                span, stage, subject=(stage, ins, text))
+                                span, stage, subject=WordSite(stage, ins, text, span))
                 elif name in (".", "./", "*", "./*") or name.endswith("/.") or _context_dir(ctx, context_dirs, name):
                     whole = name in (".", "./", "*", "./*")
                     for ctx_dir, ignore in context_dirs:
@@ -339,7 +348,7 @@ def _secret_files(ctx: DfCtx) -> Iterator[Finding]:
                                 + f", which holds {shown} (not excluded by .dockerignore)",
                                 span, stage,
                                 evidence={"files": leaked, "context": ctx_dir},
-                                subject=(stage, ins, text),
+                                subject=WordSite(stage, ins, text, span),
                             )
                             break
 
@@ -427,7 +436,7 @@ def _images(ctx: DfCtx) -> Iterator[Finding]:
                 # an ARG without a default names the image: whatever it is, only a digest fixes it
                 yield ctx.finding("image.not-digest-pinned", f"FROM {stage.base} is not pinned by digest (the "
                                   "reference comes from a build argument)", span, stage,
-                                  evidence={"image": stage.base}, subject=(stage, None))
+                                  evidence={"image": stage.base}, subject=ImageSite(stage, None))
             continue
         yield from image_findings(ctx, ref, span, stage, runtime=stage in ctx.shipped)
 
@@ -436,21 +445,21 @@ def image_findings(ctx: DfCtx, ref: ImageRef, span: Span, stage: Stage, runtime:
     text = str(ref.raw)
     if ref.digest is None and ref.tag is None:
         yield ctx.finding("image.untagged", f"FROM {text} has no tag (means :latest)", span, stage,
-                    evidence={"image": text}, subject=(stage, ref))
+                    evidence={"image": text}, subject=ImageSite(stage, ref))
     elif ref.tag == "latest" and ref.digest is None:
         yield ctx.finding("image.latest", f"FROM {text} uses :latest", span, stage,
-                    evidence={"image": text}, subject=(stage, ref))
+                    evidence={"image": text}, subject=ImageSite(stage, ref))
     elif floating_tag(ref.tag) and ref.digest is None:
         yield ctx.finding("image.latest", f"FROM {text} uses :{ref.tag}, a tag that moves like :latest", span, stage,
-                          evidence={"image": text, "tag": ref.tag}, subject=(stage, ref))
+                          evidence={"image": text, "tag": ref.tag}, subject=ImageSite(stage, ref))
     elif ref.digest is None:
         yield ctx.finding("image.not-digest-pinned", f"FROM {text} is not pinned by digest", span, stage,
-                    evidence={"image": text}, subject=(stage, ref))
+                    evidence={"image": text}, subject=ImageSite(stage, ref))
     if runtime:
         hint = not_minimal_hint(ref)
         if hint:
             yield ctx.finding("image.not-minimal", f"FROM {text} is a full OS image; consider {hint}", span, stage,
-                        evidence={"image": text, "suggestion": hint}, subject=(stage, ref))
+                        evidence={"image": text, "suggestion": hint}, subject=ImageSite(stage, ref))
 
 
 def _base_span(ins: Instruction, stage: Stage) -> Span:
@@ -506,16 +515,16 @@ def _packages(ctx: DfCtx) -> Iterator[Finding]:
                             "Install-Recommends=false" not in rc.script and "Install-Recommends=0" not in rc.script:
                         yield ctx.finding("pkg.apt-no-recommends",
                                     f"{name} install without --no-install-recommends{_shown(rc)}",
-                                    rc.span(), stage, subject=(stage, ins, rc))
+                                    rc.span(), stage, subject=CommandSite(stage, ins, rc))
                     if not lists_cleaned and not _cache_mount(ins, "/var/lib/apt"):
                         yield ctx.finding("pkg.apt-lists-cleanup",
                                     f"{name} install leaves /var/lib/apt/lists in the layer{_shown(rc)}",
-                                    rc.span(), stage, subject=(stage, ins, rc))
+                                    rc.span(), stage, subject=CommandSite(stage, ins, rc))
                 elif name == "apk" and sub == "add":
                     if not cmd.has_option("--no-cache") and not _cache_mount(ins, "/var/cache/apk", "/etc/apk/cache") \
                             and "/var/cache/apk" not in all_text:
                         yield ctx.finding("pkg.apk-no-cache", f"apk add without --no-cache{_shown(rc)}", rc.span(), stage,
-                                    subject=(stage, ins, rc))
+                                    subject=CommandSite(stage, ins, rc))
                 elif _is_pip_install(rc) and not (
                     cmd.has_option("--no-cache-dir")
                     or pip_nocache_env
@@ -523,7 +532,7 @@ def _packages(ctx: DfCtx) -> Iterator[Finding]:
                     or "PIP_NO_CACHE_DIR" in rc.script
                 ):
                     yield ctx.finding("pkg.pip-no-cache", f"pip install without --no-cache-dir{_shown(rc)}", rc.span(), stage,
-                                subject=(stage, ins, rc))
+                                subject=CommandSite(stage, ins, rc))
 
 
 def _shown(rc: RunCommand, limit: int = 60) -> str:
@@ -590,13 +599,13 @@ def _verification(ctx: DfCtx) -> Iterator[Finding]:
                     for k, w in enumerate(cmd.words):
                         if w.text == flag:
                             yield ctx.finding("pkg.unverified", f"{name} {flag} installs unverified packages",
-                                        rc.word_span(k), stage, evidence={"flag": flag}, subject=(stage, ins, rc, k))
+                                        rc.word_span(k), stage, evidence={"flag": flag}, subject=CommandSite(stage, ins, rc, k))
                 yield from _tls_in_command(ctx, stage, ins, rc)
             text = ins.args
             for m in re.finditer(r"(?i)(?<!http\.)sslverify\s*=\s*(0|false|no)\b|gpgcheck\s*=\s*0\b", text):
                 rid = "tls.disabled" if "ssl" in m.group().lower() else "pkg.unverified"
                 yield ctx.finding(rid, f"repository config sets {m.group()}", ins.args_subspan(m.start(), m.end()),
-                            stage, subject=(stage, ins, None))
+                            stage, subject=InstructionSite(stage, ins))
         elif ins.keyword in ("ENV", "ARG"):
             for p in ins.pairs():
                 key = p.key.upper()
@@ -607,10 +616,10 @@ def _verification(ctx: DfCtx) -> Iterator[Finding]:
                         if key == "PIP_TRUSTED_HOST" and not val:
                             continue
                         yield ctx.finding("tls.disabled", f"{ins.keyword} {p.key} turns TLS verification off",
-                                    p.span, stage, subject=(stage, ins, p))
+                                    p.span, stage, subject=PairSite(stage, ins, p))
                     elif want and val == want:
                         yield ctx.finding("tls.disabled", f"{ins.keyword} {p.key}={p.value} turns TLS verification off",
-                                    p.span, stage, subject=(stage, ins, p))
+                                    p.span, stage, subject=PairSite(stage, ins, p))
 
 
 # curl short options that take an argument: in `-dkey=1` the k belongs to -d's value
@@ -652,7 +661,7 @@ def _tls_in_command(ctx: DfCtx, stage: Stage | None, ins: Instruction, rc: RunCo
                 hits.append((k, t))
     for k, t in hits:
         yield ctx.finding("tls.disabled", f"{name} {t} turns TLS verification off", rc.word_span(k), stage,
-                    evidence={"flag": t}, subject=(stage, ins, rc, k))
+                    evidence={"flag": t}, subject=CommandSite(stage, ins, rc, k))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -674,7 +683,7 @@ def _add(ctx: DfCtx) -> Iterator[Finding]:
         for s in remote:
             if s.lower().startswith(("http://", "https://")) and ins.flag("checksum") is None:
                 yield ctx.finding("add.remote-url", f"ADD {s} downloads without --checksum", ins, stage,
-                            evidence={"url": s}, subject=(stage, ins))
+                            evidence={"url": s}, subject=InstructionSite(stage, ins))
         if remote or any(_ARCHIVE.search(s) for s in srcs):
             continue
         if ins.flag("checksum") is not None or ins.flag("keep-git-dir") is not None:
@@ -682,7 +691,7 @@ def _add(ctx: DfCtx) -> Iterator[Finding]:
         if not srcs and not ins.heredocs:
             continue
         yield ctx.finding("add.use-copy", "ADD copies local files; COPY does the same without surprises",
-                    ins.keyword_span, stage, subject=(stage, ins))
+                    ins.keyword_span, stage, subject=InstructionSite(stage, ins))
 
 
 def _cmd_form(ctx: DfCtx) -> Iterator[Finding]:
@@ -694,7 +703,7 @@ def _cmd_form(ctx: DfCtx) -> Iterator[Finding]:
                 if is_windows_stage(stage):
                     continue
                 yield ctx.finding("cmd.json-form", f"{ins.keyword} in shell form: signals do not reach the process",
-                            ins, stage, subject=(stage, ins))
+                            ins, stage, subject=InstructionSite(stage, ins))
 
 
 def _volume_socket(ctx: DfCtx) -> Iterator[Finding]:
@@ -742,7 +751,7 @@ def _useradd_log(ctx: DfCtx) -> Iterator[Finding]:
                     continue  # hadolint's threshold: 100000 and up
                 yield ctx.finding("user.useradd-sparse-log",
                             f"useradd -u {uid} without -l writes a lastlog entry sized for UID {uid} into the layer",
-                            rc.span(), stage, evidence={"uid": uid}, subject=(stage, ins, rc))
+                            rc.span(), stage, evidence={"uid": uid}, subject=CommandSite(stage, ins, rc))
 
 
 def _chpasswd(ctx: DfCtx) -> Iterator[Finding]:
@@ -751,7 +760,7 @@ def _chpasswd(ctx: DfCtx) -> Iterator[Finding]:
             for rc in ctx.cmds(ins):
                 if rc.name == "chpasswd":
                     yield ctx.finding("user.chpasswd", "RUN sets an account password with chpasswd (the value is not shown)",
-                                rc.span(), stage, subject=(stage, ins, rc))
+                                rc.span(), stage, subject=CommandSite(stage, ins, rc))
 
 
 _EXPOSE_WORD = re.compile(r"(?P<a>\d+)(?:-(?P<b>\d+))?(?:/(?P<proto>[A-Za-z]+))?")
@@ -782,7 +791,7 @@ def _expose_invalid(ctx: DfCtx) -> Iterator[Finding]:
                     problem, casing = "the protocol is written in upper case", True
             if problem is not None:
                 yield ctx.finding("ports.invalid", f"EXPOSE {text}: {problem}", span, stage,
-                            evidence={"port": text, "casing": casing}, subject=(stage, ins, span, casing))
+                            evidence={"port": text, "casing": casing}, subject=WordSite(stage, ins, text, span))
 
 
 def _health_multiple(ctx: DfCtx) -> Iterator[Finding]:
@@ -791,7 +800,7 @@ def _health_multiple(ctx: DfCtx) -> Iterator[Finding]:
         for ins in hcs[:-1]:
             yield ctx.finding("health.multiple",
                         f"HEALTHCHECK on line {ins.line} is replaced by the one on line {hcs[-1].line}",
-                        ins, stage, evidence={"kept": hcs[-1].line}, subject=(stage, ins))
+                        ins, stage, evidence={"kept": hcs[-1].line}, subject=InstructionSite(stage, ins))
 
 
 _TARGETPLATFORM = ("$TARGETPLATFORM", "${TARGETPLATFORM}")
@@ -810,7 +819,7 @@ def _platform_flag(ctx: DfCtx) -> Iterator[Finding]:
         else:
             why = "fixes the stage to one platform whatever the build asks for"
         yield ctx.finding("image.platform-flag", f"FROM --platform={value} {why}", fl.span, stage,
-                    evidence={"platform": value}, subject=(stage, fl))
+                    evidence={"platform": value}, subject=FlagSite(stage, fl))
 
 
 def _untrusted_registry(ctx: DfCtx) -> Iterator[Finding]:
@@ -889,7 +898,7 @@ def _assume_yes(ctx: DfCtx) -> Iterator[Finding]:
                     continue
                 flag = "-n or -y" if rc.name == "zypper" else "-y"
                 yield ctx.finding(_YES_RULE[rc.name], f"{rc.name} {_sub(rc)} without {flag}{_shown(rc)}", rc.span(), stage,
-                            subject=(stage, ins, rc))
+                            subject=CommandSite(stage, ins, rc))
 
 
 def _apt_not_apt_get(ctx: DfCtx) -> Iterator[Finding]:
@@ -898,7 +907,7 @@ def _apt_not_apt_get(ctx: DfCtx) -> Iterator[Finding]:
         for rc in ctx.cmds(ins):
             if rc.name == "apt" and rc.cmd.args:
                 yield ctx.finding("pkg.apt-not-apt-get", f"apt {_sub(rc) or rc.cmd.args[0].text}: use apt-get in scripts",
-                            rc.span(), stage, subject=(stage, ins, rc))
+                            rc.span(), stage, subject=CommandSite(stage, ins, rc))
 
 
 # package manager -> (install subcommands, rule, clean command, what else counts as cleaned)
@@ -949,7 +958,7 @@ def _pkg_clean(ctx: DfCtx) -> Iterator[Finding]:
                     continue
                 what = f"{rc.name} {sub}".strip()
                 yield ctx.finding(rid, f"{what} leaves its cache in the layer (no {command}){_shown(rc)}", rc.span(),
-                            stage, evidence={"command": command}, subject=(stage, ins, rc))
+                            stage, evidence={"command": command}, subject=CommandSite(stage, ins, rc))
                 done.add(rc.name)  # one finding per RUN and manager: the fix appends one clean command
 
 
@@ -969,7 +978,7 @@ def _update_alone(ctx: DfCtx) -> Iterator[Finding]:
             continue  # something in the same RUN uses the index (or may: a script)
         rc = updates[0]
         yield ctx.finding("pkg.update-alone", f"RUN {rc.name} update alone: a later install uses a stale cached index",
-                    rc.span(), stage, subject=(stage, ins, rc))
+                    rc.span(), stage, subject=CommandSite(stage, ins, rc))
 
 
 def _dist_upgrade(ctx: DfCtx) -> Iterator[Finding]:
@@ -980,7 +989,7 @@ def _dist_upgrade(ctx: DfCtx) -> Iterator[Finding]:
                 if (rc.name in ("apt-get", "apt") and sub in ("dist-upgrade", "full-upgrade")) or \
                         (rc.name == "zypper" and sub in ("dist-upgrade", "dup")):
                     yield ctx.finding("pkg.dist-upgrade", f"{rc.name} {sub} upgrades the whole distribution", rc.span(),
-                                stage, subject=(stage, ins, rc))
+                                stage, subject=CommandSite(stage, ins, rc))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1106,7 +1115,7 @@ def _pins(ctx: DfCtx) -> Iterator[Finding]:
             rid, pkgs = got
             shown = ", ".join(pkgs[:5]) + (f" and {len(pkgs) - 5} more" if len(pkgs) > 5 else "")
             yield ctx.finding(rid, f"{rc.name} installs {shown} without a fixed version", rc.span(), stage,
-                        evidence={"packages": pkgs}, subject=(stage, ins, rc))
+                        evidence={"packages": pkgs}, subject=CommandSite(stage, ins, rc))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1198,11 +1207,11 @@ def _pipefail(ctx: DfCtx) -> Iterator[Finding]:
                                 f"RUN pipes {producers[0].name} into {runs.name} without pipefail: a failed "
                                 "download still runs and the build carries on", rc.span(), stage,
                                 severity=H, evidence={"pipeline": names, "interpreter": runs.name},
-                                subject=(stage, ins, rc))
+                                subject=CommandSite(stage, ins, rc))
                 else:
                     yield ctx.finding("shell.pipefail", f"RUN pipeline {names} without pipefail: only the last "
                                 "command's failure fails the build", rc.span(), stage,
-                                evidence={"pipeline": names}, subject=(stage, ins, rc))
+                                evidence={"pipeline": names}, subject=CommandSite(stage, ins, rc))
 
 
 _CHECKS = (
