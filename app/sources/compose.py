@@ -3,10 +3,11 @@
 Resolution follows the Compose Specification: merge keys (`<<: *a`, `<<: [*a, *b]`), `extends`
 (same file or another), override files merged in order (mappings merged, sequences appended,
 `ports`/`volumes`/`secrets`/`configs` merged by target, `command`/`entrypoint`/`healthcheck.test`
-replaced, `!reset` and `!override`), and interpolation from the sibling `.env` (for checking
-only). Every resolved value (`ComposeValue`) still knows the file, node and key it was written
-under, so a finding can point at the line that causes it, even inside an anchor or an override
-file.
+replaced, `!reset` and `!override`), `include:` of files inside the project (their resources
+join the including project; see `_include`), and interpolation from the sibling `.env` (for
+checking only). Every resolved value (`ComposeValue`) still knows the file, node and key it was written
+under, so a finding can point at the line that causes it, even inside an anchor, an override
+file or an included file: the file where the value is written.
 """
 
 from __future__ import annotations
