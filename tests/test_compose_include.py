@@ -289,3 +289,35 @@ def test_live_containers_of_the_including_project_tie_back_to_included_services(
     ident = compose_identity({"Config": {"Labels": labels}})
     svc = _service_for(p, ident)
     assert svc is not None and svc.name == "db" and svc.file.path == "db/part.yaml"
+
+
+def test_corpus_projects_that_use_include(monkeypatch):
+    from tests.corpus import require_corpus
+
+    testdata = require_corpus() / "compose-spec__compose-go" / "loader" / "testdata"
+    monkeypatch.chdir(testdata)
+    p = load_project(["compose-include.yaml"])  # a name discovery does not pick: scanned as named
+    (cp,) = p.compose_projects
+    assert sorted(cp.services) == ["bar", "imported"]
+    assert cp.services["imported"].file.path == "subdir/compose-test-extends-imported.yaml"
+    fs = run_checks(p, Config())
+    assert ("subdir/compose-test-extends-imported.yaml", 3, "imported") in at(fs, "image.untagged")
+    assert not of(fs, "parse.error")
+    # the corpus keeps the including file but not what it includes: docker compose fails on it too
+    fs = run_checks(load_project([str(testdata / "combined")]), Config())
+    assert [(f.path, f.line, f.message) for f in of(fs, "parse.error")] == [
+        ("compose.yaml", 2, "include: dir/included.yaml does not exist or cannot be read")]
+
+
+def test_an_include_of_a_fifo_or_a_device_never_blocks(tmp_path):
+    import os
+
+    root = write(tmp_path, {"compose.yaml": "include:\n  - pipe.yaml\n  - zero.yaml\nservices:\n  web:\n" + HARD})
+    os.mkfifo(root / "pipe.yaml")
+    (root / "zero.yaml").symlink_to("/dev/zero")
+    started = time.perf_counter()
+    fs = run_checks(load_project([str(root)]), Config())
+    assert time.perf_counter() - started < 5
+    assert [(f.line, f.message) for f in of(fs, "parse.error")] == [
+        (2, "include: pipe.yaml does not exist or cannot be read")]
+    assert [f.line for f in of(fs, "compose.include-unread")] == [3]  # /dev/zero lies outside the project
