@@ -82,6 +82,7 @@ class Session:
     live_at: float | None = None  # time.time() of `live`
     evidence: dict[str, dict[str, str]] = field(default_factory=dict)  # container id -> fix defaults
     include_stopped: bool = False  # ask the engine for stopped containers too
+    images_reading: tuple[int, int] | None = None  # image filesystems read so far, of how many
     _secrets: set[str] = field(default_factory=set)
 
     def __post_init__(self) -> None:
@@ -414,7 +415,14 @@ class Session:
             stale = f"; the list shown is {format_age(age)} old" if age is not None else ""
             return f"engine {snap.endpoint}: unreachable: {snap.error}{stale}"
         n = len(snap.containers)
-        return f"engine {snap.endpoint}: {n} container{'s' if n != 1 else ''}"
+        return f"engine {snap.endpoint}: {n} container{'s' if n != 1 else ''}" + self.images_note()
+
+    def images_note(self) -> str:
+        """What the engine line adds while image filesystems are being read (else nothing)."""
+        if self.images_reading is None:
+            return ""
+        done, total = self.images_reading
+        return f" · reading images {done}/{total}"
 
     def container_for(self, finding: Finding) -> ContainerView | None:
         """The running container of the finding's compose service, if the engine shows one

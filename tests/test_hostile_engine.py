@@ -253,7 +253,8 @@ def test_only_get_requests_reach_the_engine(tmp_path, project):
 
 
 @pytest.mark.parametrize("key", [b"q", b"\x03"])
-def test_tui_quits_at_once_while_the_engine_trickles(tmp_path, project, key):
+@pytest.mark.parametrize("slow", ["list", "export"])
+def test_tui_quits_at_once_while_the_engine_trickles(tmp_path, project, key, slow):
     import fcntl
     import pty
     import select
@@ -262,16 +263,24 @@ def test_tui_quits_at_once_while_the_engine_trickles(tmp_path, project, key):
 
     from tests.test_tui_pty import batten_command, read_until
 
-    with engine(tmp_path, **{"/containers/json": trickle(interval=1.0), "/info": trickle(interval=1.0)}) as eng:
+    # list: the containers never come; export: they come at once, then an image export trickles
+    routes = ({"/containers/json": trickle(interval=1.0), "/info": trickle(interval=1.0)} if slow == "list"
+              else {f"/images/{IMAGE_ID}/get": trickle(b"", interval=1.0)})
+    with engine(tmp_path, **routes) as eng:
         master, slave = pty.openpty()
         fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
-        env = dict(os.environ, TERM="xterm-256color", BATTEN_STATE_DIR=str(tmp_path / "state"))
+        env = dict(os.environ, TERM="xterm-256color", BATTEN_STATE_DIR=str(tmp_path / "state"),
+                   BATTEN_CACHE_DIR=str(tmp_path / "cache"))
         proc = subprocess.Popen([*batten_command(), str(project), "--host", eng.url], stdin=slave, stdout=slave,
                                 stderr=slave, env=env, cwd=tmp_path, start_new_session=True)
         os.close(slave)
         try:
             read_until(master, (b"priv.no-new-priv",), timeout=20)
-            assert eng.wait_for("/info", timeout=20)  # the engine call is in flight, trickling
+            if slow == "list":
+                assert eng.wait_for("/info", timeout=20)  # the engine call is in flight, trickling
+            else:  # the list is shown while the export is in flight
+                read_until(master, (b"1 container \xc2\xb7 reading images 0/1",), timeout=20)
+                assert eng.wait_for("/get", timeout=20)
             time.sleep(0.3)
             t0 = time.monotonic()
             os.write(master, key)

@@ -169,7 +169,7 @@ async def test_an_outage_keeps_the_list_marked_stale_with_a_countdown(engine: An
     from batten.live.gateway import EngineUnavailable
 
     app = app_on(engine, demo)
-    app.world.poll_interval = 30.0
+    app.poller.interval = app.poller.delay = 30.0
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         await pilot.press("2")
@@ -180,8 +180,8 @@ async def test_an_outage_keeps_the_list_marked_stale_with_a_countdown(engine: An
         def down(*_a: Any, **_k: Any) -> Any:
             raise EngineUnavailable("cannot reach the Docker engine: connection refused")
 
-        app._gateway.list_containers = down  # the engine goes away
-        app._gateway.info = down
+        app.poller.gateway.list_containers = down  # the engine goes away
+        app.poller.gateway.info = down
         await pilot.press("r")
         await settle(pilot)
         view = app.main.containers
@@ -190,3 +190,95 @@ async def test_an_outage_keeps_the_list_marked_stale_with_a_countdown(engine: An
         assert "unreachable" in status and "stale" in status and "retry in" in status
         header = app.main.header.text
         assert "unreachable" in header and "stale" in header and "retry" in header
+
+
+class SlowExports(Named):
+    """The real engine, with every image export held until the test lets it go (the first read
+    of a large image can take minutes); close() ends a held export, as the gateway's own does."""
+
+    def __init__(self, inner: DockerGateway, endpoint: Endpoint) -> None:
+        super().__init__(inner, endpoint)
+        import threading
+
+        self.release = threading.Event()
+        self.closed = threading.Event()
+        self.exports = 0
+
+    def export_image(self, ref: str) -> Any:
+        from batten.live.gateway import EngineUnavailable
+
+        self.exports += 1
+        while not self.release.wait(0.05):
+            if self.closed.is_set():
+                raise EngineUnavailable("connection to the Docker engine was closed")
+        return self.inner.export_image(ref)
+
+    def close(self) -> None:
+        self.closed.set()
+        self.inner.close()
+
+
+async def _until(pilot: Any, check: Any, timeout: float = 20.0) -> None:
+    import time
+
+    end = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < end, "timed out"
+        await pilot.pause(0.05)
+
+
+@pytest.mark.parametrize("size", [(80, 24), SIZE], ids=["80x24", "120x36"])
+async def test_containers_show_before_the_images_are_read(engine: Any, demo: Path, stack: dict[str, Any],
+                                                          size: tuple[int, int], tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """The first poll lists and judges the containers without waiting for image exports: the
+    list is on screen while the images are still being read ("reading images 0/N"), their
+    findings are merged when they arrive (the same as one snapshot that reads everything), and
+    q quits at once even while an export is held."""
+    import time
+
+    from batten.live_scan import snapshot
+    from batten.session import Session
+
+    monkeypatch.setenv("BATTEN_CACHE_DIR", str(tmp_path / "cache"))  # really read, not cached
+    gw = SlowExports(DockerGateway(Endpoint(url=engine.url, source="--host"), timeout=10),
+                     Endpoint(url="ssh://ops@build-01.internal", source="--host"))
+    app = build_app(str(demo), gateway=gw, poll_interval=0)
+    async with app.run_test(size=size) as pilot:
+        await _until(pilot, lambda: app.session.live is not None and gw.exports > 0)
+        await pilot.press("2")
+        await _until(pilot, lambda: app.main.containers is not None and app.main.containers.table.shown)
+        names = {c.name for c in app.main.containers.table.shown}
+        assert {"demo-db-1", "demo-app-1", "demo-cache-1"} <= names
+        total = len({v.id for v in app.session.live.images.values()})
+        assert total >= 1 and app.session.images_reading == (0, total)
+        assert f"reading images 0/{total}" in app.main.header.text
+        assert any("demo-db-1" in line for line in screen_lines(app))  # on screen, not only in the model
+        assert all(v.content is None for v in app.session.live.images.values())
+
+        gw.release.set()
+        await settle(pilot)
+        await _until(pilot, lambda: app.session.images_reading is None)
+        assert "reading images" not in app.main.header.text
+        shown = app.session.live
+        assert all(v.content is not None and v.error is None for v in shown.images.values())
+        # merged as they arrived: the same findings one snapshot reading every image gives
+        twin = Session.open(str(demo))
+        full = snapshot(DockerGateway(Endpoint(url=engine.url, source="--host"), timeout=10),
+                        twin.result.project, read_images=True)
+        twin.accept_snapshot(full)
+
+        def by_container(snap: Any) -> dict[str, list[tuple[str, str]]]:
+            return {c.name: sorted((f.rule.id, f.message) for f in c.findings) for c in snap.containers}
+
+        assert by_container(shown) == by_container(full)
+
+        # a new export held again (a rescan of a new image is the same path): q quits at once
+        gw.release.clear()
+        app.poller.contents.clear()
+        monkeypatch.setenv("BATTEN_NO_CACHE", "1")
+        app.read_images()
+        await _until(pilot, lambda: app.session.images_reading is not None and gw.exports > total)
+        t0 = time.monotonic()
+        await pilot.press("q")
+    assert time.monotonic() - t0 < 2.0

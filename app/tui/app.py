@@ -4,7 +4,6 @@ workers. Screens and views render and ask; the session decides and writes."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -15,9 +14,10 @@ from textual.binding import Binding
 from textual.markup import escape
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Input
-from textual.worker import Worker, WorkerState
+from textual.worker import Worker, WorkerState, get_current_worker
 
 from batten.model import BattenError, Finding
+from batten.poller import POLL_INTERVAL, EnginePoller
 from batten.report import safe_text
 from batten.session import NotApplied, Session
 from batten.tui import commands
@@ -32,9 +32,6 @@ from batten.tui.views import (
     PortBackRequested,
     ViewRequested,
 )
-
-POLL_INTERVAL = 5.0  # seconds between engine snapshots (after each success)
-POLL_BACKOFF_MAX = 60.0  # after failures the delay doubles up to this
 
 
 @dataclass
@@ -60,10 +57,9 @@ class BattenApp(HoldsKeysForDialogs):
         super().__init__()
         self.world = world
         self.session = world.session
-        self._gateway: Any = world.gateway
-        self._poll_delay = world.poll_interval
+        self.poller = EnginePoller(self.session, gateway=world.gateway, gateway_factory=world.gateway_factory,
+                                   interval=world.poll_interval)
         self._poll_timer: Any = None
-        self._next_poll_at: float | None = None
         keymap, unknown = commands.split_keymap(self.session.config.keys)
         self._keymap_wanted = keymap
         self._keymap_unknown = unknown
@@ -103,18 +99,20 @@ class BattenApp(HoldsKeysForDialogs):
             # after the first frame: the docker SDK import in the worker must not delay it
             self.call_after_refresh(self.poll_engine)
 
+    def on_main_screen_resumed(self, _event: MainScreen.Resumed) -> None:
+        """A dialog closed: a poll put off while it was up runs now."""
+        if self._alive() and self.poller.due_after_pause() and not self.modal_open():
+            self._schedule_poll(0)
+            self.poll_engine()
+
     def _has_engine(self) -> bool:
-        return self.session.engine and (self._gateway is not None or self.world.gateway_factory is not None)
+        return self.poller.enabled
 
     def on_unmount(self) -> None:
         if self._poll_timer is not None:
             self._poll_timer.stop()
-        gw, self._gateway = self._gateway, None
-        if gw is not None:
-            try:
-                gw.close()
-            except Exception:
-                pass
+        self.workers.cancel_group(self, "images")
+        self.poller.close()  # every engine call in flight ends: quitting never waits for one
 
     # ------------------------------------------------------------------ keys / palette
     def modal_open(self) -> bool:
@@ -227,7 +225,7 @@ class BattenApp(HoldsKeysForDialogs):
             self.notify(f"No automatic fix for {finding.rule.id}: {hint}", severity="warning", timeout=8)
             return
         container = self.session.container_for(finding)
-        wants_evidence = container is not None and bool(finding.fix.params) and self._gateway is not None
+        wants_evidence = container is not None and bool(finding.fix.params) and self.poller.gateway is not None
         screen = FixScreen.for_finding(self.session, finding,
                                        live_from=container.name if container and wants_evidence else None,
                                        evidence=self.session.evidence_for(finding))
@@ -244,12 +242,11 @@ class BattenApp(HoldsKeysForDialogs):
         from batten.trial import trial_fix
 
         try:
-            if self._gateway is None and self.world.gateway_factory is not None:
-                self._gateway = self.world.gateway_factory()
-            if self._gateway is None:
+            gateway = self.poller.ensure_gateway() if self.session.engine else None
+            if gateway is None:
                 self.call_from_thread(screen.trial_done, None, "no engine (batten was started without one)")
                 return
-            trial = trial_fix(self.session.result.project, finding, fix, self._gateway)
+            trial = trial_fix(self.session.result.project, finding, fix, gateway)
         except BattenError as exc:
             self.call_from_thread(screen.trial_done, None, str(exc))
             return
@@ -257,7 +254,7 @@ class BattenApp(HoldsKeysForDialogs):
 
     def on_evidence_wanted(self, event: EvidenceWanted) -> None:
         container = self.session.container_for(event.finding)
-        if container is not None and self._gateway is not None and container.id not in self.session.evidence:
+        if container is not None and self.poller.gateway is not None and container.id not in self.session.evidence:
             self.load_evidence(container.id, None)
 
     def on_port_back_requested(self, event: PortBackRequested) -> None:
@@ -403,7 +400,7 @@ class BattenApp(HoldsKeysForDialogs):
                 f" · retry {round(retry)}s" if retry is not None else "")
         else:
             n = len(snap.containers)
-            status = f"{n} container{'s' if n != 1 else ''}"
+            status = f"{n} container{'s' if n != 1 else ''}" + s.images_note()
         self.main.header.set_engine(state, status, endpoint)
         containers = self.main.containers
         if containers is not None:
@@ -412,9 +409,7 @@ class BattenApp(HoldsKeysForDialogs):
 
     def retry_in(self) -> float | None:
         """Seconds until the engine is asked again (None: no attempt scheduled)."""
-        if self._poll_timer is None or self._next_poll_at is None:
-            return None
-        return max(0.0, self._next_poll_at - time.monotonic())
+        return self.poller.retry_in() if self._poll_timer is not None else None
 
     def _tick(self) -> None:
         if self._alive() and self.session.engine_state == "unreachable":
@@ -422,21 +417,10 @@ class BattenApp(HoldsKeysForDialogs):
 
     @work(thread=True, exclusive=True, group="engine", exit_on_error=False, name="engine snapshot")
     def poll_engine(self) -> None:
-        """One snapshot of the engine, off the UI thread (the docker SDK is imported here)."""
-        from batten.live_scan import LiveSnapshot, snapshot
-
-        project = self.session.result.project
-        try:
-            if self._gateway is None and self.world.gateway_factory is not None:
-                self._gateway = self.world.gateway_factory()
-            snap = snapshot(self._gateway, project, include_all=self.session.include_stopped)
-        except BattenError as exc:
-            snap = LiveSnapshot(endpoint=self._endpoint_text(), error=str(exc))
+        """The containers, off the UI thread (the docker SDK is imported here); image
+        filesystems are read after, by `read_images`."""
+        snap = self.poller.fetch()
         self.call_from_thread(self._on_snapshot, snap)
-
-    def _endpoint_text(self) -> str:
-        ep = getattr(self._gateway, "endpoint", None)
-        return str(getattr(ep, "display", None) or ep or "engine")
 
     def _alive(self) -> bool:
         return bool(self.is_running and self.screen_stack and isinstance(self.screen_stack[0], MainScreen))
@@ -444,36 +428,61 @@ class BattenApp(HoldsKeysForDialogs):
     def _on_snapshot(self, snap: Any) -> None:
         if not self._alive():
             return
-        was = self.session.engine_state
-        self.session.accept_snapshot(snap)
-        if snap.error and was != "unreachable":
-            self.notify(f"{safe_text(snap.error)}. Static findings still work; r retries.",
-                        title="engine unreachable", severity="warning", timeout=8)
-        if snap.error:
-            self._poll_delay = min(max(self._poll_delay * 2, self.world.poll_interval), POLL_BACKOFF_MAX)
-        else:
-            self._poll_delay = self.world.poll_interval
-        self._schedule_poll(self._poll_delay)
+        message = self.poller.accept(snap)
+        if message is not None:
+            self.notify(safe_text(message), title="engine unreachable", severity="warning", timeout=8)
+        self._schedule_poll(self.poller.delay)
+        if not snap.error and not self._reading_images():
+            self.read_images()
         self._show_engine_state()
 
     def _schedule_poll(self, delay: float) -> None:
         """The next snapshot comes `delay` after this one finished: polls never pile up."""
         if self._poll_timer is not None:
             self._poll_timer.stop()
-        self._next_poll_at = None
-        if delay <= 0:
-            return
-        self._next_poll_at = time.monotonic() + delay
-        self._poll_timer = self.set_timer(delay, self._poll_due, name="engine poll")
+            self._poll_timer = None
+        self.poller.schedule(delay)
+        if delay > 0:
+            self._poll_timer = self.set_timer(delay, self._poll_due, name="engine poll")
 
     def _poll_due(self) -> None:
         self._poll_timer = None
         if not self._alive():
             return
         if self.modal_open():
-            self._schedule_poll(max(1.0, self._poll_delay / 2))  # never refresh under a dialog
+            self._schedule_poll(self.poller.delay_when_paused())  # never refresh under a dialog
             return
         self.poll_engine()
+
+    def _reading_images(self) -> bool:
+        return any(w.group == "images" and not w.is_finished for w in self.workers)
+
+    def read_images(self) -> None:
+        images = self.poller.begin_images()
+        if images:
+            self._read_images(images)
+
+    @work(thread=True, group="images", exit_on_error=False, name="image filesystems")
+    def _read_images(self, images: list[Any]) -> None:
+        """Each image's filesystem, one at a time, merged into the list as it arrives; stops
+        between images when cancelled (quitting closes the gateway: a read in flight ends)."""
+        worker = get_current_worker()
+        for image_id, got, final in self.poller.read_images(images, lambda: worker.is_cancelled):
+            if worker.is_cancelled:
+                return
+            self.call_from_thread(self._on_image, image_id, got, final)
+        self.call_from_thread(self._images_done)
+
+    def _on_image(self, image_id: str, got: Any, final: bool) -> None:
+        if not self._alive():
+            return
+        self.poller.accept_image(image_id, got, keep=final)
+        self._show_engine_state()  # the header and the containers view (the list changed in place)
+
+    def _images_done(self) -> None:
+        self.poller.end_images()
+        if self._alive():
+            self._show_engine_state()
 
     @work(thread=True, exclusive=True, group="evidence", exit_on_error=False, name="live evidence")
     def load_evidence(self, container_id: str, screen: Any) -> None:
@@ -481,10 +490,11 @@ class BattenApp(HoldsKeysForDialogs):
         and kept in the session (the guided step proposes what the dialog will)."""
         from batten.live.evidence import gather_evidence
 
-        if self._gateway is None:
+        gateway = self.poller.gateway
+        if gateway is None:
             return
         try:
-            values = gather_evidence(self._gateway, container_id).defaults()
+            values = gather_evidence(gateway, container_id).defaults()
         except BattenError as exc:
             if screen is not None:
                 self.call_from_thread(screen.evidence_failed, str(exc))
@@ -511,9 +521,9 @@ class BattenApp(HoldsKeysForDialogs):
         self.notify(f"{worker.name or 'background task'} failed: {safe_text(text)}", severity="error",
                     timeout=10)
         if worker.group == "engine":
-            from batten.live_scan import LiveSnapshot
-
-            self._on_snapshot(LiveSnapshot(endpoint=self._endpoint_text(), error=text))
+            self._on_snapshot(self.poller.failed(text))
+        elif worker.group == "images":
+            self._images_done()
 
 
 __all__ = ["BattenApp", "World"]

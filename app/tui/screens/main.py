@@ -31,6 +31,9 @@ class MainScreen(Screen[None]):
     class Ready(Message):
         """The screen is composed and mounted: the App may fill it and reach for the engine."""
 
+    class Resumed(Message):
+        """The screen is on top again (a dialog closed)."""
+
     def __init__(self, session: Session, keymap: Mapping[str, str] | None = None) -> None:
         super().__init__()
         self.session = session
@@ -89,6 +92,9 @@ class MainScreen(Screen[None]):
         self.update_keys()
         self.findings.focus_main()
         self.post_message(self.Ready())
+
+    def on_screen_resume(self) -> None:
+        self.post_message(self.Resumed())
 
     def update_keys(self) -> None:
         self.keybar.set_keys(commands.key_hints(self.view, self.keymap))
