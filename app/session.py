@@ -45,12 +45,34 @@ class Preview:
 
 @dataclass
 class Batch:
-    """Several fixes shown and written as one change (every safe fix of a file)."""
+    """Several fixes shown and written as one change (every safe fix of a file, or of the
+    project)."""
 
-    path: str
+    path: str | None  # None: the whole project
     preview: Preview
     lines: list[str]  # what is in it, what could not be applied
     count: int
+    failed: int = 0
+
+    def summary(self, most: int = 8) -> str:
+        """What the batch holds, short enough for a dialog: the fixes one per line for a few,
+        else counted by rule; what could not be applied, counted."""
+        files = len(self.preview.texts)
+        head = f"{self.count} safe fix(es) in {files} file(s), verified; nothing is written before Apply."
+        applied = [line for line in self.lines if not line.startswith("not applied: ")]
+        if len(applied) <= most:
+            body = applied
+        else:
+            by_rule: dict[str, int] = {}
+            for line in applied:
+                rule = line.split(" ", 1)[0]
+                by_rule[rule] = by_rule.get(rule, 0) + 1
+            ranked = sorted(by_rule.items(), key=lambda kv: (-kv[1], kv[0]))
+            body = [f"{rule}: {n}" for rule, n in ranked[:most]]
+            if len(ranked) > most:
+                body.append(f"… and {len(ranked) - most} more rule(s)")
+        tail = [f"{self.failed} fix(es) could not be applied (batten fix shows why)"] if self.failed else []
+        return "\n".join([head, *body, *tail])
 
 
 @dataclass
@@ -264,15 +286,15 @@ class Session:
                  if f.fix is not None and f.fix.applicability == Applicability.SAFE and f.path}
         return sorted(p for p in paths if p)
 
-    def safe_fixes_of(self, path: str, progress: Callable[[Progress], None] | None = None,
+    def safe_fixes_of(self, path: str | None, progress: Callable[[Progress], None] | None = None,
                       cancel: Callable[[], bool] | None = None) -> Batch:
-        """Every safe fix of one file, applied together in memory (raises NotApplied when
-        there is none). `progress` and `cancel` are fix_all's hooks (a cancelled run raises
-        FixCancelled and nothing is applied)."""
+        """Every safe fix of one file (`path`) or of the whole project (None), applied together
+        in memory and verified (raises NotApplied when there is none). `progress` and `cancel`
+        are fix_all's hooks (a cancelled run raises FixCancelled and nothing is applied)."""
         from batten.fixers.apply import fix_all, selector
         from batten.fixers.edits import unified_diff
 
-        base = selector(unsafe=False, paths=[path])
+        base = selector(unsafe=False, paths=[path] if path is not None else None)
 
         def pick(f: Finding) -> bool:
             return base(f) and f.fix is not None and f.fix.applicability == Applicability.SAFE
@@ -283,7 +305,7 @@ class Session:
             raise NotApplied(safe_text(str(exc))) from None
         texts = {p: c.after for p, c in outcome.changes.items() if c.before != c.after}
         if not texts:
-            raise NotApplied(f"{path}: no safe fix to apply")
+            raise NotApplied(f"{path or 'the project'}: no safe fix to apply")
         for _f, fx in outcome.applied:
             self._secrets.update(s for s in fx.secrets if s)
         befores = {p: outcome.changes[p].before for p in texts}
@@ -291,7 +313,8 @@ class Session:
         lines = [f"{f.rule.id} on {safe_text(f.target or f.path or '')}: {fx.title}" for f, fx in outcome.applied]
         lines += [f"not applied: {f.rule.id} on {safe_text(f.target or '')}: {safe_text(msg)}"
                   for f, msg in outcome.failed]
-        return Batch(path, Preview(texts, befores, self.mask(diff, texts)), lines, len(outcome.applied))
+        return Batch(path, Preview(texts, befores, self.mask(diff, texts)), lines, len(outcome.applied),
+                     len(outcome.failed))
 
     # ------------------------------------------------------------------ undo
     def undo_plan(self) -> UndoPlan:

@@ -112,6 +112,7 @@ class BattenApp(HoldsKeysForDialogs):
         if self._poll_timer is not None:
             self._poll_timer.stop()
         self.workers.cancel_group(self, "images")
+        self.workers.cancel_group(self, "batch")
         self.poller.close()  # every engine call in flight ends: quitting never waits for one
 
     # ------------------------------------------------------------------ keys / palette
@@ -291,23 +292,54 @@ class BattenApp(HoldsKeysForDialogs):
             return
         self.fix_file(path)
 
-    def fix_file(self, path: str) -> None:
-        """Every safe fix of one file, as one combined diff, then one yes."""
+    def action_fix_all(self) -> None:
+        self.fix_file(None)
+
+    def fix_file(self, path: str | None) -> None:
+        """Every safe fix of one file (or of the project: None), as one combined diff, then one
+        yes. Planned and verified in a worker while the dialog shows the progress; esc cancels
+        it (nothing is written before Apply)."""
         from batten.tui.screens.fix import FixScreen
 
+        what = safe_text(path) if path is not None else "the project"
+        screen = FixScreen(self.session, title=f"All safe fixes of {what}",
+                           pending=f"Planning and verifying every safe fix of {what}…")
+        self.push_screen(screen, callback=self._after_batch)
+        self._plan_batch(path, screen)
+
+    @work(thread=True, exclusive=True, group="batch", exit_on_error=False, name="safe fixes")
+    def _plan_batch(self, path: str | None, screen: Any) -> None:
+        from batten.fixers.apply import FixCancelled
+
+        worker = get_current_worker()
+
+        def progress(p: Any) -> None:
+            if not worker.is_cancelled:
+                self.call_from_thread(screen.show_progress, progress_text(p))
+
         try:
-            batch = self.session.safe_fixes_of(path)
-        except NotApplied as exc:
-            self.notify(str(exc), severity="warning")
+            batch = self.session.safe_fixes_of(path, progress=progress, cancel=lambda: worker.is_cancelled)
+        except FixCancelled:
             return
+        except NotApplied as exc:
+            if not worker.is_cancelled:
+                self.call_from_thread(screen.batch_failed, str(exc))
+            return
+        if not worker.is_cancelled:
+            self.call_from_thread(self._batch_ready, screen, batch)
+
+    def _batch_ready(self, screen: Any, batch: Any) -> None:
+        what = batch.path or "the project"
 
         def confirm() -> bool:
             return self._write(lambda: self.session.write_texts(batch.preview.texts),
-                               f"{batch.count} safe fix(es) in {path}")
+                               f"{batch.count} safe fix(es) in {safe_text(what)}")
 
-        screen = FixScreen(self.session, title=f"All safe fixes of {path}", preview=batch.preview,
-                           explanation="\n".join(batch.lines), on_confirm=confirm)
-        self.push_screen(screen, callback=self._after_dialog)
+        screen.set_batch(batch.preview, batch.summary(), confirm)
+
+    def _after_batch(self, written: bool | None) -> None:
+        self.workers.cancel_group(self, "batch")  # closed while verifying: stop, write nothing
+        self._after_dialog(written)
 
     def _write(self, write: Callable[[], list[str]], what: str) -> bool:
         try:
@@ -315,7 +347,8 @@ class BattenApp(HoldsKeysForDialogs):
         except NotApplied as exc:
             self.notify(str(exc), title="not applied", severity="error", timeout=10)
             return False
-        self.notify(f"wrote {', '.join(written)}: {what}. u undoes it.", timeout=8)
+        files = ", ".join(written) if len(written) <= 3 else f"{len(written)} files ({', '.join(written[:3])}, …)"
+        self.notify(f"wrote {files}: {what}. u undoes it.", timeout=8)
         return True
 
     # ------------------------------------------------------------------ undo
@@ -526,4 +559,15 @@ class BattenApp(HoldsKeysForDialogs):
             self._images_done()
 
 
-__all__ = ["BattenApp", "World"]
+def progress_text(p: Any) -> str:
+    """One line for `fix_all`'s progress (batten.fixers.apply.Progress)."""
+    if p.phase == "check":
+        return f"Checking {p.files} file(s)…"
+    eta = p.eta
+    left = f" · ~{eta:.0f}s left" if eta is not None and eta >= 1 else ""
+    failed = f", {p.failed} failed" if p.failed else ""
+    return (f"Round {p.round}: {p.verified} fix(es) verified{failed}, {p.pending} pending · "
+            f"{p.touched} of {p.files} file(s) changed{left}")
+
+
+__all__ = ["BattenApp", "World", "progress_text"]

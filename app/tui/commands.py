@@ -47,6 +47,9 @@ COMMANDS: tuple[Command, ...] = (
             palette=False, key_display="ctrl+p"),
     Command("fix_file", None, "fix_file", "Apply all safe fixes of a file…",
             "One combined diff of every safe fix in a file, then apply", footer=False),
+    Command("fix_all", None, "fix_all", "Apply all safe fixes of the project…",
+            "Every safe fix of every file, verified with its progress shown (esc cancels), as one "
+            "combined diff, then apply", footer=False),
     Command("export", None, "export_report", "Export report…", "Write the Markdown report (secrets masked)",
             footer=False),
     Command("tab_explain", None, "detail_tab('explain')", "Show Explain tab", "Why it matters, what the fix does",

@@ -63,8 +63,10 @@ class FixScreen(ModalScreen[bool]):
         finding: Finding | None = None,
         fix: Fix | None = None,
         live_from: str | None = None,
+        pending: str | None = None,
     ) -> None:
         super().__init__()
+        self.pending = pending  # what is being computed before there is a diff (a batch), if anything
         self.session = session
         self.title_text = title
         self.preview = preview
@@ -173,6 +175,13 @@ class FixScreen(ModalScreen[bool]):
 
     def on_mount(self) -> None:
         self._fit()
+        scroll = self.query_one("#fix-diff-scroll", VerticalScroll)
+        self.watch(scroll, "scroll_y", lambda _y: self._update_confirm(), init=False)
+        if self.pending is not None:
+            self._show_preview()
+            self._status(f"{self.pending} (esc cancels; nothing is written)", "$text-muted")
+            self.set_focus(self.query_one("#fix-cancel", Button))
+            return
         if self.finding is not None and self.fix is not None and (self.preview is None or self.evidence):
             self._replan()
         else:
@@ -185,8 +194,6 @@ class FixScreen(ModalScreen[bool]):
             self.set_focus(self.query_one("#fix-confirm", Button))
         else:
             self.set_focus(self.query_one("#fix-cancel", Button))
-        scroll = self.query_one("#fix-diff-scroll", VerticalScroll)
-        self.watch(scroll, "scroll_y", lambda _y: self._update_confirm(), init=False)
 
     def on_resize(self) -> None:
         self._fit()
@@ -281,7 +288,7 @@ class FixScreen(ModalScreen[bool]):
     def _show_preview(self) -> None:
         diff_view = self.query_one("#fix-diff", DiffView)
         if self.preview is None:
-            diff_view.set_diff("", note="(no preview)")
+            diff_view.set_diff("", note="(verifying the fixes…)" if self.pending is not None else "(no preview)")
             if self.error:
                 self._status(f"cannot preview: {safe_text(self.error)}", "bold $text-error")
             self._update_confirm()
@@ -337,6 +344,29 @@ class FixScreen(ModalScreen[bool]):
         ok = not self.read_only and not self.errors and self.diff_current() and self.change_visible() \
             and not (self.trial_failed is not None and self.trial_failed == self.planned)
         self.query_one("#fix-confirm", Button).disabled = not ok
+
+    # ------------------------------------------------------------------ a batch being computed
+    def show_progress(self, text: str) -> None:
+        """Where the computation of the batch is (from the App's worker)."""
+        if self.is_attached and self.pending is not None:
+            self._status(f"{text}  (esc cancels; nothing is written)", "$text-muted")
+
+    def set_batch(self, preview: Preview, explanation: str, on_confirm: Callable[[], bool]) -> None:
+        """The batch is computed and verified: its diff, and Apply once a change is visible."""
+        if not self.is_attached:
+            return
+        self.pending = None
+        self.preview, self.explanation, self.on_confirm = preview, explanation, on_confirm
+        self.query_one("#fix-explanation", Static).update(self._explanation())
+        self._show_preview()
+        self.set_focus(self.query_one("#fix-confirm", Button) if not self.read_only
+                       else self.query_one("#fix-cancel", Button))
+
+    def batch_failed(self, reason: str) -> None:
+        if not self.is_attached:
+            return
+        self.pending, self.error = None, reason
+        self._show_preview()
 
     # ------------------------------------------------------------------ live evidence
     def set_evidence(self, values: dict[str, str]) -> None:
