@@ -95,6 +95,15 @@ def _own_value(svc: Service, key: str) -> ComposeValue | None:
     return v if v is not None and v.node is not None and v.file is not None else None
 
 
+def _written(svc: Service, key: str) -> ComposeValue:
+    """The service's own `key` (to change or remove); NoFix when it is set somewhere else."""
+    v = _own_value(svc, key)
+    if v is None:
+        raise NoFix(f"{key} is not written in the service's own mapping (a merge key, an extended service or "
+                    "another file sets it): change it where it is written")
+    return v
+
+
 def _seq_node(v: ComposeValue) -> SequenceNode | None:
     return v.node if isinstance(v.node, SequenceNode) else None
 
@@ -276,7 +285,7 @@ def _container_ports(svc: Service) -> list[int]:
     params=(ParamSpec("cap_add", "capabilities to keep, comma-separated (empty for none)",
               risk="a capability the service needs and that is not kept fails its call with 'Operation not permitted'"),),
 )
-def fix_cap_drop(ctx: FixContext[ServiceSite]) -> FixResult | None:
+def fix_cap_drop(ctx: FixContext[ServiceSite]) -> FixResult:
     svc, _cp = _svc(ctx)
     if ctx.sources.get("cap_add") in ("user", "live", "config"):
         keep = [c.strip().upper() for c in ctx.value("cap_add").split(",") if c.strip()]
@@ -290,6 +299,8 @@ def fix_cap_drop(ctx: FixContext[ServiceSite]) -> FixResult | None:
     edits = _append_or_add(svc, "cap_drop", ["ALL"])
     if keep:
         edits += _append_or_add(svc, "cap_add", sorted(keep))
+    if not edits:
+        raise NoFix("cap_drop holds ALL already and cap_add the capabilities kept")
     note = f" Keeps {', '.join(sorted(keep))}." if keep else ""
     return FixResult(edits, explanation=_spec("co.cap-drop").explanation + note)
 
@@ -300,7 +311,7 @@ def _spec(fid: str):
     return REGISTRY[fid]
 
 
-def _remove_subject_item(ctx: FixContext[ValueSite]) -> list[Edit] | None:
+def _remove_subject_item(ctx: FixContext[ValueSite]) -> list[Edit]:
     """Remove the sequence item the finding is about (a cap_add or security_opt entry)."""
     return [_remove_seq_item(ctx.site.value)]
 
@@ -325,7 +336,7 @@ fixer(
     setuid binaries can no longer raise privileges. Safe for almost every service; images that
     switch users with su/sudo after start (rare) need their entrypoint to use setpriv/gosu first.""",
 )
-def fix_nnp(ctx: FixContext[ServiceSite]) -> list[Edit] | FixResult | None:
+def fix_nnp(ctx: FixContext[ServiceSite]) -> list[Edit] | FixResult:
     svc, cp = _svc(ctx)
     edits = _nnp_edits(svc)
     why = privilege_gain(ctx.project, cp, svc)
@@ -400,11 +411,9 @@ def Raw_q(text: str, svc: Service) -> str:
     device and turns off seccomp/AppArmor. Behaviour-changing: grant the specific capabilities
     (cap_add) or devices the service needs instead.""",
 )
-def fix_remove_privileged(ctx: FixContext[ServiceSite]) -> FixResult | None:
+def fix_remove_privileged(ctx: FixContext[ServiceSite]) -> FixResult:
     svc, cp = _svc(ctx)
-    v = _own_value(svc, "privileged")
-    if v is None:
-        return None
+    v = _written(svc, "privileged")
     return FixResult([_remove_value(v)], explanation=_spec("co.remove-privileged").explanation
                      + _shared_note(cp, "privileged", v))
 
@@ -430,14 +439,13 @@ fixer(
     explanation="""Removes pid/ipc/uts/userns_mode: host. Behaviour-changing for monitoring agents
     that inspect host processes; everything else runs unchanged.""",
 )
-def fix_remove_host_ns(ctx: FixContext[ServiceSite]) -> list[Edit] | None:
+def fix_remove_host_ns(ctx: FixContext[ServiceSite]) -> list[Edit]:
     svc, _cp = _svc(ctx)
     key = {"ns.host-pid": "pid", "ns.host-ipc": "ipc", "ns.host-uts": "uts", "ns.host-userns": "userns_mode"}.get(
         ctx.finding.rule.id)
     if key is None:
-        return None
-    v = _own_value(svc, key)
-    return [_remove_value(v)] if v is not None else None
+        raise NoFix(f"{ctx.finding.rule.id} names no namespace key this fix removes")
+    return [_remove_value(_written(svc, key))]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -459,7 +467,7 @@ def fix_remove_host_ns(ctx: FixContext[ServiceSite]) -> list[Edit] | None:
               risk="a path the service writes that is not listed fails with 'Read-only file system'"),
             ParamSpec("tmpfs_options", "tmpfs mount options")),
 )
-def fix_read_only(ctx: FixContext[ServiceSite]) -> FixResult | None:
+def fix_read_only(ctx: FixContext[ServiceSite]) -> FixResult:
     svc, _cp = _svc(ctx)
     paths = [p.strip() for p in ctx.value("tmpfs_paths").split(",") if p.strip()]
     if ctx.sources.get("tmpfs_paths") == "checklist":
@@ -512,10 +520,10 @@ def fix_read_only(ctx: FixContext[ServiceSite]) -> FixResult | None:
     explanation="""Adds noexec,nosuid,nodev to the tmpfs options (and drops exec/suid/dev).
     Behaviour-changing if the service executes files from that tmpfs.""",
 )
-def fix_tmpfs_noexec(ctx: FixContext[ValueSite]) -> list[Edit] | None:
+def fix_tmpfs_noexec(ctx: FixContext[ValueSite]) -> list[Edit]:
     item = ctx.site.value
     if not isinstance(item.node, ScalarNode) or item.file is None:
-        return None
+        raise NoFix("the tmpfs entry is not a plain path[:options] string in the file")
     path, _, opts = item.text.partition(":")
     kept = [o for o in opts.split(",") if o.strip() and o.strip().lower() not in ("exec", "suid", "dev")]
     for o in ("noexec", "nosuid", "nodev"):
@@ -533,10 +541,10 @@ def fix_tmpfs_noexec(ctx: FixContext[ValueSite]) -> list[Edit] | None:
     explanation="""Makes the bind mount read-only (:ro, or read_only: true in long syntax).
     Behaviour-changing if the service writes there; better still, mount only the files it needs.""",
 )
-def fix_mount_ro(ctx: FixContext[ValueSite]) -> list[Edit] | None:
+def fix_mount_ro(ctx: FixContext[ValueSite]) -> list[Edit]:
     item = ctx.site.value
     if item.file is None or item.node is None:
-        return None
+        raise NoFix("the mount is not written in this service's own volumes")
     if ctx.finding.evidence.get("socket"):
         raise NoFix("read-only does not make a socket safe: remove the mount or put a filtering proxy in front")
     if ctx.finding.evidence.get("keys"):
@@ -548,10 +556,12 @@ def fix_mount_ro(ctx: FixContext[ValueSite]) -> list[Edit] | None:
             return [replace_scalar(_doc(item.file), ro[1], True)]  # type: ignore[arg-type]
         return [insert_entries(_doc(item.file), item.node, {"read_only": True})]
     if not isinstance(item.node, ScalarNode):
-        return None
+        raise NoFix("the volume is written neither as a string nor as a mapping")
     vol = parse_volume(item)
-    if vol is None or vol.read_only:
-        return None
+    if vol is None:
+        raise NoFix(f"{item.node.value!r} is not a volume batten can read")
+    if vol.read_only:
+        raise NoFix("the mount is read-only already")
     text = item.node.value
     if vol.options:  # src:dst:opts -> src:dst:ro,opts (rw dropped)
         head = text[: text.rfind(":")]
@@ -653,7 +663,7 @@ def _text(v: ComposeValue | None) -> str | None:
               risk="a limit below what the service needs throttles it (slow responses, timeouts)"),
             ParamSpec("memory_reservation", "memory reservation"), ParamSpec("cpus_reservation", "CPU reservation")),
 )
-def fix_limits(ctx: FixContext[ServiceSite]) -> FixResult | None:
+def fix_limits(ctx: FixContext[ServiceSite]) -> FixResult:
     svc, _cp = _svc(ctx)
     mem, rmem, notes = limit_values(ctx, svc)
     cpus, rcpus = ctx.value("cpus"), ctx.value("cpus_reservation")
@@ -675,7 +685,7 @@ def fix_limits(ctx: FixContext[ServiceSite]) -> FixResult | None:
 
 
 def _limit_edits(svc: Service, mem: str, cpus: str, rmem: str, rcpus: str, has_mem: bool, has_cpu: bool,
-                 has_res: bool, explanation: str) -> FixResult | None:
+                 has_res: bool, explanation: str) -> FixResult:
     if _file_uses_short_limits(svc.file) and svc.get("deploy", "resources") is None:
         entries: dict[str, Any] = {}
         if not has_mem:
@@ -684,7 +694,9 @@ def _limit_edits(svc: Service, mem: str, cpus: str, rmem: str, rcpus: str, has_m
             entries["cpus"] = _num(cpus)
         if not has_res:
             entries["mem_reservation"] = rmem.lower() if rmem[-1:].isalpha() else rmem
-        return FixResult([add_to_service(svc, entries)], explanation=explanation) if entries else None
+        if not entries:
+            raise NoFix("the service sets every limit and reservation this fix adds already")
+        return FixResult([add_to_service(svc, entries)], explanation=explanation)
     limits: dict[str, Any] = {}
     if not has_cpu:
         limits["cpus"] = Quoted(cpus) if _quote_numbers(svc) else _num(cpus)
@@ -699,7 +711,7 @@ def _limit_edits(svc: Service, mem: str, cpus: str, rmem: str, rcpus: str, has_m
     if res:
         want["reservations"] = res
     if not want:
-        return None
+        raise NoFix("the service sets every limit and reservation this fix adds already")
     return FixResult(_ensure_path(svc, ["deploy", "resources"], want), explanation=explanation)
 
 
@@ -766,7 +778,7 @@ def _ensure_path(svc: Service, path: list[str], leaf: dict[str, Any]) -> list[Ed
     params=(ParamSpec("pids_limit", "maximum number of processes",
               risk="a service that runs more processes or threads than this cannot start new ones"),),
 )
-def fix_pids(ctx: FixContext[ServiceSite]) -> list[Edit] | None:
+def fix_pids(ctx: FixContext[ServiceSite]) -> list[Edit]:
     svc, _cp = _svc(ctx)
     return [_set_or_add(svc, "pids_limit", _num(ctx.value("pids_limit")))]
 
@@ -789,7 +801,7 @@ def fix_pids(ctx: FixContext[ServiceSite]) -> list[Edit] | None:
     params=(ParamSpec("user", "uid:gid to run as",
               risk="a uid that does not own the service's files cannot write them"),),
 )
-def fix_user(ctx: FixContext[ServiceSite]) -> list[Edit] | None:
+def fix_user(ctx: FixContext[ServiceSite]) -> list[Edit]:
     svc, _cp = _svc(ctx)
     value = ctx.value("user")
     if ctx.sources.get("user") == "checklist" or not value:
@@ -818,11 +830,11 @@ def fix_user(ctx: FixContext[ServiceSite]) -> list[Edit] | None:
     Behaviour-changing for clients on other machines.""",
     params=(ParamSpec("bind_ip", "host interface to bind"),),
 )
-def fix_bind(ctx: FixContext[ValueSite]) -> list[Edit] | None:
+def fix_bind(ctx: FixContext[ValueSite]) -> list[Edit]:
     item = ctx.site.value
     ip = ctx.value("bind_ip") or "127.0.0.1"
     if item.file is None or item.node is None:
-        return None
+        raise NoFix("the port is not written in this service's own ports")
     doc = _doc(item.file)
     if isinstance(item.node, MappingNode):
         hv = own(item.node, "host_ip")
@@ -830,10 +842,10 @@ def fix_bind(ctx: FixContext[ValueSite]) -> list[Edit] | None:
             return [replace_scalar(doc, hv[1], ip)]  # type: ignore[arg-type]
         return [insert_entries(doc, item.node, {"host_ip": ip})]
     if not isinstance(item.node, ScalarNode):
-        return None
+        raise NoFix("the port is written neither as a string nor as a mapping")
     p = parse_port(item)
     if p is None:
-        return None
+        raise NoFix(f"{item.node.value!r} is not a port batten can read")
     host = f"[{ip}]" if ":" in ip else ip
     proto = f"/{p.protocol}" if "/" in item.node.value else ""
     new = f"{host}:{p.published or ''}:{p.target}{proto}"
@@ -852,7 +864,7 @@ def fix_bind(ctx: FixContext[ValueSite]) -> list[Edit] | None:
     internet or services not on that network.""",
     params=(ParamSpec("network", "name of the internal network"),),
 )
-def fix_internal_network(ctx: FixContext[ServiceSite]) -> list[Edit] | None:
+def fix_internal_network(ctx: FixContext[ServiceSite]) -> list[Edit]:
     svc, cp = _svc(ctx)
     if any(k.value == "extends" for k, _v in getattr(svc.node, "value", []) if isinstance(k, ScalarNode)):
         raise YamlEditError("service extends another: its networks merge with the base service's")
@@ -871,16 +883,19 @@ def fix_internal_network(ctx: FixContext[ServiceSite]) -> list[Edit] | None:
     if nets_v is not None and nets_v.is_map and net in nets_v.data:
         existing = nets_v.data[net]
         if not (existing.is_map and existing.get("internal") is not None):
-            return None  # a network of that name exists and is not ours to change
+            raise NoFix(f"a network named {net!r} exists and is not internal: batten does not change it; give "
+                        "another name (network)")
     elif own_v is not None and own_v.file is base and isinstance(own_v.node, MappingNode):
         edits.append(insert_entries(_doc(base), own_v.node, {net: {"internal": True}}))
     elif own_v is None and base.root is not None:
         edits.append(insert_entries(_doc(base), base.root, {"networks": {net: {"internal": True}}}))
     else:
-        return None
+        raise NoFix("the top-level networks are not a mapping written in the service's own file")
     joins = [_join_network(svc, net, keep_current=False)]
     joins += [_join_network(o, net, keep_current=True) for o in consumers]
     edits.extend(e for e in joins if e is not None)
+    if not edits:
+        raise NoFix(f"the service is on {net!r} already, beside {current!r}; so is every service that talks to it")
     return edits
 
 
@@ -909,11 +924,13 @@ def _join_network(svc: Service, net: str, keep_current: bool) -> Edit | None:
         return add_to_service(svc, {"networks": items})
     if v.is_seq and isinstance(v.node, SequenceNode):
         if not keep_current:
-            raise YamlEditError("service already lists networks")
+            raise YamlEditError("the service lists its own networks already: moving it onto an internal one is left "
+                                "to a person")
         return append_items(_doc(v.file), v.node, [net])  # type: ignore[arg-type]
     if v.is_map and isinstance(v.node, MappingNode):
         if not keep_current:
-            raise YamlEditError("service already lists networks")
+            raise YamlEditError("the service lists its own networks already: moving it onto an internal one is left "
+                                "to a person")
         return insert_entries(_doc(v.file), v.node, {net: Raw("{}")})  # type: ignore[arg-type]
     raise YamlEditError("networks in an unexpected form")
 
@@ -939,17 +956,19 @@ def _secret_id(name: str) -> str:
     moves to the git-ignored .env file and the compose file refers to it as ${NAME}.
     Behaviour-changing only in where the value lives; rotate the credential, it was committed.""",
 )
-def fix_env_secret(ctx: FixContext[NamedValueSite | ServiceSite]) -> FixResult | None:
+def fix_env_secret(ctx: FixContext[NamedValueSite | ServiceSite]) -> FixResult:
     site = ctx.site
     if not isinstance(site, NamedValueSite):
-        return None
+        where = ctx.finding.evidence.get("env_file", "its env_file")
+        raise NoFix(f"the value is in {where}, not in the compose file: keep that file out of git (or use a "
+                    "file-based secret) by hand")
     key, v = site.name, site.value
     svc, cp = _svc(ctx)
     if v.file is None or not isinstance(v.node, ScalarNode):
-        return None
+        raise NoFix(f"{key} is not a plain value written in the service's own environment")
     value = v.text
     if not value or "\n" in value:
-        return None
+        raise NoFix(f"the value of {key} spans lines: move it by hand")
     listed = v.key_node is v.node  # `- KEY=value` list form
     doc = _doc(v.file)
     img = image_name(svc)
@@ -961,7 +980,7 @@ def fix_env_secret(ctx: FixContext[NamedValueSite | ServiceSite]) -> FixResult |
         rel_file = posixpath.join("secrets", f"{sid}.txt")
         path = posixpath.join(base_dir, rel_file) if base_dir else rel_file
         if ctx.project.aux_text(path) is not None or ctx.project.file(path) is not None:
-            return None  # never overwrite an existing file
+            raise NoFix(f"{rel_file} exists already: batten never overwrites a file")
         edits.append(Edit(path, 0, 0, value))
         # the env entry -> KEY_FILE=/run/secrets/<sid>
         if listed:
@@ -970,21 +989,21 @@ def fix_env_secret(ctx: FixContext[NamedValueSite | ServiceSite]) -> FixResult |
             mapping = _parent_mapping(v.file, v.key_node)  # type: ignore[arg-type]
             own_key = own(mapping, key)
             if own_key is None:
-                return None
+                raise NoFix(f"{key} comes from a merge key (<<:): move it where it is written")
             kn, vn = own_key
             edits.append(Edit(doc.path, kn.start_mark.index, kn.end_mark.index, f"{key}_FILE"))
             edits.append(replace_scalar(doc, vn, f"/run/secrets/{sid}"))  # type: ignore[arg-type]
         edits.extend(_append_or_add(svc, "secrets", [sid]))
         top = cp.top.get("secrets") if cp.top is not None else None
         if top is not None and top.is_map and sid in top.data:
-            return None
+            raise NoFix(f"a top-level secret named {sid!r} exists already: batten does not change it")
         entry = {sid: {"file": f"./{rel_file}"}}
         if top is not None and top.file is cp.base and isinstance(top.node, MappingNode):
             edits.append(insert_entries(_doc(cp.base), top.node, entry))
         elif top is None and cp.base.root is not None:
             edits.append(insert_entries(_doc(cp.base), cp.base.root, {"secrets": entry}))
         else:
-            return None
+            raise NoFix("the top-level secrets are not a mapping written in the project's first compose file")
         edits.extend(_gitignore(ctx, base_dir, "secrets/"))
     else:
         # .env interpolation: the compose file refers to ${KEY}; the value lives in .env
@@ -996,7 +1015,7 @@ def fix_env_secret(ctx: FixContext[NamedValueSite | ServiceSite]) -> FixResult |
                         "then re-run")
         env_text = ctx.project.aux_text(env_path)
         if env_text is not None and re.search(rf"(?m)^\s*(export\s+)?{re.escape(key)}\s*=", env_text):
-            return None  # .env already defines it: leave the decision to the user
+            raise NoFix(f"{env_path} defines {key} already: decide by hand which value the service gets")
         line = f"{key}={_dotenv_quote(value)}"
         if env_text:
             sep = "" if env_text.endswith("\n") else "\n"
@@ -1061,10 +1080,10 @@ def _gitignore(ctx: FixContext, base_dir: str, entry: str) -> list[Edit]:
             ParamSpec("healthcheck_interval", "interval"), ParamSpec("healthcheck_timeout", "timeout"),
             ParamSpec("healthcheck_retries", "retries"), ParamSpec("healthcheck_start_period", "start period")),
 )
-def fix_healthcheck(ctx: FixContext[ServiceSite]) -> FixResult | None:
+def fix_healthcheck(ctx: FixContext[ServiceSite]) -> FixResult:
     svc, cp = _svc(ctx)
     if _own_value(svc, "healthcheck") is not None or svc.get("healthcheck") is not None:
-        return None  # a disabled healthcheck is an explicit choice: leave it
+        raise NoFix("the service disables its healthcheck on purpose: enable it by hand if it should have one")
     facts = facts_for(service_image(ctx.project, cp, svc))
     if facts.has_own_healthcheck or image_defines_healthcheck(svc.image):
         raise NoFix(f"the image {facts.ref or svc.image} defines its own HEALTHCHECK: a compose "
@@ -1073,7 +1092,7 @@ def fix_healthcheck(ctx: FixContext[ServiceSite]) -> FixResult | None:
     test: list[str]
     if cmd:
         if "\n" in cmd or "\r" in cmd:
-            raise ValueError("the health check command must be one line")
+            raise NoFix("the health check command must be one line")
         test = ["CMD-SHELL", cmd]
         note = "runs the given command"
     else:
@@ -1137,7 +1156,7 @@ def _flow_quoted(items: list[str]) -> str:
     logs cannot fill the host's disk. Only the oldest log lines are dropped.""",
     params=(ParamSpec("log_max_size", "largest log file"), ParamSpec("log_max_file", "log files kept")),
 )
-def fix_log_rotation(ctx: FixContext[ServiceSite]) -> FixResult | None:
+def fix_log_rotation(ctx: FixContext[ServiceSite]) -> FixResult:
     svc, cp = _svc(ctx)
     size, count = ctx.value("log_max_size"), ctx.value("log_max_file")
     opts = {"max-size": Quoted(size), "max-file": Quoted(count)}
@@ -1145,21 +1164,22 @@ def fix_log_rotation(ctx: FixContext[ServiceSite]) -> FixResult | None:
     if lg is None:
         return FixResult([add_to_service(svc, {"logging": {"driver": "json-file", "options": opts}})])
     if lg.file is None or not isinstance(lg.node, MappingNode):
-        return None
+        raise NoFix("logging is not a mapping written in this service")
     doc = _doc(lg.file)
     note = _shared_note(cp, "logging", lg)
     o = own(lg.node, "options")
     if o is None:
         if merged_only(lg.node, "options") is not None:
-            return None
+            raise NoFix("logging options come from a merge key (<<:): add max-size and max-file where they "
+                        "are written")
         return FixResult([insert_entries(doc, lg.node, {"options": opts})],
                          explanation=_spec("co.log-rotation").explanation + note)
     _kn, onode = o
     if not isinstance(onode, MappingNode):
-        return None
+        raise NoFix("logging options are not a mapping batten can extend")
     missing = {k: v for k, v in opts.items() if own(onode, k) is None}
     if not missing:
-        return None
+        raise NoFix("the logging options set max-size and max-file already (the driver may ignore them)")
     return FixResult([insert_entries(doc, onode, missing)], explanation=_spec("co.log-rotation").explanation + note)
 
 
@@ -1170,16 +1190,16 @@ def fix_log_rotation(ctx: FixContext[ServiceSite]) -> FixResult | None:
     applicability=S,
     explanation="Removes logging driver none, so the engine's default driver keeps the logs again.",
 )
-def fix_logging_default(ctx: FixContext[ServiceSite]) -> list[Edit] | None:
+def fix_logging_default(ctx: FixContext[ServiceSite]) -> list[Edit]:
     svc, _cp = _svc(ctx)
-    lg = _own_value(svc, "logging")
-    if lg is None or not isinstance(lg.node, MappingNode):
-        return None
+    lg = _written(svc, "logging")
+    if not isinstance(lg.node, MappingNode):
+        raise NoFix("logging is not a mapping written in this service")
     if len(lg.node.value) == 1:
         return [_remove_value(lg)]
     drv = own(lg.node, "driver")
     if drv is None:
-        return None
+        raise NoFix("the driver comes from a merge key (<<:): change it where it is written")
     return [remove_entry(_doc(lg.file), lg.node, "driver")]  # type: ignore[arg-type]
 
 
@@ -1245,14 +1265,16 @@ def build_secret_edits(project_services: list[tuple[ComposeProject, Service]], s
     the service lists it in build.secrets, and a top-level secret reads it from the same
     environment variable. Behaviour-changing for builds that pass the value differently.""",
 )
-def fix_build_secret(ctx: FixContext[NamedValueSite]) -> FixResult | None:
+def fix_build_secret(ctx: FixContext[NamedValueSite]) -> FixResult:
     from batten.checks.base import make, stage_chain
     from batten.fixers.registry import REGISTRY, build_fix
 
     svc, name = ctx.site.svc, ctx.site.name
     linked = ctx.project.service_stage(svc)
-    if linked is None or svc.build is None or svc.build.inline is not None:
-        return None
+    if svc.build is None or svc.build.inline is not None:
+        raise NoFix("the service builds no Dockerfile file of the project (dockerfile_inline or no build)")
+    if linked is None:
+        raise NoFix("the Dockerfile the service builds is not in the project")
     df, stage = linked
     for st in stage_chain(stage):
         for ins in st.instructions:
@@ -1264,7 +1286,5 @@ def fix_build_secret(ctx: FixContext[NamedValueSite]) -> FixResult | None:
                                 target=st.name or f"stage {st.index}", target_kind="stage",
                                 subject=PairSite(st, ins, pair), scope=df)
                     fix = build_fix(REGISTRY["df.secret-mount"], twin, ctx.project, ctx.config)
-                    if fix is None:
-                        return None
                     return FixResult(list(fix.edits), secrets=fix.secrets)
-    return None
+    raise NoFix(f"the Dockerfile declares no ARG {name}: the build arg reaches nothing to move into a secret")

@@ -1,8 +1,8 @@
 """Dockerfile fixers: each turns one finding into edits on the original Dockerfile text.
 
 Registered with `@fixer` at import time (batten.fixers.plan imports this module). Every fixer
-returns None rather than a risky edit: exec form where a shell is needed, `sh -c '...'`
-scripts whose offsets do not map onto the file, unresolvable ids, Windows images.
+declines (`NoFix(reason)`) rather than make a risky edit: exec form where a shell is needed,
+`sh -c '...'` scripts whose offsets do not map onto the file, unresolvable ids, Windows images.
 Helpers that know about lines, continuations and image families are in dockerfile_util.
 """
 
@@ -28,10 +28,10 @@ from batten.fixers.dockerfile_util import (
     add_lines_to_stage,
     append_command,
     chain_commands,
-    command_site,
     creations,
     delete_instruction,
     doc_for,
+    editable_site,
     free_ids,
     group_gid,
     heredoc_append,
@@ -88,9 +88,9 @@ def _ids(ctx: FixContext, stage: Stage | None = None, made: list[Creation] | Non
     image, when its files were read); checklist defaults move to the next free pair."""
     uid, gid = ctx.value("uid").strip(), ctx.value("gid").strip()
     if not _ID.fullmatch(uid) or not _ID.fullmatch(gid):
-        raise ValueError(f"uid/gid must be numbers (got {uid!r}, {gid!r})")
+        raise NoFix(f"uid/gid must be numbers (got {uid!r}, {gid!r})")
     if uid == "0" or gid == "0":
-        raise ValueError("uid/gid 0 is root")
+        raise NoFix("uid/gid 0 is root, the user the fix moves away from")
     if stage is None:
         return uid, gid
     uids, gids = used_ids(made if made is not None else creations(stage, image_family(stage)), stage)
@@ -104,13 +104,16 @@ def _ids(ctx: FixContext, stage: Stage | None = None, made: list[Creation] | Non
     return str(u), str(g)
 
 
-def _id_edit(doc: DockerfileDoc, c: Creation, value: str) -> Edit | None:
+def _id_edit(doc: DockerfileDoc, c: Creation, value: str) -> Edit:
     """` --uid 10001` (or the command's option style) right after the command's name."""
     name_word = c.rc.cmd.name_word
     if name_word is None:
-        return None
+        raise NoFix(f"the {c.kind} {c.name!r} is created by a command whose name is not a plain word")
     opt = id_option(c.kind, c.style, c.long_opts, c.short_opts)
-    return insert_after_word(doc, c.rc, name_word, f" {opt} {value}")
+    try:
+        return insert_after_word(doc, c.rc, name_word, f" {opt} {value}")
+    except NoFix as exc:
+        raise NoFix(f"the command that creates the {c.kind} {c.name!r} cannot be edited: {exc.reason}") from None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -144,26 +147,19 @@ below 1024, or install packages at run time. Check ownership (COPY --chown, chow
 ports before applying."""
 
 
-class _Decline(NoFix):
-    """This instance is better left to a human: the fixer offers nothing."""
-
-
 def _reuse_user(doc: DockerfileDoc, stage: Stage, made: list[Creation], uid: str, gid: str,
                 edits: list[Edit]) -> str | None:
     """USER value for the last user the chain already creates (adding ids it lacks), else None
-    when there is no such user; raises _Decline when its ids cannot be made fixed."""
+    when there is no such user; raises NoFix when its ids cannot be made fixed."""
     users = [c for c in made if c.kind == "user"]
     if not users:
         return None
     c = users[-1]
     u = resolve_id(c.id, c.stage)
     if c.id is not None and u is None:
-        raise _Decline(f"the uid of {c.name!r} ({c.id}) cannot be resolved")
+        raise NoFix(f"the uid of {c.name!r} ({c.id}) cannot be resolved")
     if u is None:
-        e = _id_edit(doc, c, uid)
-        if e is None:
-            raise _Decline("the user's creation command cannot be edited")
-        edits.append(e)
+        edits.append(_id_edit(doc, c, uid))
         u = uid
     g: str | None = None
     if c.group is not None:
@@ -171,10 +167,7 @@ def _reuse_user(doc: DockerfileDoc, stage: Stage, made: list[Creation], uid: str
         if g is None:
             grp = next((x for x in reversed(made) if x.kind == "group" and x.name == c.group), None)
             if grp is not None and grp.id is None:
-                e = _id_edit(doc, grp, gid)
-                if e is None:
-                    raise _Decline("the group's creation command cannot be edited")
-                edits.append(e)
+                edits.append(_id_edit(doc, grp, gid))
                 g = gid
     return f"{u}:{g}" if g is not None else u
 
@@ -188,15 +181,16 @@ def _reuse_user(doc: DockerfileDoc, stage: Stage, made: list[Creation], uid: str
     params=_USER_PARAMS,
     site=StageSite,
 )
-def add_user(ctx: FixContext[StageSite]) -> FixResult | None:
+def add_user(ctx: FixContext[StageSite]) -> FixResult:
     doc, stage = _doc(ctx), ctx.site.stage
     uid, gid = _ids(ctx, stage)
     name = ctx.value("user_name").strip() or "app"
     if not _NAME.fullmatch(name):
-        raise ValueError(f"bad user name {name!r}")
+        raise NoFix(f"{name!r} is not a portable user name")
     family = user_family(stage)
     if family == "windows":
-        return None
+        raise NoFix("the base image is Windows: its accounts (ContainerUser, ContainerAdministrator) are not "
+                    "created the Linux way; set USER ContainerUser by hand")
     edits: list[Edit] = []
     create: str | None = None
     how: str
@@ -210,13 +204,14 @@ def add_user(ctx: FixContext[StageSite]) -> FixResult | None:
                "ids only (create the account yourself if the image needs it in /etc/passwd)")
     else:
         made = creations(stage, image_family(stage))
-        reused = _reuse_user(doc, stage, made, uid, gid, edits)  # _Decline is a NoFix: its reason reaches the user
+        reused = _reuse_user(doc, stage, made, uid, gid, edits)
         if reused is not None:
             value = reused
             how = "the stage already creates a user; USER switches to its ids"
         else:
             if any(c.name == name for c in made):
-                return None  # a group or user of that name exists already: a human decides
+                raise NoFix(f"the build already creates a group named {name!r}: a user of that name would "
+                            "clash with it; give another name (user_name)")
             create = _CREATE[family].format(uid=uid, gid=gid, name=name)
             value = f"{uid}:{gid}"
             how = f"the user is created for {_FAMILY_LABEL[family]}"
@@ -267,12 +262,14 @@ def add_user(ctx: FixContext[StageSite]) -> FixResult | None:
     params=_USER_PARAMS[:2],
     site=CommandSite,
 )
-def fix_user_ids(ctx: FixContext[CommandSite]) -> FixResult | None:
+def fix_user_ids(ctx: FixContext[CommandSite]) -> FixResult:
     doc, stage, rc = _doc(ctx), _stage(ctx.site.stage), ctx.site.rc
     family = image_family(stage)
     style = account_style(rc, family)
-    if style is None or command_site(rc) is None:
-        return None
+    if style is None:
+        raise NoFix(f"which {rc.name} this is (Debian's or BusyBox's) tells neither from its options nor from "
+                    "the base image: their id options differ")
+    editable_site(rc)
     made = creations(stage, family)
     uid, gid = _ids(ctx, stage, made)
     name = rc.name
@@ -284,10 +281,9 @@ def fix_user_ids(ctx: FixContext[CommandSite]) -> FixResult | None:
     opt = id_option("group" if is_group else "user", style, long_used, short_used)
     name_word = rc.cmd.name_word
     if name_word is None:
-        return None
+        raise NoFix(f"the name of the {rc.name} command is not a plain word")
     if is_group:
-        e = insert_after_word(doc, rc, name_word, f" {opt} {gid}")
-        return FixResult([e]) if e is not None else None
+        return FixResult([insert_after_word(doc, rc, name_word, f" {opt} {gid}")])
     c = next((x for x in made if x.rc is rc or (x.rc.instruction is rc.instruction and x.rc.whole.start == rc.whole.start)),
              None)
     if c is not None and c.own_group and starts_a_step(rc):
@@ -297,12 +293,10 @@ def fix_user_ids(ctx: FixContext[CommandSite]) -> FixResult | None:
         first = word_source(doc, rc, rc.whole.words[0])
         pre = doc.edit(first.start, first.start, f"{group_cmd} {sysflag}{group_opt(long_used, short_used)} {gid} {c.name} && ")
         e = insert_after_word(doc, rc, name_word, f" {opt} {uid} {_PRIMARY[style](long_used, short_used)} {c.name}")
-        if e is not None:
-            return FixResult([pre, e], explanation=f"Creates the group {c.name} with gid {gid} before the user and "
-                             f"gives the user uid {uid} and that group, so neither id depends on what the base "
-                             "image holds or collides with another account of the build.")
-    e = insert_after_word(doc, rc, name_word, f" {opt} {uid}")
-    return FixResult([e]) if e is not None else None
+        return FixResult([pre, e], explanation=f"Creates the group {c.name} with gid {gid} before the user and "
+                         f"gives the user uid {uid} and that group, so neither id depends on what the base "
+                         "image holds or collides with another account of the build.")
+    return FixResult([insert_after_word(doc, rc, name_word, f" {opt} {uid}")])
 
 
 _OWN_GROUP = {
@@ -332,24 +326,28 @@ _PRIMARY = {
     the same account.""",
     site=StageSite,
 )
-def numeric_user(ctx: FixContext[StageSite]) -> list[Edit] | None:
+def numeric_user(ctx: FixContext[StageSite]) -> list[Edit]:
     doc, stage = _doc(ctx), ctx.site.stage
     eu = effective_user(stage)
     ins = eu.instruction
-    if ins is None or eu.stage is not stage:
-        return None
+    if ins is None:
+        raise NoFix("the stage sets no USER of its own")
+    if eu.stage is not stage:
+        raise NoFix(f"USER is set in the stage this one is built on (line {ins.line}): change it there")
     user, _, group = ins_user_name(ins).partition(":")
     made = creations(stage, image_family(stage))
     c = next((x for x in reversed(made) if x.kind == "user" and x.name == user), None)
     if c is None:
-        return None
+        raise NoFix(f"{user!r} is not created in this Dockerfile: its uid is whatever the base image gives it; "
+                    "write the number by hand")
     u = resolve_id(c.id, c.stage)
     if u is None:
-        return None
+        raise NoFix(f"the uid of {user!r} is chosen at build time (no fixed id where it is created): fix it "
+                    "there first (df.fix-user-ids)")
     if group:
         g = group_gid(group, stage, made)
         if g is None:
-            return None
+            raise NoFix(f"the gid of the group {group!r} is not fixed in this Dockerfile")
     else:
         g = group_gid(c.group, c.stage, made) if c.group is not None else None
     value = f"{u}:{g}" if g is not None else u  # a bare UID keeps the passwd entry's groups
@@ -374,10 +372,9 @@ _SUDO_IDENTITY = frozenset({"--user", "--group", "--login", "--shell", "-u", "-g
     already, so the command does exactly the same without it.""",
     site=CommandSite,
 )
-def drop_sudo(ctx: FixContext[CommandSite]) -> list[Edit] | FixResult | None:
+def drop_sudo(ctx: FixContext[CommandSite]) -> list[Edit] | FixResult:
     doc, stage, ins, rc = _doc(ctx), _stage(ctx.site.stage), ctx.site.ins, ctx.site.rc
-    if command_site(rc) is None:
-        return None
+    editable_site(rc)
     user, known = user_at(stage, ins)
     if not known:
         root = stage.root_image()
@@ -387,8 +384,6 @@ def drop_sudo(ctx: FixContext[CommandSite]) -> list[Edit] | FixResult | None:
         raise NoFix("the base image runs as a non-root user whose name batten does not know: wrap the step "
                     "in USER root ... USER <that user> by hand")
     removal = _sudo_removal(doc, ins, rc)
-    if removal is None:
-        return None
     if is_root_user(user):
         return removal
     # the step runs as `user`: it can run as root without sudo only if every command of it used sudo
@@ -404,11 +399,11 @@ def drop_sudo(ctx: FixContext[CommandSite]) -> list[Edit] | FixResult | None:
                      f"before it, USER {user} after it) without sudo, so every command runs as it did.")
 
 
-def _sudo_removal(doc: DockerfileDoc, ins: Instruction, rc: RunCommand) -> list[Edit] | None:
+def _sudo_removal(doc: DockerfileDoc, ins: Instruction, rc: RunCommand) -> list[Edit]:
     words = rc.whole.words
     k = next((i for i, w in enumerate(words) if w.text.rsplit("/", 1)[-1] == "sudo"), None)
     if k is None:
-        return None
+        raise NoFix("sudo is not a plain word of this command (a variable or a quoted script runs it)")
     j = k + 1
     n = len(words)
     while j < n:
@@ -420,10 +415,11 @@ def _sudo_removal(doc: DockerfileDoc, ins: Instruction, rc: RunCommand) -> list[
             break
         opt = o.split("=", 1)[0]
         if opt in _SUDO_IDENTITY or (not o.startswith("--") and any(c in o[1:] for c in "ugis")):
-            return None  # another user or a login shell: not the same command without sudo
+            raise NoFix(f"sudo {o} runs the command as another user or through a login shell: without sudo "
+                        "it would not be the same command")
         j += 2 if opt in _SUDO_ARG and "=" not in o else 1
     if j >= n:
-        return None  # `sudo -v` and friends: nothing left to run
+        raise NoFix("sudo runs no command here (sudo -v, -l, -k...): remove it by hand if it is not needed")
     first = word_source(doc, rc, words[k])
     last = word_source(doc, rc, words[j - 1])
     return remove_token(doc, ins, Span(first.start, last.end))
@@ -443,12 +439,12 @@ def _sudo_removal(doc: DockerfileDoc, ins: Instruction, rc: RunCommand) -> list[
     nothing by itself, so also remove the SSH daemon from the image.""",
     site=WordSite,
 )
-def remove_expose(ctx: FixContext[WordSite]) -> list[Edit] | None:
+def remove_expose(ctx: FixContext[WordSite]) -> list[Edit]:
     doc, ins, span = _doc(ctx), ctx.site.ins, ctx.site.span
     words = ins.words()
     hit = next(((t, raw) for t, raw, sp in words if sp == span), None)
     if hit is None:
-        return None
+        raise NoFix("the port is not a word of this EXPOSE as written")
     text, raw = hit
     port, slash, proto = text.partition("/")
     if "-" in port:
@@ -461,7 +457,7 @@ def remove_expose(ctx: FixContext[WordSite]) -> list[Edit] | None:
             pieces.append(f"23-{hi}" if hi > 23 else "23")
         if pieces:
             if raw != text:
-                return None
+                raise NoFix(f"the range {raw} is quoted or uses a variable: split it around 22 by hand")
             return [doc.edit(span.start, span.end, " ".join(p + slash + proto for p in pieces))]
     if len(words) == 1:
         return [delete_instruction(doc, ins)]
@@ -540,7 +536,7 @@ def _has_expose(stage: Stage) -> bool:
     ),
     site=StageSite,
 )
-def healthcheck(ctx: FixContext[StageSite]) -> FixResult | None:
+def healthcheck(ctx: FixContext[StageSite]) -> FixResult:
     doc, stage = _doc(ctx), ctx.site.stage
     interval = ctx.value("healthcheck_interval").strip() or "30s"
     timeout = ctx.value("healthcheck_timeout").strip() or "5s"
@@ -548,9 +544,9 @@ def healthcheck(ctx: FixContext[StageSite]) -> FixResult | None:
     retries = ctx.value("healthcheck_retries").strip() or "3"
     for v in (interval, timeout, start):
         if not _DURATION.fullmatch(v):
-            raise ValueError(f"bad duration {v!r}")
+            raise NoFix(f"{v!r} is not a duration (e.g. 30s, 1m30s)")
     if not retries.isdigit():
-        raise ValueError(f"bad retries {retries!r}")
+        raise NoFix(f"{retries!r} is not a whole number of retries")
     root = stage.root_image()
     if facts_for(root.raw if root is not None else None).has_own_healthcheck:
         raise NoFix(f"the base image {root.raw if root else ''} defines its own HEALTHCHECK, which this stage "
@@ -566,7 +562,7 @@ def healthcheck(ctx: FixContext[StageSite]) -> FixResult | None:
         ctx.values["healthcheck_cmd"] = cmd  # shown as the parameter's value in previews
         ctx.sources["healthcheck_cmd"] = "evidence" if probe.confirmed else "checklist"
     if "\n" in cmd or "\r" in cmd:
-        raise ValueError("the health check command must be one line")
+        raise NoFix("the health check command must be one line")
     line = (f"{doc.kw('HEALTHCHECK')} --interval={interval} --timeout={timeout} "
             f"--start-period={start} --retries={retries} {doc.kw('CMD')} {cmd}")
     edit = add_lines_to_stage(doc, stage, [line])
@@ -615,9 +611,9 @@ def _visible(df: DockerfileModel, stage: Stage, ins: Instruction, name: str) -> 
 _SYNTAX_OLD = re.compile(r"(?:docker\.io/)?docker/dockerfile:1\.(\d+)(?:\.\d+)?(-labs)?(@sha256:[0-9a-f]+)?")
 
 
-def _syntax_edits(doc: DockerfileDoc) -> list[Edit] | None:
+def _syntax_edits(doc: DockerfileDoc) -> list[Edit]:
     """`# syntax=docker/dockerfile:1` as the first line (before `# escape=`/`# check=`), or an
-    old 1.x syntax raised to 1 (secret mounts with env= need 1.10); None when pinned by digest."""
+    old 1.x syntax raised to 1 (secret mounts with env= need 1.10); NoFix when pinned by digest."""
     syn = doc.df.directives.get("syntax")
     if syn is None:
         # an insertion that replaces the first character: two secret fixes planned on the same
@@ -627,11 +623,13 @@ def _syntax_edits(doc: DockerfileDoc) -> list[Edit] | None:
     if m is None or int(m.group(1)) >= 10:
         return []
     if m.group(3):
-        return None
+        raise NoFix(f"the syntax directive pins docker/dockerfile 1.{m.group(1)} by digest: secret mounts with "
+                    "env= need 1.10; raise it by hand")
     line = doc.text[syn.span.start : syn.span.end]
     at = line.rfind(syn.value)
     if at < 0:
-        return None
+        raise NoFix("the syntax directive is written in a way batten cannot edit: raise it to "
+                    "docker/dockerfile:1 by hand")
     start = syn.span.start + at
     return [doc.edit(start, start + len(syn.value), "docker/dockerfile:1" + (m.group(2) or ""))]
 
@@ -651,10 +649,11 @@ application reads the variable at run time, pass it at run time instead."""
     explanation=_SECRET_EXPLANATION,
     site=(PairSite, InstructionSite),
 )
-def secret_mount(ctx: FixContext[PairSite | InstructionSite]) -> FixResult | None:
+def secret_mount(ctx: FixContext[PairSite | InstructionSite]) -> FixResult:
     site = ctx.site
     if not isinstance(site, PairSite):
-        return None
+        raise NoFix(f"the credential is written inside the {site.ins.keyword} itself: take it out and pass it "
+                    "with RUN --mount=type=secret by hand")
     doc, stage, ins, pair = _doc(ctx), site.stage, site.ins, site.pair
     df = doc.df
     name = pair.key
@@ -663,7 +662,7 @@ def secret_mount(ctx: FixContext[PairSite | InstructionSite]) -> FixResult | Non
     visible: list[Instruction] = []
     if stage is None:  # a global ARG: stages see it where they declare `ARG NAME`
         if any(v.keyword == "FROM" and ref.search(v.args) for v in df.referencing(name)):
-            return None  # an image reference needs it
+            raise NoFix(f"FROM uses {name}: an image reference cannot come from a secret mount")
         for st in df.stages:
             for i2, p2 in df.declarations(st, "ARG", name):
                 if p2.value is None:
@@ -689,7 +688,8 @@ def secret_mount(ctx: FixContext[PairSite | InstructionSite]) -> FixResult | Non
             if ref.search(body) and v not in mounts:
                 mounts.append(v)
         elif v.keyword != "FROM" and ref.search(doc.text[v.span.start : v.span.end]):
-            return None  # ENV/LABEL/COPY... would lose the value: a human decides
+            raise NoFix(f"{v.keyword} on line {v.line} uses {name} too and would lose its value: decide by hand "
+                        "where that value comes from")
     edits: list[Edit] = []
     by_ins: dict[int, list[Pair]] = {}
     for i, p in removals:
@@ -703,16 +703,14 @@ def secret_mount(ctx: FixContext[PairSite | InstructionSite]) -> FixResult | Non
         elif len(gone) == 1:
             edits.extend(remove_pair(doc, i, gone[0].span))
         else:
-            return None  # several pairs of one instruction: their blanks would collide
+            raise NoFix(f"{i.keyword} on line {i.line} declares {name} more than once beside other variables: "
+                        "remove them by hand")
     sid = kebab(name)
     for run in mounts:
         off = run.args_span.start
         edits.append(doc.edit(off, off, f"--mount=type=secret,id={sid},env={name} "))
     if mounts:
-        syntax = _syntax_edits(doc)
-        if syntax is None:
-            return None
-        for s in syntax:
+        for s in _syntax_edits(doc):
             clash = next((e for e in edits if e.start == 0 and e.end > 0), None)
             if s.start == 0 and clash is not None:  # the removed line was the file's first
                 edits.remove(clash)
@@ -732,13 +730,12 @@ def secret_mount(ctx: FixContext[PairSite | InstructionSite]) -> FixResult | Non
 # ---------------------------------------------------------------------------------------------
 
 
-def _insert_after_sub(ctx: FixContext[CommandSite], sub: str, flag: str) -> list[Edit] | None:
+def _insert_after_sub(ctx: FixContext[CommandSite], sub: str, flag: str) -> list[Edit]:
     doc, rc = _doc(ctx), ctx.site.rc
     pos = rc.cmd.positional()
     if not pos or pos[0].text != sub:
-        return None
-    e = insert_after_word(doc, rc, pos[0], f" {flag}")
-    return [e] if e is not None else None
+        raise NoFix(f"the {rc.name} subcommand is not a plain {sub!r} word here")
+    return [insert_after_word(doc, rc, pos[0], f" {flag}")]
 
 
 @fixer(
@@ -749,7 +746,7 @@ def _insert_after_sub(ctx: FixContext[CommandSite], sub: str, flag: str) -> list
     for and their dependencies, not the recommended extras.""",
     site=CommandSite,
 )
-def apt_no_recommends(ctx: FixContext[CommandSite]) -> list[Edit] | None:
+def apt_no_recommends(ctx: FixContext[CommandSite]) -> list[Edit]:
     return _insert_after_sub(ctx, "install", "--no-install-recommends")
 
 
@@ -761,7 +758,7 @@ def apt_no_recommends(ctx: FixContext[CommandSite]) -> list[Edit] | None:
     leaves nothing in /var/cache/apk.""",
     site=CommandSite,
 )
-def apk_no_cache(ctx: FixContext[CommandSite]) -> list[Edit] | None:
+def apk_no_cache(ctx: FixContext[CommandSite]) -> list[Edit]:
     return _insert_after_sub(ctx, "add", "--no-cache")
 
 
@@ -773,15 +770,14 @@ def apk_no_cache(ctx: FixContext[CommandSite]) -> list[Edit] | None:
     the layer.""",
     site=CommandSite,
 )
-def pip_no_cache(ctx: FixContext[CommandSite]) -> list[Edit] | None:
+def pip_no_cache(ctx: FixContext[CommandSite]) -> list[Edit]:
     doc, rc = _doc(ctx), ctx.site.rc
     args = rc.cmd.args
     window = args[:2] if rc.name.startswith("pip") else args[2:3]
     w = next((x for x in window if x.text == "install"), None)
     if w is None:
-        return None
-    e = insert_after_word(doc, rc, w, " --no-cache-dir")
-    return [e] if e is not None else None
+        raise NoFix(f"`install` is not where {rc.name} takes its subcommand here")
+    return [insert_after_word(doc, rc, w, " --no-cache-dir")]
 
 
 _APT_CLEAN = "rm -rf /var/lib/apt/lists/*"
@@ -795,18 +791,13 @@ _APT_CLEAN = "rm -rf /var/lib/apt/lists/*"
     its own continuation style), so the package index does not stay in the layer.""",
     site=CommandSite,
 )
-def apt_lists_cleanup(ctx: FixContext[CommandSite]) -> list[Edit] | None:
+def apt_lists_cleanup(ctx: FixContext[CommandSite]) -> list[Edit]:
     doc, ins, rc = _doc(ctx), ctx.site.ins, ctx.site.rc
-    site = command_site(rc)
-    if site is None:
-        return None
-    kind, hd = site
+    kind, hd = editable_site(rc)
     if kind == "heredoc":
         assert hd is not None
-        e = heredoc_append(doc, hd, _APT_CLEAN)
-    else:
-        e = append_command(doc, ins, _APT_CLEAN)
-    return [e] if e is not None else None
+        return [heredoc_append(doc, hd, _APT_CLEAN)]
+    return [append_command(doc, ins, _APT_CLEAN)]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -832,17 +823,17 @@ def _word_span(doc: DockerfileDoc, rc: RunCommand, words: list[Word], a: int, b:
     failure is the check doing its job.""",
     site=(CommandSite, PairSite, InstructionSite),
 )
-def remove_flag(ctx: FixContext[CommandSite | PairSite | InstructionSite]) -> list[Edit] | None:
+def remove_flag(ctx: FixContext[CommandSite | PairSite | InstructionSite]) -> list[Edit]:
     doc, site = _doc(ctx), ctx.site
     if isinstance(site, PairSite):
         if site.ins.keyword not in ("ENV", "ARG"):
-            return None
+            raise NoFix(f"{site.ins.keyword} {site.pair.key} is not an ENV or ARG batten can remove")
         return remove_pair(doc, site.ins, site.pair.span)
     if not isinstance(site, CommandSite) or site.word is None:
-        return None  # repository config text, edit by hand
+        raise NoFix(f"the setting is in repository configuration this {site.ins.keyword} writes "
+                    "(sslverify=0, gpgcheck=0): edit that text by hand")
     ins, rc, k = site.ins, site.rc, site.word
-    if command_site(rc) is None:
-        return None
+    editable_site(rc)
     words = rc.cmd.words
     w = words[k]
     t = w.text
@@ -851,28 +842,28 @@ def remove_flag(ctx: FixContext[CommandSite | PairSite | InstructionSite]) -> li
         cluster = t[1:]
         cut = next((i for i, c in enumerate(cluster) if c in _CURL_ARG_SHORT), len(cluster))
         if "k" not in cluster[:cut]:
-            return None  # the k belongs to an option's argument
+            raise NoFix(f"in {t} the k is an option's argument, not curl's -k")
         rest = cluster[:cut].replace("k", "") + cluster[cut:]
         if rest:
             if w.raw != t:
-                return None
+                raise NoFix(f"{w.raw} is quoted or escaped: take the k out of it by hand")
             sp = word_source(doc, rc, w)
             return [doc.edit(sp.start, sp.end, "-" + rest)]
         return remove_token(doc, ins, word_source(doc, rc, w))
     if t == "--trusted-host":
         if k + 1 >= len(words):
-            return None
+            raise NoFix("--trusted-host has no host after it")
         return remove_token(doc, ins, _word_span(doc, rc, words, k, k + 1))
     if name == "git":
         if words[1:2] and words[1].text == "config":
-            return None  # `git config http.sslVerify false`: the whole command is the setting
+            raise NoFix("`git config http.sslVerify false` is a setting of its own: remove the command by hand")
         if k >= 1 and words[k - 1].text == "-c" and "=" in t:
             return remove_token(doc, ins, _word_span(doc, rc, words, k - 1, k))
-        return None
+        raise NoFix(f"{t} is not given to git with -c: remove it by hand")
     if name in ("npm", "yarn", "pnpm") and t != "--strict-ssl=false":
-        return None  # `npm config set strict-ssl false`: the whole command is the setting
+        raise NoFix(f"`{name} config set strict-ssl false` is a setting of its own: remove the command by hand")
     if not t.startswith("-"):
-        return None
+        raise NoFix(f"{t!r} is not an option batten can remove on its own")
     return remove_token(doc, ins, word_source(doc, rc, w))
 
 
@@ -891,15 +882,16 @@ _COPY_FLAGS = frozenset({"chown", "chmod", "link", "exclude", "parents"})
     extraction and URL fetching.""",
     site=InstructionSite,
 )
-def add_to_copy(ctx: FixContext[InstructionSite]) -> list[Edit] | None:
+def add_to_copy(ctx: FixContext[InstructionSite]) -> list[Edit]:
     doc, ins = _doc(ctx), ctx.site.ins
     if ins.keyword != "ADD":
-        return None
-    if any(f.name not in _COPY_FLAGS for f in ins.flags):
-        return None
+        raise NoFix(f"{ins.keyword} is not ADD")
+    other = next((f.name for f in ins.flags if f.name not in _COPY_FLAGS), None)
+    if other is not None:
+        raise NoFix(f"ADD --{other} has no COPY equivalent")
     srcs = ins.json[:-1] if ins.json is not None else [t for t, _r, _s in ins.words()][:-1]
     if any("$" in s for s in srcs):
-        return None  # a variable may name an archive, which ADD would extract
+        raise NoFix("a source is named by a variable, which may be an archive ADD extracts: decide by hand")
     raw = ins.raw_keyword
     new = "COPY" if raw.isupper() else "copy" if raw.islower() else "Copy"
     ks = ins.keyword_span
@@ -915,20 +907,23 @@ def add_to_copy(ctx: FixContext[InstructionSite]) -> list[Edit] | None:
     syntax (variables, pipes, &&, redirections, globs).""",
     site=InstructionSite,
 )
-def cmd_json(ctx: FixContext[InstructionSite]) -> FixResult | None:
+def cmd_json(ctx: FixContext[InstructionSite]) -> FixResult:
     doc, stage, ins = _doc(ctx), ctx.site.stage, ctx.site.ins
     if ins.keyword not in ("CMD", "ENTRYPOINT"):
-        return None
-    if ins.json is not None or ins.heredocs or ins.flags:
-        return None
+        raise NoFix(f"{ins.keyword} is not CMD or ENTRYPOINT")
+    if ins.json is not None:
+        raise NoFix(f"the {ins.keyword} is in exec form already")
+    if ins.heredocs or ins.flags:
+        raise NoFix(f"the {ins.keyword} carries a heredoc or flags, which the exec form cannot hold")
     args = ins.args
     if not args.strip() or has_shell_syntax(args) or "\\" in args or doc.esc in args:
-        return None
+        raise NoFix("the command uses the shell (variables, pipes, &&, redirections, globs, escapes): in exec "
+                    "form it would run without one")
     cmds = split_commands(args)
     if len(cmds) != 1 or cmds[0].redirects or not cmds[0].words:
-        return None
+        raise NoFix("the command is not one simple command: it needs the shell")
     if ins.keyword == "ENTRYPOINT" and isinstance(stage, Stage) and stage.instructions_named("CMD"):
-        return None  # exec-form ENTRYPOINT would start passing CMD as arguments
+        raise NoFix("the stage also has a CMD: an exec-form ENTRYPOINT would start receiving it as arguments")
     words = [w.text for w in cmds[0].words]
     new = json.dumps(words, ensure_ascii=False)
     span = ins.args_span
@@ -953,13 +948,12 @@ def cmd_json(ctx: FixContext[InstructionSite]) -> FixResult | None:
     ask for a confirmation no one can give during a build.""",
     site=CommandSite,
 )
-def assume_yes(ctx: FixContext[CommandSite]) -> list[Edit] | None:
+def assume_yes(ctx: FixContext[CommandSite]) -> list[Edit]:
     doc, rc = _doc(ctx), ctx.site.rc
     pos = rc.cmd.positional()
     if not pos:
-        return None
-    e = insert_after_word(doc, rc, pos[0], " -y")
-    return [e] if e is not None else None
+        raise NoFix(f"{rc.name} has no subcommand word to put -y after")
+    return [insert_after_word(doc, rc, pos[0], " -y")]
 
 
 @fixer(
@@ -971,23 +965,18 @@ def assume_yes(ctx: FixContext[CommandSite]) -> list[Edit] | None:
     the cache does not stay in the layer.""",
     site=CommandSite,
 )
-def pkg_clean(ctx: FixContext[CommandSite]) -> list[Edit] | None:
+def pkg_clean(ctx: FixContext[CommandSite]) -> list[Edit]:
     from batten.checks.dockerfile_rules import CLEAN_COMMANDS
 
     command = CLEAN_COMMANDS.get(ctx.finding.rule.id)
     if command is None:
-        return None
+        raise NoFix(f"no clean command is known for {ctx.finding.rule.id}")
     doc, ins, rc = _doc(ctx), ctx.site.ins, ctx.site.rc
-    site = command_site(rc)
-    if site is None:
-        return None
-    kind, hd = site
+    kind, hd = editable_site(rc)
     if kind == "heredoc":
         assert hd is not None
-        e = heredoc_append(doc, hd, command)
-    else:
-        e = append_command(doc, ins, command)
-    return [e] if e is not None else None
+        return [heredoc_append(doc, hd, command)]
+    return [append_command(doc, ins, command)]
 
 
 @fixer(
@@ -998,14 +987,13 @@ def pkg_clean(ctx: FixContext[CommandSite]) -> list[Edit] | None:
     lastlog and faillog files, which Docker would otherwise store as megabytes of zeros.""",
     site=CommandSite,
 )
-def useradd_no_log_init(ctx: FixContext[CommandSite]) -> list[Edit] | None:
+def useradd_no_log_init(ctx: FixContext[CommandSite]) -> list[Edit]:
     doc, rc = _doc(ctx), ctx.site.rc
     name = rc.cmd.name_word
     if name is None or rc.name != "useradd":
-        return None
+        raise NoFix("the command is not a plain useradd")
     long = any(w.text.startswith("--") for w in rc.cmd.args)
-    e = insert_after_word(doc, rc, name, " --no-log-init" if long else " -l")
-    return [e] if e is not None else None
+    return [insert_after_word(doc, rc, name, " --no-log-init" if long else " -l")]
 
 
 @fixer(
@@ -1016,14 +1004,14 @@ def useradd_no_log_init(ctx: FixContext[CommandSite]) -> list[Edit] | None:
     form BuildKit expects; the port and its meaning stay the same.""",
     site=WordSite,
 )
-def expose_protocol_case(ctx: FixContext[WordSite]) -> list[Edit] | None:
+def expose_protocol_case(ctx: FixContext[WordSite]) -> list[Edit]:
     doc, span = _doc(ctx), ctx.site.span
     if not ctx.finding.evidence.get("casing"):
         raise NoFix("only the protocol's casing has a safe fix; the port itself needs a person")
     word = doc.text[span.start:span.end]
     slash = word.rfind("/")
     if slash == -1 or not word[slash + 1:].isalpha():
-        return None
+        raise NoFix(f"{word!r} has no protocol written in letters to lower-case")
     return [doc.edit(span.start + slash + 1, span.end, word[slash + 1:].lower())]
 
 
@@ -1035,5 +1023,5 @@ def expose_protocol_case(ctx: FixContext[WordSite]) -> list[Edit] | None:
     the image behaves exactly as before.""",
     site=InstructionSite,
 )
-def single_healthcheck(ctx: FixContext[InstructionSite]) -> list[Edit] | None:
+def single_healthcheck(ctx: FixContext[InstructionSite]) -> list[Edit]:
     return [delete_instruction(_doc(ctx), ctx.site.ins)]

@@ -22,6 +22,7 @@ from batten.checks.base import (
     stage_env,
     strip_heredoc_markers,
 )
+from batten.fixers.registry import NoFix
 from batten.model import Edit, Finding, Span
 from batten.sources.dockerfile import DockerfileModel, Heredoc, Instruction, Stage, expand_args
 from batten.sources.shell import Word, split_commands
@@ -401,9 +402,21 @@ def word_source(doc: DockerfileDoc, rc: RunCommand, w: Word) -> Span:
     return Span(start, end)
 
 
-def insert_after_word(doc: DockerfileDoc, rc: RunCommand, w: Word, text: str) -> Edit | None:
-    if command_site(rc) is None:
-        return None
+UNMAPPED = ("the command is in exec form or inside a quoted script (sh -c '...'): its words do not map "
+            "one-to-one onto the file, so batten does not edit them")
+
+
+def editable_site(rc: RunCommand) -> tuple[str, Heredoc | None]:
+    """`command_site(rc)`, or NoFix when the command's words do not map onto the file."""
+    site = command_site(rc)
+    if site is None:
+        raise NoFix(UNMAPPED)
+    return site
+
+
+def insert_after_word(doc: DockerfileDoc, rc: RunCommand, w: Word, text: str) -> Edit:
+    """`text` right after the word `w` of `rc`; NoFix where the command does not map onto the file."""
+    editable_site(rc)
     sp = word_source(doc, rc, w)
     return doc.edit(sp.end, sp.end, text)
 
@@ -552,18 +565,19 @@ def kebab(name: str) -> str:
     return s or "secret"
 
 
-def heredoc_append(doc: DockerfileDoc, hd: Heredoc, line: str) -> Edit | None:
+def heredoc_append(doc: DockerfileDoc, hd: Heredoc, line: str) -> Edit:
     """A new last line for a heredoc body (before its terminator), indented like the body's
-    last line; None when the body's last line continues or the heredoc is unterminated."""
+    last line; NoFix when the body's last line continues or the heredoc is unterminated."""
     if not hd.terminated:
-        return None
+        raise NoFix(f"the heredoc <<{hd.delimiter} has no terminator line: where its body ends is unclear")
     body = hd.body
     lines = body.split("\n")
     if lines and lines[-1] == "":
         lines.pop()
     last = next((ln for ln in reversed(lines) if not _is_blank(ln)), "")
     if last.rstrip(" \t\r").endswith(("\\", "&&", "||", "|")):
-        return None
+        raise NoFix(f"the last line of the heredoc <<{hd.delimiter} continues (\\, &&, ||, |): a new line would "
+                    "join its command")
     nl = "\r\n" if body.endswith("\r\n") else ("\n" if body.endswith("\n") else doc.nl)
     indent = indent_of(last)
     off = hd.body_span.end
@@ -631,13 +645,16 @@ def run_layout(doc: DockerfileDoc, ins: Instruction) -> Layout:
     return lay
 
 
-def append_command(doc: DockerfileDoc, ins: Instruction, command: str) -> Edit | None:
+def append_command(doc: DockerfileDoc, ins: Instruction, command: str) -> Edit:
     """Append `command` to a shell-form RUN's own line(s), after its last command."""
-    if ins.json is not None or ins.heredocs:
-        return None
+    if ins.json is not None:
+        raise NoFix("the RUN is in exec form (JSON): it has no shell to chain another command with")
+    if ins.heredocs:
+        raise NoFix("the RUN's line opens a heredoc: batten does not append to a line whose heredoc body "
+                    "follows it")
     cmds = [c for c in split_commands(ins.args) if c.words or c.redirects]
     if not cmds:
-        return None
+        raise NoFix("the RUN has no command on its own line to append to")
     end = max(c.end for c in cmds)
     off = ins.source_offset(end - 1) + 1
     if doc.text[off - 1 : off] != ins.args[end - 1 : end]:

@@ -6,7 +6,7 @@ import os
 from collections.abc import Mapping
 
 from batten.config import Config
-from batten.fixers.registry import REGISTRY, FixerSpec, NoFix, build_fix
+from batten.fixers.registry import REGISTRY, FixerSpec, NoFix, SilentDecline, build_fix
 from batten.model import Finding, Fix
 from batten.sources.project import Project
 
@@ -52,6 +52,10 @@ def plan(
         raise NoFix(f"{finding.rule.id} has no automatic fix")
     try:
         return build_fix(spec, finding, project, config, values, evidence)
+    except SilentDecline:
+        if os.environ.get("BATTEN_STRICT_FIXERS"):  # every decline says why (raise NoFix(reason))
+            raise TypeError(f"{spec.id} declined {finding.rule.id} at {finding.path}:{finding.line} without a reason") from None
+        raise
     except NoFix:
         raise
     except (ValueError, KeyError, IndexError, AttributeError, TypeError) as exc:

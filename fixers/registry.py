@@ -4,8 +4,8 @@ parameter values) to a `Fix`, i.e. a list of edits on the original text.
 Each fixer names the site it takes (`site=`, a class of batten.checks.sites or a tuple of them):
 the rule hands it the node it found (`Finding.subject`), and the fixer reads it as `ctx.site`,
 typed, with no unpacking. A fixer that cannot fix an instance raises `NoFix(reason)`;
-`build_fix` turns every other way of declining (returning None or no edits, a parameter that
-does not validate) into a `NoFix` too, so callers see one outcome: a `Fix`, or a reason for the
+`build_fix` turns every other way of declining (returning no edits, a parameter that does not
+validate) into a `NoFix` too, so callers see one outcome: a `Fix`, or a reason for the
 user."""
 
 from __future__ import annotations
@@ -27,6 +27,11 @@ class NoFix(ValueError):
     def __init__(self, reason: str = "no edit applies to this instance") -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+class SilentDecline(NoFix):
+    """A fixer returned no edits without saying why: the user sees only the generic line (the
+    test suite, with BATTEN_STRICT_FIXERS, reports it as a bug in the fixer)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +66,7 @@ class FixContext(Generic[S]):
         return self.values.get(name, "")
 
 
-FixerFn = Callable[[FixContext], "list[Edit] | FixResult | None"]  # FixContext[the fixer's site]
+FixerFn = Callable[[FixContext], "list[Edit] | FixResult"]  # FixContext[the fixer's site]
 
 
 @dataclass(slots=True)
@@ -168,7 +173,7 @@ def build_fix(
     out = spec.fn(ctx)
     res = out if isinstance(out, FixResult) else FixResult(list(out or ()))
     if not res.edits:
-        raise NoFix(f"{spec.id} has no edit for this instance")
+        raise SilentDecline(f"{spec.id} has no edit for this instance")
     params = tuple(Param(p.name, p.description, values[p.name], sources[p.name], p.risk) for p in spec.params)
     applicability = res.applicability or spec.applicability
     return Fix(
