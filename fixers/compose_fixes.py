@@ -891,8 +891,11 @@ def fix_internal_network(ctx: FixContext[ServiceSite]) -> list[Edit]:
         edits.append(insert_entries(_doc(base), base.root, {"networks": {net: {"internal": True}}}))
     else:
         raise NoFix("the top-level networks are not a mapping written in the service's own file")
-    joins = [_join_network(svc, net, keep_current=False)]
-    joins += [_join_network(o, net, keep_current=True) for o in consumers]
+    if net in _nets(svc):  # already on it beside `current` (an earlier fix made it a consumer): leave `current`
+        edits.append(_leave_network(svc, current))
+    else:
+        edits.extend(e for e in [_join_network(svc, net, keep_current=False)] if e is not None)
+    joins = [_join_network(o, net, keep_current=True) for o in consumers]
     edits.extend(e for e in joins if e is not None)
     if not edits:
         raise NoFix(f"the service is on {net!r} already, beside {current!r}; so is every service that talks to it")
@@ -913,6 +916,19 @@ def _talks_to(other: Service, name: str) -> bool:
     env = other.get("environment")
     pattern = re.compile(rf"(?:^|[/@:=\s]){re.escape(name)}(?::\d+|/|$)")
     return env is not None and env.is_map and any(pattern.search(v.text) for v in env.data.values())
+
+
+def _leave_network(svc: Service, name: str) -> Edit:
+    """Remove `name` from the networks the service lists."""
+    v = _written(svc, "networks")
+    if v.is_seq and isinstance(v.node, SequenceNode):
+        item = next((i for i in v.data if i.text == name), None)
+        if item is None:
+            raise NoFix(f"the service does not list {name!r} among its networks")
+        return _remove_seq_item(item)
+    if v.is_map and isinstance(v.node, MappingNode):
+        return remove_entry(_doc(v.file), v.node, name)  # type: ignore[arg-type]
+    raise YamlEditError("networks in an unexpected form")
 
 
 def _join_network(svc: Service, net: str, keep_current: bool) -> Edit | None:
@@ -976,12 +992,10 @@ def fix_env_secret(ctx: FixContext[NamedValueSite | ServiceSite]) -> FixResult:
     base_dir = cp.dir
     edits: list[Edit] = []
     if key in _FILE_ENV.get(img, set()):
-        sid = _secret_id(key)
-        rel_file = posixpath.join("secrets", f"{sid}.txt")
-        path = posixpath.join(base_dir, rel_file) if base_dir else rel_file
-        if ctx.project.aux_text(path) is not None or ctx.project.file(path) is not None:
-            raise NoFix(f"{rel_file} exists already: batten never overwrites a file")
-        edits.append(Edit(path, 0, 0, value))
+        top = cp.top.get("secrets") if cp.top is not None else None
+        sid, rel_file, path, write, declared = _secret_slot(ctx, top, base_dir, key, value)
+        if write:
+            edits.append(Edit(path, 0, 0, value))
         # the env entry -> KEY_FILE=/run/secrets/<sid>
         if listed:
             edits.append(replace_scalar(doc, v.node, f"{key}_FILE=/run/secrets/{sid}"))
@@ -994,11 +1008,10 @@ def fix_env_secret(ctx: FixContext[NamedValueSite | ServiceSite]) -> FixResult:
             edits.append(Edit(doc.path, kn.start_mark.index, kn.end_mark.index, f"{key}_FILE"))
             edits.append(replace_scalar(doc, vn, f"/run/secrets/{sid}"))  # type: ignore[arg-type]
         edits.extend(_append_or_add(svc, "secrets", [sid]))
-        top = cp.top.get("secrets") if cp.top is not None else None
-        if top is not None and top.is_map and sid in top.data:
-            raise NoFix(f"a top-level secret named {sid!r} exists already: batten does not change it")
         entry = {sid: {"file": f"./{rel_file}"}}
-        if top is not None and top.file is cp.base and isinstance(top.node, MappingNode):
+        if declared:
+            pass  # the very secret another service's fix declared (same file, same value): shared
+        elif top is not None and top.file is cp.base and isinstance(top.node, MappingNode):
             edits.append(insert_entries(_doc(cp.base), top.node, entry))
         elif top is None and cp.base.root is not None:
             edits.append(insert_entries(_doc(cp.base), cp.base.root, {"secrets": entry}))
@@ -1031,6 +1044,32 @@ def fix_env_secret(ctx: FixContext[NamedValueSite | ServiceSite]) -> FixResult:
             edits.append(Edit(doc.path, v.node.start_mark.index, v.node.end_mark.index, f'"{ref}"'))
         edits.extend(_gitignore(ctx, base_dir, ".env"))
     return FixResult(edits, secrets=(value,))
+
+
+def _secret_slot(ctx: FixContext, top: ComposeValue | None, base_dir: str, key: str,
+                 value: str) -> tuple[str, str, str, bool, bool]:
+    """Where the secret for `key` goes: (secret id, file relative to the compose directory, its
+    project path, whether to write the file, whether the top level declares it already).
+
+    A file or top-level secret of that name that holds this very value (written by another
+    service's fix in the same run) is shared; one holding another value is never overwritten:
+    the next free name (`<id>_2`, `<id>_3`...) is used instead."""
+    base = _secret_id(key)
+    for n in range(1, 10):
+        sid = base if n == 1 else f"{base}_{n}"
+        rel_file = posixpath.join("secrets", f"{sid}.txt")
+        path = posixpath.join(base_dir, rel_file) if base_dir else rel_file
+        held = ctx.project.aux_text(path)
+        if ctx.project.file(path) is not None or (held is not None and held.rstrip("\r\n") != value):
+            continue
+        declared = top is not None and top.is_map and sid in top.data
+        if declared:
+            assert top is not None
+            source = top.data[sid].get("file") if top.data[sid].is_map else None
+            if source is None or posixpath.normpath(source.text) != rel_file:
+                continue
+        return sid, rel_file, path, held is None, declared
+    raise NoFix(f"secrets/{base}.txt and nine more names are taken by other values: name the secret by hand")
 
 
 def _dotenv_quote(value: str) -> str:

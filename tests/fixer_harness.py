@@ -8,8 +8,9 @@
 - after/: for expect = "fixed", the files the fix changes, exactly as they must be written
   (files not in after/ must stay byte-identical).
 
-The harness checks that the fixed project re-scans without the finding, that a second run of
-the fixer changes nothing (idempotence), and that every other byte stays.
+The harness checks that one run applies every fix it offers, that the fixed project re-scans
+without the finding, that a second run of the fixer changes nothing (idempotence), and that
+every other byte stays.
 """
 
 from __future__ import annotations
@@ -86,6 +87,8 @@ def run_case(case: Case, tmp: Path) -> None:
     outcome = fix_all(project, config, pick, case.values)
     assert not outcome.failed, f"{case.name}: {outcome.failed}"
     assert outcome.applied, f"{case.name}: nothing applied"
+    # one run applies everything it offers: no fix is left declining on the text earlier fixes wrote
+    assert not outcome.pending, f"{case.name}: offered but not applied: {[(f.target, why) for f, why in outcome.pending]}"
     # compare with after/ byte for byte; everything else unchanged
     expected = dict(before)
     expected.update(_files(case.path / "after"))
