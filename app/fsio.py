@@ -19,6 +19,8 @@ the undo journal, the scan cache, reports) goes through here.
 - A file without write permission (0444) is refused unless ``force``.
 - ``expected``: the bytes the file must still have (``None``: must not exist), checked under the
   same directory handle just before writing.
+- Durability: the temp file is fsync'd before the rename, and the directory after it. A batch
+  of files (``sync_dir=False``) fsyncs each directory once at its end instead (:func:`sync_dirs`).
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ import errno
 import os
 import secrets
 import stat
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 from batten.model import BattenError
 
@@ -214,12 +216,15 @@ def write_file(
     create_dirs: bool = False,
     tmp: str | None = None,
     label: str | None = None,
+    sync_dir: bool = True,
 ) -> None:
     """Write `data` to `path` (absolute, or relative to `root`) as the module docstring says.
 
     `mode`: the mode of a new file (default 0600 when `private`, else 0666 & ~umask); an existing
     file keeps its mode (tightened to 0600 when `private`). `tmp`: the temp file's name (the undo
-    journal records it to clean up after a crash). Raises WriteRefused with one line."""
+    journal records it to clean up after a crash). `sync_dir=False`: the caller fsyncs the
+    directory (and those it creates) itself, once for a whole batch (:func:`sync_dirs`), before
+    it records the batch as done. Raises WriteRefused with one line."""
     label = label or path
     if root is not None and os.path.isabs(path):
         real = os.path.realpath(path)
@@ -237,7 +242,7 @@ def write_file(
     try:
         with open_dir(directory, root=root, create=create_dirs, mode=dir_mode, what=label) as dfd:
             _write_at(dfd, name, data, label=label, expected=expected, mode=mode, private=private,
-                      force=force, tmp=tmp or temp_name())
+                      force=force, tmp=tmp or temp_name(), sync_dir=sync_dir)
     except WriteRefused:
         raise
     except OSError as exc:
@@ -245,7 +250,7 @@ def write_file(
 
 
 def _write_at(dfd: int, name: str, data: bytes, *, label: str, expected: object, mode: int | None,
-              private: bool, force: bool, tmp: str) -> None:
+              private: bool, force: bool, tmp: str, sync_dir: bool = True) -> None:
     st = _lstat(name, dfd)
     if st is not None and not stat.S_ISREG(st.st_mode) and not (stat.S_ISLNK(st.st_mode) and expected is ANY):
         raise WriteRefused(f"{label}: {kind_of(st.st_mode)}, not a regular file; not written")
@@ -292,7 +297,7 @@ def _write_at(dfd: int, name: str, data: bytes, *, label: str, expected: object,
         _write_in_place(dfd, name, data, st, new_mode, label)
         return
     try:
-        _write_replace(dfd, name, data, st, new_mode, attrs or {}, label, tmp)
+        _write_replace(dfd, name, data, st, new_mode, attrs or {}, label, tmp, sync_dir)
     except _KeepIdentity:
         assert st is not None
         _write_in_place(dfd, name, data, st, new_mode, label)
@@ -303,7 +308,7 @@ class _KeepIdentity(Exception):
 
 
 def _write_replace(dfd: int, name: str, data: bytes, st: os.stat_result | None, new_mode: int,
-                   attrs: dict[str, bytes], label: str, tmp: str) -> None:
+                   attrs: dict[str, bytes], label: str, tmp: str, sync_dir: bool = True) -> None:
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_NOFOLLOW | _O_CLOEXEC, 0o600, dir_fd=dfd)
     done = False
     try:
@@ -325,12 +330,27 @@ def _write_replace(dfd: int, name: str, data: bytes, st: os.stat_result | None, 
             os.close(fd)
         os.replace(tmp, name, src_dir_fd=dfd, dst_dir_fd=dfd)
         done = True
-        with contextlib.suppress(OSError):
-            os.fsync(dfd)
+        if sync_dir:
+            with contextlib.suppress(OSError):
+                os.fsync(dfd)
     finally:
         if not done:
             with contextlib.suppress(OSError):
                 os.unlink(tmp, dir_fd=dfd)
+
+
+def sync_dirs(directories: Iterable[str], *, root: str | None = None) -> None:
+    """fsync each directory (a real path) once, deepest first, so the renames and new entries a
+    batch made in them are durable; opened as write_file opens them (below `root`, no symlink
+    followed). A directory that is gone is skipped."""
+    for directory in sorted(set(directories), key=lambda d: (-d.count(os.sep), d)):
+        try:
+            with open_dir(directory, root=root) as dfd, contextlib.suppress(OSError):
+                os.fsync(dfd)
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            raise WriteRefused(f"{directory}: cannot sync: {exc.strerror or exc}") from None
 
 
 def _write_in_place(dfd: int, name: str, data: bytes, st: os.stat_result, new_mode: int, label: str) -> None:

@@ -37,6 +37,7 @@ from batten.fsio import (
     read_regular,
     remove_file,
     resolve_in_root,
+    sync_dirs,
     temp_name,
     write_file,
 )
@@ -147,9 +148,11 @@ def write_files(project: Project, texts: dict[str, str], *, journal: bool = True
         entries = _load(_journal_path(root)) if journal else []
         if journal and entries and entries[-1].get("status") == "pending":
             raise WriteRefused(interrupted_message(entries[-1]) + "; nothing written")
+        dirs: set[str] = set()  # fsync'd once each, after the last file, before the journal says done
         for w in writes:  # every check before the first byte is written
             _precheck(root, w, force)
             w.tmp = temp_name()
+            dirs.update(_dirs_to_sync(root, w.abspath))
         entry = _entry(root, writes) if journal else None
         if entry is not None:
             entries.append(entry)
@@ -158,8 +161,9 @@ def write_files(project: Project, texts: dict[str, str], *, journal: bool = True
         try:
             for w in writes:
                 write_file(w.path, w.data, root=root, expected=w.expected, private=w.private,
-                           force=force, create_dirs=w.expected is None, tmp=w.tmp)
+                           force=force, create_dirs=w.expected is None, tmp=w.tmp, sync_dir=False)
                 done.append(w)
+            sync_dirs(dirs, root=root)
         except BaseException:
             _rollback(root, done)
             if entry is not None:
@@ -171,6 +175,19 @@ def write_files(project: Project, texts: dict[str, str], *, journal: bool = True
             entry["status"] = "complete"
             _save(root, entries[-JOURNAL_DEPTH:])
     return [w.path for w in done]
+
+
+def _dirs_to_sync(root: str, abspath: str) -> list[str]:
+    """The file's directory and, for directories the write will create, each parent up to the
+    first that exists (its new entry must be durable too)."""
+    out = []
+    d = os.path.dirname(abspath)
+    top = os.path.realpath(root)
+    while True:
+        out.append(d)
+        if os.path.isdir(d) or d == top or os.path.dirname(d) == d:
+            return out
+        d = os.path.dirname(d)
 
 
 def _precheck(root: str, w: PlannedWrite, force: bool) -> None:
