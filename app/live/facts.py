@@ -15,9 +15,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from batten.checks.base import DANGEROUS_CAPS, DEFAULT_CAPS, device_severity
-from batten.checks.catalogue import rule
 from batten.live import readers as R
-from batten.live.image_checks import judge_image
+from batten.live.image_checks import judge_image, live_finding
 from batten.model import Finding, Severity
 from batten.sources.imageref import split_image_ref
 
@@ -52,16 +51,7 @@ class LiveCtx(R.InspectCtx):
                 **evidence: Any) -> Finding:
         """A finding about this container; `severity` when this instance is worse (or milder)
         than the rule's default."""
-        return Finding(
-            rule=rule(rule_id),
-            message=message,
-            location=None,
-            target=self.target,
-            target_kind="container",
-            severity=severity,
-            origin="live",
-            evidence=evidence,
-        )
+        return live_finding(rule_id, message, self.target, "container", evidence, severity)
 
 
 Check = Callable[[LiveCtx], Iterator[Finding]]

@@ -21,6 +21,21 @@ from batten.model import Finding, Severity
 _SHOWN = 8  # files named in a message; the evidence has them all
 
 
+def live_finding(rule_id: str, message: str, target: str, target_kind: str, evidence: dict[str, Any],
+                 severity: Severity | None = None) -> Finding:
+    """A finding about what an engine runs (a container or an image): no file location."""
+    return Finding(
+        rule=rule(rule_id),
+        message=message,
+        location=None,
+        target=target,
+        target_kind=target_kind,
+        severity=severity,
+        origin="live",
+        evidence=evidence,
+    )
+
+
 @dataclass(slots=True)
 class ImageCtx:
     image: Mapping[str, Any]
@@ -38,15 +53,7 @@ class ImageCtx:
         )[:19]
 
     def finding(self, rule_id: str, message: str, **evidence: Any) -> Finding:
-        return Finding(
-            rule=rule(rule_id),
-            message=message,
-            location=None,
-            target=self.target,
-            target_kind="image",
-            origin="live",
-            evidence={**evidence, "image_id": self.image.get("Id")},
-        )
+        return live_finding(rule_id, message, self.target, "image", {**evidence, "image_id": self.image.get("Id")})
 
 
 Check = Callable[[ImageCtx], Iterator[Finding]]
