@@ -34,6 +34,7 @@ from typing import Any
 
 from batten.model import Span
 from batten.sources.imageref import ImageRef
+from batten.sources.shell import single_quoted
 from batten.sources.text import SourceText
 
 __all__ = [
@@ -126,11 +127,8 @@ def unquote(raw: str, escape: str = "\\") -> str:
     while i < n:
         ch = raw[i]
         if ch == "'":
-            j = raw.find("'", i + 1)
-            if j < 0:
-                j = n
-            out.append(raw[i + 1 : j])
-            i = j + 1
+            i, kept = single_quoted(raw, i)
+            out.append(kept)
         elif ch == '"':
             i += 1
             while i < n and raw[i] != '"':

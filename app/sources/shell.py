@@ -23,6 +23,7 @@ __all__ = [
     "Redirect",
     "Word",
     "has_shell_syntax",
+    "single_quoted",
     "split_commands",
 ]
 
@@ -361,11 +362,8 @@ class _Scanner:
                 continue
             c = text[i]
             if c == "'":
-                j = text.find("'", i + 1)
-                if j < 0:
-                    j = n
-                parts.append(text[i + 1 : j])
-                i = j + 1
+                i, kept = single_quoted(text, i)
+                parts.append(kept)
             elif c == '"':
                 i, kept = self.read_dquote(i)
                 parts.append(kept)
@@ -529,6 +527,15 @@ def _skip_heredoc_bodies(text: str, i: int, pending: list[tuple[str, bool]]) -> 
             if line == delim:
                 break
     return i
+
+
+def single_quoted(text: str, i: int) -> tuple[int, str]:
+    """The single-quoted string opening at `i`: (where it ends, its text taken literally). An
+    unclosed quote runs to the end of `text`."""
+    j = text.find("'", i + 1)
+    if j < 0:
+        j = len(text)
+    return j + 1, text[i + 1 : j]
 
 
 def split_commands(text: str) -> list[Command]:
