@@ -690,8 +690,7 @@ def _restart(ctx: SvcCtx) -> Iterator[Finding]:
 
 def _device_source(item: ComposeValue) -> str | None:
     if item.is_map:
-        src = item.get("source")
-        return src.text if src is not None and src.text else None
+        return item.text_at("source")
     if item.is_scalar and item.text:
         return item.text.split(":", 1)[0]
     return None

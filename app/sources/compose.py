@@ -96,6 +96,11 @@ class ComposeValue:
             cur = cur.data.get(key)
         return cur
 
+    def text_at(self, *path: str) -> str | None:
+        """The text of the value at `path`; None where there is none or it is empty."""
+        v = self.get(*path)
+        return v.text if v is not None and v.text else None
+
     def items(self) -> Iterator[tuple[str, ComposeValue]]:
         if isinstance(self.data, dict):
             yield from self.data.items()
@@ -451,8 +456,7 @@ class Service:
 
     @property
     def image(self) -> str | None:
-        img = self.get("image")
-        return img.text if img is not None and img.text else None
+        return self.v.text_at("image")
 
     def location(self) -> Location:
         return self.file.source.location(node_span(self.key_node))
@@ -518,8 +522,7 @@ class ComposeProject:
 
     @property
     def name(self) -> str | None:
-        n = self.top.get("name") if self.top else None
-        return n.text if n is not None and n.text else None
+        return self.top.text_at("name") if self.top else None
 
 
 FileLoader = Callable[[str], "ComposeFile | None"]
@@ -870,9 +873,8 @@ def _build_spec(service: Service, project: ComposeProject) -> BuildSpec | None:
     if not b.is_map:
         return None
     ctx_v = b.get("context")
-    ctx_text = ctx_v.text if ctx_v is not None and ctx_v.text else "."
-    target_v = b.get("target")
-    target = target_v.text if target_v is not None and target_v.text else None
+    ctx_text = b.text_at("context") or "."
+    target = b.text_at("target")
     inline_v = b.get("dockerfile_inline")
     if inline_v is not None and inline_v.text:
         ctx = None if _REMOTE.search(ctx_text) else _join(value_dir(b, project), ctx_text)
@@ -880,9 +882,7 @@ def _build_spec(service: Service, project: ComposeProject) -> BuildSpec | None:
     if _REMOTE.search(ctx_text):
         return BuildSpec(None, None, None, target, b, remote=True)
     ctx = _join(value_dir(ctx_v or b, project), ctx_text)
-    df_v = b.get("dockerfile")
-    df_text = df_v.text if df_v is not None and df_v.text else "Dockerfile"
-    return BuildSpec(ctx, _join(ctx, df_text), None, target, b)
+    return BuildSpec(ctx, _join(ctx, b.text_at("dockerfile") or "Dockerfile"), None, target, b)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -919,17 +919,8 @@ def _port_range(text: str) -> list[int]:
 
 def parse_port(v: ComposeValue) -> PortSpec | None:
     if v.is_map:
-        tgt = v.get("target")
-        pub = v.get("published")
-        ip = v.get("host_ip")
-        proto = v.get("protocol")
-        return PortSpec(
-            tgt.text if tgt is not None else "",
-            pub.text if pub is not None and pub.text else None,
-            ip.text if ip is not None and ip.text else None,
-            (proto.text if proto is not None and proto.text else "tcp").lower(),
-            v,
-        )
+        return PortSpec(v.text_at("target") or "", v.text_at("published"), v.text_at("host_ip"),
+                        (v.text_at("protocol") or "tcp").lower(), v)
     if not v.is_scalar or v.data is None:
         return None
     text = v.text.strip()
@@ -984,19 +975,10 @@ def _windows_source(rest: str) -> bool:
 
 def parse_volume(v: ComposeValue) -> VolumeSpec | None:
     if v.is_map:
-        t = v.get("type")
-        src = v.get("source")
-        tgt = v.get("target")
-        ro = v.get("read_only")
-        kind = t.text if t is not None and t.text else "volume"
-        opts: list[str] = []
-        bind = v.get("bind")
-        if bind is not None and bind.get("propagation") is not None:
-            opts.append(bind.get("propagation").text)  # type: ignore[union-attr]
-        return VolumeSpec(
-            kind, src.text if src is not None and src.text else None, tgt.text if tgt is not None else "",
-            truthy(ro), opts, v,
-        )
+        propagation = v.get("bind", "propagation")
+        opts = [propagation.text] if propagation is not None else []
+        return VolumeSpec(v.text_at("type") or "volume", v.text_at("source"), v.text_at("target") or "",
+                          truthy(v.get("read_only")), opts, v)
     if not v.is_scalar or v.data is None:
         return None
     text = v.text
