@@ -60,10 +60,15 @@ async def findings(pilot: Any) -> None:
     await pilot.pause()
 
 
-async def fix_preview(pilot: Any) -> None:
-    select(pilot.app, "limits.memory", "app")
-    await pilot.pause()
-    await pilot.press("f")
+def fix_dialog(rule: str, target: str) -> Callable[[Any], Awaitable[None]]:
+    """Steps that open the fix dialog of `rule`'s finding on `target`."""
+
+    async def steps(pilot: Any) -> None:
+        select(pilot.app, rule, target)
+        await pilot.pause()
+        await pilot.press("f")
+
+    return steps
 
 
 async def containers(pilot: Any) -> None:
@@ -81,18 +86,6 @@ async def drift(pilot: Any) -> None:
     view = pilot.app.main.containers
     view.screen.set_focus(view.drift)
     view.detail.scroll_end(animate=False)
-
-
-async def live_defaults(pilot: Any) -> None:
-    select(pilot.app, "fs.rootfs-writable", "app")
-    await pilot.pause()
-    await pilot.press("f")  # the dialog reads the running demo-app-1 (tmpfs paths it writes)
-
-
-async def small(pilot: Any) -> None:
-    select(pilot.app, "limits.memory", "app")
-    await pilot.pause()
-    await pilot.press("f")
 
 
 async def guided_step(pilot: Any) -> None:
@@ -124,13 +117,14 @@ async def guided_summary(pilot: Any) -> None:
 
 SHOTS: dict[str, tuple[dict[str, Any], Callable[[Any], Awaitable[None]]]] = {
     "findings": ({"gateway": "replay"}, findings),
-    "fix-preview": ({"engine": False}, fix_preview),
+    "fix-preview": ({"engine": False}, fix_dialog("limits.memory", "app")),
     "containers": ({"gateway": "replay"}, containers),
     "drift": ({"gateway": "replay"}, drift),
-    "fix-live-defaults": ({"gateway": "replay"}, live_defaults),
+    # the dialog reads the running demo-app-1 (tmpfs paths it writes)
+    "fix-live-defaults": ({"gateway": "replay"}, fix_dialog("fs.rootfs-writable", "app")),
     "guided-step": ({"engine": False}, guided_step),
     "guided-summary": ({"engine": False}, guided_summary),
-    "small-80x24": ({"engine": False, "size": SMALL}, small),
+    "small-80x24": ({"engine": False, "size": SMALL}, fix_dialog("limits.memory", "app")),
 }
 
 
