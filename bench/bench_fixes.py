@@ -33,6 +33,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from tests.corpus import writable_copy  # noqa: E402
 from tests.fixcheck import Stats, check_project, corpus_projects  # noqa: E402
 
 CORPUS = ROOT.parent / "shared" / "corpus"
@@ -96,14 +97,7 @@ def fresh_copy(into: Path, copies: int = 1) -> Path:
     """`copies` writable copies of the corpus under one new root below `into`."""
     root = Path(tempfile.mkdtemp(prefix="corpus-", dir=into))
     for i in range(copies):
-        dst = root / f"copy{i}" if copies > 1 else root / "corpus"
-        shutil.copytree(CORPUS, dst, symlinks=True)
-        for d, _dirs, files in os.walk(dst):
-            os.chmod(d, 0o755)
-            for f in files:
-                p = os.path.join(d, f)
-                if not os.path.islink(p):
-                    os.chmod(p, 0o644)
+        writable_copy(CORPUS, root / f"copy{i}" if copies > 1 else root / "corpus")
     return root
 
 

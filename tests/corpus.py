@@ -4,6 +4,7 @@ it may be absent: tests then skip with a clear reason, except under CI=true, whe
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -29,6 +30,19 @@ def manifest(kind: str | None = None) -> list[tuple[str, str]]:
         if len(cols) >= 2 and (kind is None or cols[1] == kind):
             rows.append((cols[0], cols[1]))
     return rows
+
+
+def writable_copy(src: Path, dst: Path) -> Path:
+    """A copy of `src` at `dst` that fixes may write (the corpus itself is never written): links
+    stay links, directories and files become writable."""
+    shutil.copytree(src, dst, symlinks=True)
+    for d, _dirs, files in os.walk(dst):
+        os.chmod(d, 0o755)
+        for f in files:
+            p = os.path.join(d, f)
+            if not os.path.islink(p):
+                os.chmod(p, 0o644)
+    return dst
 
 
 @pytest.fixture

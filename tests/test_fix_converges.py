@@ -6,14 +6,12 @@ neighbour's fix had already written, with the same value or another one)."""
 
 from __future__ import annotations
 
-import os
-import shutil
 from pathlib import Path
 
 import pytest
 
 from batten.cli import main
-from tests.corpus import require_corpus
+from tests.corpus import require_corpus, writable_copy
 
 FIX = ("--write", "--unsafe", "--accept-defaults")
 
@@ -22,17 +20,6 @@ def run(capsys, *argv: str) -> tuple[int, str, str]:
     code = main(list(argv))
     out, err = capsys.readouterr()
     return code, out, err
-
-
-def writable_copy(src: Path, dst: Path) -> Path:
-    shutil.copytree(src, dst, symlinks=True)
-    for d, _dirs, files in os.walk(dst):
-        os.chmod(d, 0o755)
-        for f in files:
-            p = os.path.join(d, f)
-            if not os.path.islink(p):
-                os.chmod(p, 0o644)
-    return dst
 
 
 def converges(capsys, root: Path) -> str:
