@@ -316,15 +316,21 @@ def _remove_subject_item(ctx: FixContext[ValueSite]) -> list[Edit]:
     return [_remove_seq_item(ctx.site.value)]
 
 
-fixer(
-    "co.remove-cap",
-    site=ValueSite,
-    title="Remove the dangerous capability",
-    applicability=U,
-    risk="a service that really uses the capability fails at the call that needs it",
-    explanation="""Removes the capability from cap_add. Behaviour-changing if the service really
-    uses it (then document why and isolate the service instead).""",
-)(_remove_subject_item)
+# the same remedy, removing the entry the rule found, under two fix ids
+for _fid, _title, _risk, _explanation in (
+    ("co.remove-cap", "Remove the dangerous capability",
+     "a service that really uses the capability fails at the call that needs it",
+     """Removes the capability from cap_add. Behaviour-changing if the service really uses it (then
+     document why and isolate the service instead)."""),
+    ("co.remove-security-opt", "Remove the entry that disables confinement",
+     "a service that needs the unconfined profile has a system call refused",
+     """Removes seccomp:unconfined / apparmor:unconfined / label:disable so the default profile
+     applies again. Behaviour-changing if the service makes syscalls the default seccomp profile
+     blocks (then ship a custom profile instead of none)."""),
+):
+    fixer(_fid, site=ValueSite, title=_title, applicability=U, risk=_risk, explanation=_explanation)(
+        _remove_subject_item
+    )
 
 
 @fixer(
@@ -416,18 +422,6 @@ def fix_remove_privileged(ctx: FixContext[ServiceSite]) -> FixResult:
     v = _written(svc, "privileged")
     return FixResult([_remove_value(v)], explanation=_spec("co.remove-privileged").explanation
                      + _shared_note(cp, "privileged", v))
-
-
-fixer(
-    "co.remove-security-opt",
-    site=ValueSite,
-    title="Remove the entry that disables confinement",
-    applicability=U,
-    risk="a service that needs the unconfined profile has a system call refused",
-    explanation="""Removes seccomp:unconfined / apparmor:unconfined / label:disable so the default
-    profile applies again. Behaviour-changing if the service makes syscalls the default seccomp
-    profile blocks (then ship a custom profile instead of none).""",
-)(_remove_subject_item)
 
 
 @fixer(

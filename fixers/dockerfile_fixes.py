@@ -54,7 +54,7 @@ from batten.fixers.dockerfile_util import (
 )
 from batten.fixers.probes import NoProbe, Probe
 from batten.fixers.probes import choose as choose_probe
-from batten.fixers.registry import FixContext, FixResult, NoFix, ParamSpec, fixer
+from batten.fixers.registry import FixContext, FixerFn, FixResult, NoFix, ParamSpec, fixer
 from batten.live.imagefacts import facts_for
 from batten.model import Applicability, Edit, Span
 from batten.sources.dockerfile import DockerfileModel, Instruction, Pair, Stage
@@ -730,36 +730,29 @@ def secret_mount(ctx: FixContext[PairSite | InstructionSite]) -> FixResult:
 # ---------------------------------------------------------------------------------------------
 
 
-def _insert_after_sub(ctx: FixContext[CommandSite], sub: str, flag: str) -> list[Edit]:
-    doc, rc = _doc(ctx), ctx.site.rc
-    pos = rc.cmd.positional()
-    if not pos or pos[0].text != sub:
-        raise NoFix(f"the {rc.name} subcommand is not a plain {sub!r} word here")
-    return [insert_after_word(doc, rc, pos[0], f" {flag}")]
+def _flag_after_subcommand(fix_id: str, title: str, sub: str, flag: str, explanation: str) -> FixerFn:
+    """Register the safe fixer `fix_id`: `flag` right after the package manager's `sub` word."""
+
+    def insert(ctx: FixContext[CommandSite]) -> list[Edit]:
+        doc, rc = _doc(ctx), ctx.site.rc
+        pos = rc.cmd.positional()
+        if not pos or pos[0].text != sub:
+            raise NoFix(f"the {rc.name} subcommand is not a plain {sub!r} word here")
+        return [insert_after_word(doc, rc, pos[0], f" {flag}")]
+
+    return fixer(fix_id, title=title, applicability=SAFE, explanation=explanation, site=CommandSite)(insert)
 
 
-@fixer(
-    "df.apt-no-recommends",
-    title="Add --no-install-recommends",
-    applicability=SAFE,
-    explanation="""Adds --no-install-recommends after `install`: apt installs the packages asked
-    for and their dependencies, not the recommended extras.""",
-    site=CommandSite,
+apt_no_recommends = _flag_after_subcommand(
+    "df.apt-no-recommends", "Add --no-install-recommends", "install", "--no-install-recommends",
+    """Adds --no-install-recommends after `install`: apt installs the packages asked for and their
+    dependencies, not the recommended extras.""",
 )
-def apt_no_recommends(ctx: FixContext[CommandSite]) -> list[Edit]:
-    return _insert_after_sub(ctx, "install", "--no-install-recommends")
-
-
-@fixer(
-    "df.apk-no-cache",
-    title="Add --no-cache to apk add",
-    applicability=SAFE,
-    explanation="""Adds --no-cache after `apk add`: apk fetches the index for this command and
-    leaves nothing in /var/cache/apk.""",
-    site=CommandSite,
+apk_no_cache = _flag_after_subcommand(
+    "df.apk-no-cache", "Add --no-cache to apk add", "add", "--no-cache",
+    """Adds --no-cache after `apk add`: apk fetches the index for this command and leaves nothing
+    in /var/cache/apk.""",
 )
-def apk_no_cache(ctx: FixContext[CommandSite]) -> list[Edit]:
-    return _insert_after_sub(ctx, "add", "--no-cache")
 
 
 @fixer(
