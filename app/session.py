@@ -527,14 +527,6 @@ class Session:
         raise NotApplied(f"{safe_text(item.field)}: no finding of service {safe_text(svc.name)} takes this "
                          "value back; set it by hand")
 
-    def service_findings(self, container: ContainerView) -> list[Finding]:
-        """The static findings of the compose service a container runs."""
-        svc = container.source
-        if svc is None:
-            return []
-        return [f for f in self.result.active()
-                if f.target_kind == "service" and f.target == svc.name and f.path == svc.file.path]
-
     # ------------------------------------------------------------------ report
     def report_text(self) -> str:
         """The Markdown report (guided progress, remaining findings, live containers and

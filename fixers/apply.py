@@ -205,12 +205,11 @@ def verify(
     texts: Mapping[str, str],
     fixed: Iterable[Finding],
     config: Config,
-    before_findings: list[Finding] | None = None,
     checker: Checker | None = None,
 ) -> tuple[Project, list[Finding]]:
     """Re-parse and re-check; raise FixFailed if a file no longer parses, a finding stays, or a
-    finding more severe than every fixed one appears. Only the units the change can reach are checked again; the findings returned are the whole
-    project's. `before_findings` is accepted for compatibility and not needed."""
+    finding more severe than every fixed one appears. Only the units the change can reach are
+    checked again; the findings returned are the whole project's."""
     fixed = list(fixed)
     new = with_texts(project, dict(texts))
     problem = _parse_problem(project, new, texts)

@@ -515,10 +515,6 @@ def default_healthcheck(stage: Stage) -> Probe | NoProbe:
     )
 
 
-def _has_expose(stage: Stage) -> bool:
-    return any(st.instructions_named("EXPOSE") for st in stage_chain(stage))
-
-
 @fixer(
     "df.healthcheck",
     title="Add a HEALTHCHECK",

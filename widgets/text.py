@@ -102,7 +102,3 @@ def render_diff(diff: str) -> Content:
     return Content("\n").join(parts)
 
 
-def severity_badge(sev: Severity) -> Content:
-    return Content.styled(f" {sev.label:<8}", SEVERITY_STYLE[sev])
-
-
