@@ -724,29 +724,14 @@ def _stage_of(ctx: DfCtx, ins: Instruction) -> Stage | None:
     return ctx.df.stages[ins.stage] if ins.stage >= 0 else None
 
 
-def _opt_value(cmd, long: str, short: str) -> str | None:
-    """The value of `-u 100`, `-u100`, `--uid 100` or `--uid=100` (None when absent)."""
-    args = cmd.args
-    for k, w in enumerate(args):
-        t = w.text
-        if t == "--":
-            break
-        if t == long or t == f"-{short}":
-            return args[k + 1].text if k + 1 < len(args) else None
-        if t.startswith(long + "="):
-            return t.split("=", 1)[1]
-        if t.startswith(f"-{short}") and not t.startswith("--") and len(t) > 2 and t[2:].isdigit():
-            return t[2:]
-    return None
-
-
 def _useradd_log(ctx: DfCtx) -> Iterator[Finding]:
     for stage in ctx.shipped:
         for ins in stage.instructions_named("RUN"):
             for rc in ctx.cmds(ins):
                 if rc.name != "useradd" or rc.cmd.has_option("--no-log-init", "l"):
                     continue
-                uid = _opt_value(rc.cmd, "--uid", "u")
+                opts = account_options(rc.cmd.args, "useradd")[0]
+                uid = opts.get("--uid") or opts.get("-u")
                 if uid is None or not uid.isdigit() or len(uid) <= 5:
                     continue  # hadolint's threshold: 100000 and up
                 yield ctx.finding("user.useradd-sparse-log",
