@@ -670,12 +670,37 @@ def fix_limits(ctx: FixContext[ServiceSite]) -> FixResult:
     has_cpu = any(svc.get(k) is not None for k in ("cpus", "cpu_quota", "cpuset")) or \
         svc.get("deploy", "resources", "limits", "cpus") is not None
     has_res = svc.get("deploy", "resources", "reservations") is not None or svc.get("mem_reservation") is not None
+    title = None
+    if memory_only(ctx, has_mem, has_cpu):
+        # a memory value that is not a checklist default does not wait for the CPU limit's: the
+        # memory finding's fix writes the memory limit alone; the CPU limit (and the reservations
+        # beside it) stay with the limits.cpu / limits.reservations findings, waiting for a value
+        has_cpu = has_res = True
+        title = "Set the memory limit (the CPU limit waits for a value)"
+        notes.append(f"only the memory limit is written (its value is from {_SOURCE_WORDS[ctx.sources['memory']]}); "
+                     "the CPU limit has only a checklist default, so the limits.cpu finding offers it "
+                     "and it waits for a value (--set cpus=..., the config, --live or --accept-defaults)")
     for name, used in (("memory", not has_mem), ("cpus", not has_cpu), ("memory_reservation", not has_res),
                        ("cpus_reservation", not has_res)):
         if not used:
             ctx.sources[name] = "unused"  # the service sets it already: the value plays no part
     explanation = _spec("co.limits").explanation + "".join(f" Here {n}." for n in notes)
-    return _limit_edits(svc, mem, cpus, rmem, rcpus, has_mem, has_cpu, has_res, explanation)
+    res = _limit_edits(svc, mem, cpus, rmem, rcpus, has_mem, has_cpu, has_res, explanation)
+    res.title = title
+    return res
+
+
+_SOURCE_WORDS = {"evidence": "the service's declared heap or reservation", "live": "the running container",
+                 "user": "you", "config": "the config"}
+
+
+def memory_only(ctx: FixContext, has_mem: bool, has_cpu: bool) -> bool:
+    """Whether the limits.memory finding's fix writes the memory limit alone: its value is not a
+    checklist default while the CPU limit's would be (and both are missing). A reservation given
+    (--set, the config, the form) keeps the block whole: a value given is never left out."""
+    return (ctx.finding.rule.id == "limits.memory" and not has_mem and not has_cpu
+            and ctx.sources.get("memory") in _SOURCE_WORDS and ctx.sources.get("cpus") == "checklist"
+            and all(ctx.sources.get(n) == "checklist" for n in ("memory_reservation", "cpus_reservation")))
 
 
 def _limit_edits(svc: Service, mem: str, cpus: str, rmem: str, rcpus: str, has_mem: bool, has_cpu: bool,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
+from typing import Any
 
 from batten.fixers.apply import Selector
 from batten.model import Applicability, Finding, Fix
@@ -68,12 +69,12 @@ def behaviour_lines(applied: Iterable[tuple[Finding, Fix]], *, written: bool = T
     """Behaviour-changing fixes applied: unsafe ones (with their risk) and ones built on
     checklist defaults (with the values), one line each, then one line per default's risk."""
     out: list[str] = []
-    seen: set[tuple[str, str, str]] = set()
+    seen: set[tuple[Any, ...]] = set()
     risks: dict[str, str] = {}
     for f, fx in applied:
-        key = (fx.id, f.path or "", f.target or "")
+        key = (fx.id, f.path or "", f.target or "", fx.edits)
         if key in seen:
-            continue  # one remedy for several findings
+            continue  # one remedy for several findings (a split one, e.g. co.limits, counts each part)
         seen.add(key)
         defaults = fx.defaults_used
         if fx.applicability != Applicability.UNSAFE and not defaults:

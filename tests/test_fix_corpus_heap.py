@@ -1,6 +1,7 @@
 """Corpus property (../shared/corpus): `batten fix --write` never gives a service a memory limit
 below the heap it declares (1.5x the heap plus 256M is the least it proposes), neither plain
-(where checklist defaults wait) nor with --accept-defaults and --unsafe."""
+(where checklist defaults wait, and a memory limit from the declared heap is written alone)
+nor with --accept-defaults and --unsafe."""
 
 from __future__ import annotations
 
@@ -26,6 +27,11 @@ def _limit(svc) -> int | None:
     return None
 
 
+def _cpus(svc) -> str | None:
+    v = svc.get("deploy", "resources", "limits", "cpus") or svc.get("cpus")
+    return v.text if v is not None and v.is_scalar else None
+
+
 def _heap_services(project):
     for cp in project.compose_projects:
         for svc in cp.services.values():
@@ -38,9 +44,11 @@ def test_fix_never_adds_a_memory_limit_below_a_declared_heap() -> None:
     corpus = require_corpus()
     projects = [p for p in corpus_projects(corpus)
                 if any(_HEAP_TEXT.search(f.source.text) for cp in p.compose_projects for f in cp.files)]
-    checked = limited = 0
+    checked = 0
+    limited = {False: 0, True: 0}
     for project in projects:
         before = {(cp.base.path, svc.name): _limit(svc) for cp, svc, _h in _heap_services(project)}
+        cpus_before = {(cp.base.path, svc.name): _cpus(svc) for cp, svc, _h in _heap_services(project)}
         for accept, unsafe in ((False, False), (True, True)):
             outcome = fix_all(project, Config(), gate(selector(None, unsafe=unsafe), accept), {})
             after = with_texts(project, {p: c.after for p, c in outcome.changes.items()})
@@ -49,10 +57,13 @@ def test_fix_never_adds_a_memory_limit_below_a_declared_heap() -> None:
                 limit = _limit(svc)
                 if limit is None or limit == before.get((cp.base.path, svc.name)):
                     continue  # no limit, or the one the file already had
-                limited += 1
+                limited[accept] += 1
                 assert limit >= heap * 1.5 + HEAP_FLOOR, (
                     f"{cp.base.path} [{svc.name}]: limit {limit >> 20}M for a {heap >> 20}M heap ({where})")
-                assert not (accept is False and limit), "plain fix --write added a limit from defaults"
-    print(f"\nheap services checked {checked}, limits added {limited}")
+                if not accept:  # plain: the memory limit from the heap, and no CPU limit from a default
+                    assert _cpus(svc) == cpus_before.get((cp.base.path, svc.name)), (
+                        f"{cp.base.path} [{svc.name}]: plain fix --write added a CPU limit from a default")
+    print(f"\nheap services checked {checked}, limits added plain {limited[False]}, accepted {limited[True]}")
     assert checked >= 4, "the corpus should hold services that declare a heap"
-    assert limited >= 2, "with --accept-defaults the heap services should get (large enough) limits"
+    assert limited[True] >= 2, "with --accept-defaults the heap services should get (large enough) limits"
+    assert limited[False] >= 2, "plain fix --write should give heap services their evidence-based memory limit"

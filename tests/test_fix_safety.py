@@ -5,6 +5,7 @@ test_trial_engine.py)."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from batten.checks.engine import run_checks
 from batten.config import Config
@@ -253,9 +254,14 @@ def test_plain_write_applies_no_checklist_defaults(tmp_path: Path, capsys) -> No
     assert code == 0, err
     assert "no-new-privileges" in text  # safe fixes are applied
     assert "pg_isready" in text  # a probe from evidence (the image's own client) is applied
-    assert "limits:" not in text and "pids_limit" not in text  # defaults alone are not
+    es_block, db_block = text.split("  db:")
+    # the memory limit from the declared heap is evidence: written alone, the CPU limit waits
+    assert "limits:\n          memory: 1G\n" in es_block and "cpus" not in es_block
+    assert "reservations" not in es_block
+    assert "limits:" not in db_block and "pids_limit" not in text  # defaults alone are not
     assert "needs-input fix(es) not applied" in err and "--accept-defaults" in err
-    assert "memory (co.limits" in err and "OOM-killed" in err
+    assert "cpus (co.limits, 2x)" in err  # es's CPU limit and db's whole block wait, with the risk
+    assert "memory (co.limits, 1x)" in err and "OOM-killed" in err  # db's only
     # a second plain run has nothing left that it may apply
     code, _out, err = _cli(capsys, "fix", str(tmp_path), "--write", "--color", "never")
     assert (tmp_path / "compose.yaml").read_text() == text
@@ -271,6 +277,58 @@ def test_accept_defaults_applies_them_and_says_which(tmp_path: Path, capsys) -> 
     assert "behaviour-changing fix(es) applied" in err
     assert "co.limits at compose.yaml" in err and "defaults cpus=1.0" in err
     assert "default cpus: a limit below what the service needs throttles it" in err
+    assert "cpus: \"1.0\"" in es_block and "reservations:" in es_block  # the rest follows the memory
+
+
+def _limits_fixes(tmp_path: Path, text: str, values=None) -> dict[str, Any]:
+    project = rulekit.project(tmp_path, {"compose.yaml": text})
+    return {f.rule.id: (project, plan_fix(f, project, Config(), values)) for f in run_checks(project, Config())
+            if f.rule.id.startswith("limits.") and f.rule.id != "limits.pids"}
+
+
+def test_memory_from_evidence_does_not_wait_for_the_cpu_default(tmp_path: Path) -> None:
+    """The limits.memory finding's fix writes the evidence-based memory limit alone (nothing in
+    it is a default); the CPU limit stays with limits.cpu, still waiting for a value."""
+    from batten.fixers.safety import waits_for_input
+
+    fixes = _limits_fixes(tmp_path, HEAP_PROJECT.split("  db:")[0])
+    project, mem_fx = fixes["limits.memory"]
+    assert mem_fx is not None and not waits_for_input(mem_fx)
+    assert {p.name: p.source for p in mem_fx.params}["cpus"] == "unused"
+    assert "CPU limit waits" in mem_fx.title and "limits.cpu finding offers it" in mem_fx.explanation
+    after = apply_one(project, mem_fx)["compose.yaml"]
+    assert after.endswith("    deploy:\n      resources:\n        limits:\n          memory: 1G\n")
+    for rid in ("limits.cpu", "limits.reservations"):  # the rest waits for the CPU value
+        _p, fx = fixes[rid]
+        assert fx is not None and waits_for_input(fx) and [p.name for p in fx.defaults_used] == ["cpus"]
+    # a value given for the memory is input too; for the CPU, the whole block is one fix again
+    _p, fx = _limits_fixes(tmp_path / "m", "services:\n  app:\n    image: example/app:1\n",
+                           {"memory": "300M"})["limits.memory"]
+    assert fx is not None and not waits_for_input(fx) and "cpus" not in apply_one(_p, fx)["compose.yaml"]
+    _p, fx = _limits_fixes(tmp_path / "c", HEAP_PROJECT.split("  db:")[0], {"cpus": "2"})["limits.memory"]
+    text = apply_one(_p, fx)["compose.yaml"]
+    assert fx is not None and not waits_for_input(fx) and "cpus: \"2.0\"" in text and "memory: 1G" in text
+    # a reservation given is never left out: the block stays whole (and waits for the CPU value)
+    _p, fx = _limits_fixes(tmp_path / "r", HEAP_PROJECT.split("  db:")[0], {"memory_reservation": "300M"})["limits.memory"]
+    assert fx is not None and [p.name for p in fx.defaults_used] == ["cpus"]
+    assert "memory: 300M" in apply_one(_p, fx)["compose.yaml"]
+    # no evidence: nothing splits, the block waits as one
+    _p, fx = _limits_fixes(tmp_path / "d", "services:\n  app:\n    image: example/app:1\n")["limits.memory"]
+    assert fx is not None and {p.name for p in fx.defaults_used} == {"memory", "cpus"}
+
+
+def test_memory_split_converges_and_reports_what_waits(tmp_path: Path, capsys) -> None:
+    """Plain --write applies the memory limit; the second run applies nothing and still says
+    the CPU limit waits for a value; a later --set cpus adds it beside the memory limit."""
+    rulekit.write(tmp_path, {"compose.yaml": HEAP_PROJECT})
+    _cli(capsys, "fix", str(tmp_path), "--write", "--color", "never")
+    first = (tmp_path / "compose.yaml").read_text()
+    code, out, err = _cli(capsys, "fix", str(tmp_path), "--write", "--color", "never")
+    assert code == 0 and (tmp_path / "compose.yaml").read_text() == first
+    assert "0 fix(es) for 0 finding(s)" in out + err and "cpus (co.limits" in err
+    _cli(capsys, "fix", str(tmp_path), "--write", "--set", "cpus=2", "--color", "never")
+    es_block = (tmp_path / "compose.yaml").read_text().split("  db:")[0]
+    assert "limits:\n          memory: 1G\n          cpus: \"2.0\"\n" in es_block
 
 
 def test_user_values_count_as_input(tmp_path: Path, capsys) -> None:

@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from batten.session import Preview, Session
 
 SOURCE_LABEL = {"checklist": "checklist default", "config": "from config", "live": "from the running container",
-                "evidence": "from the image", "user": "typed"}
+                "evidence": "from the image", "user": "typed", "unused": "not written by this fix"}
 SMALL_HEIGHT = 32  # below this many rows the dialog takes the whole screen and packs tighter
 
 
