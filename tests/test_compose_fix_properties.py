@@ -39,6 +39,11 @@ def compose_files(draw):
     if use_anchor:
         lines += ["x-logging: &logging", f"{pad}driver: json-file", ""]
     lines.append("services:")
+
+    def one_item(at: str, key: str, in_flow: str, in_block: str) -> list[str]:
+        """A one-item sequence under `key`, indented by `at`, in the style drawn for this file."""
+        return [f"{at}{key}: [{in_flow}]"] if flow else [f"{at}{key}:", f"{at}{' ' * dash}- {in_block}"]
+
     for i in range(n):
         name = f"svc{i}"
         lines.append(f"{pad}{name}:")
@@ -48,17 +53,9 @@ def compose_files(draw):
             lines.append(f"{p2}# a comment about the ports")
         if draw(st.booleans()):
             port = draw(st.sampled_from(['"8080:80"', '"127.0.0.1:5432:5432"', "'9000:9000'", '"3000"']))
-            if flow:
-                lines.append(f"{p2}ports: [{port}]")
-            else:
-                lines.append(f"{p2}ports:")
-                lines.append(f"{p2}{' ' * dash}- {port}")
+            lines += one_item(p2, "ports", port, port)
         if draw(st.booleans()):
-            if flow:
-                lines.append(f'{p2}security_opt: ["apparmor=docker-default"]')
-            else:
-                lines.append(f"{p2}security_opt:")
-                lines.append(f"{p2}{' ' * dash}- apparmor=docker-default")
+            lines += one_item(p2, "security_opt", '"apparmor=docker-default"', "apparmor=docker-default")
         if draw(st.booleans()):
             lines.append(f"{p2}environment:")
             lines.append(f"{p2}{pad}MODE: prod  # trailing comment")

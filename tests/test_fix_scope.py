@@ -28,38 +28,39 @@ def write(root: Path, files: dict[str, str]) -> None:
         p.write_text(text)
 
 
+def checker_of(root: Path, files: dict[str, str]) -> tuple[Checker, dict[str, tuple[str, str]]]:
+    """A checker of the project `files` make, and each compose project's unit by its base file."""
+    write(root, files)
+    project = load_project([str(root)])
+    return Checker(project, Config()), {cp.base.path: cp_unit(cp) for cp in project.compose_projects}
+
+
 def key(f):
     loc = f.location
     return (f.rule.id, f.path, loc.line if loc else 0, loc.column if loc else 0, f.target, f.message, f.suppressed)
 
 
 def test_a_shared_dockerfile_reaches_every_service_that_builds_it(tmp_path: Path) -> None:
-    write(tmp_path, {
+    checker, cps = checker_of(tmp_path, {
         "shared/Dockerfile": "FROM python:3.12\nCMD [\"python\"]\n",
         "a/compose.yaml": "services:\n  a:\n    build:\n      context: ../shared\n",
         "b/compose.yaml": "services:\n  b:\n    build:\n      context: ../shared\n",
         "c/compose.yaml": "services:\n  c:\n    image: nginx:1.27\n",
         "d/Dockerfile": "FROM alpine:3.20\n",
     })
-    project = load_project([str(tmp_path)])
-    checker = Checker(project, Config())
     units = checker.reach({"shared/Dockerfile"})
-    cps = {cp.base.path: cp_unit(cp) for cp in project.compose_projects}
     assert units == {("df", "shared/Dockerfile"), cps["a/compose.yaml"], cps["b/compose.yaml"]}
     # and a change to one compose file re-checks the Dockerfile it builds, not the other project
     assert checker.reach({"a/compose.yaml"}) == {cps["a/compose.yaml"], ("df", "shared/Dockerfile")}
 
 
 def test_an_override_file_reaches_its_base_and_an_extends_source_its_user(tmp_path: Path) -> None:
-    write(tmp_path, {
+    checker, by_base = checker_of(tmp_path, {
         "compose.yaml": "services:\n  web:\n    image: nginx:1.27\n",
         "compose.override.yaml": "services:\n  web:\n    ports: ['80:80']\n",
         "other/compose.yaml": "services:\n  x:\n    extends:\n      file: ../common/base.yml\n      service: x\n",
         "common/base.yml": "services:\n  x:\n    image: redis:7\n",
     })
-    project = load_project([str(tmp_path)])
-    checker = Checker(project, Config())
-    by_base = {cp.base.path: cp_unit(cp) for cp in project.compose_projects}
     assert checker.reach({"compose.override.yaml"}) == {by_base["compose.yaml"]}
     assert by_base["other/compose.yaml"] in checker.reach({"common/base.yml"})
 
