@@ -91,6 +91,14 @@ async def select(pilot: Any, rule: str, target: str | None = None) -> Finding:
     return f
 
 
+async def open_fix(pilot: Any, rule: str, target: str | None = None) -> Any:
+    """Select `rule`'s finding on `target`, press f: the fix dialog, settled."""
+    await select(pilot, rule, target)
+    await pilot.press("f")
+    await settle(pilot)
+    return pilot.app.screen
+
+
 def notes(app: Any) -> list[str]:
     return [str(n.message) for n in app._notifications]
 
@@ -207,10 +215,8 @@ async def test_fix_preview_confirm_writes_what_the_diff_showed_then_undo(demo: P
     app = build_app(str(demo), engine=False)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        finding = await select(pilot, "priv.no-new-privileges", "app")
-        await pilot.press("f")
-        await pilot.pause()
-        screen = app.screen
+        finding = find(app, "priv.no-new-privileges", "app")
+        screen = await open_fix(pilot, "priv.no-new-privileges", "app")
         assert screen.__class__.__name__ == "FixScreen"
         shown_diff = screen.preview.diff
         assert "+    security_opt:" in shown_diff and "no-new-privileges:true" in shown_diff
@@ -240,10 +246,7 @@ async def test_needs_input_form_changes_the_diff(demo: Path) -> None:
     app = build_app(str(demo), engine=False)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        await select(pilot, "limits.pids", "app")
-        await pilot.press("f")
-        await pilot.pause()
-        screen = app.screen
+        screen = await open_fix(pilot, "limits.pids", "app")
         assert "pids_limit: 200" in screen.preview.diff
         field = screen.query_one("#param-pids_limit")
         assert app.focused is field and field.value == "200"
@@ -280,10 +283,7 @@ async def test_read_only_cannot_write(demo: Path) -> None:
     app = build_app(str(demo), engine=False, read_only=True)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        await select(pilot, "priv.no-new-privileges", "app")
-        await pilot.press("f")
-        await pilot.pause()
-        screen = app.screen
+        screen = await open_fix(pilot, "priv.no-new-privileges", "app")
         assert screen.preview.diff  # the diff is shown
         assert screen.query_one("#fix-confirm").disabled
         assert "read-only" in str(screen.query_one("#fix-status").render())
@@ -487,10 +487,7 @@ async def test_live_evidence_feeds_fix_defaults(demo: Path) -> None:
     app = build_app(str(demo), gateway=replay(), poll_interval=0)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        await select(pilot, "fs.rootfs-writable", "app")
-        await pilot.press("f")
-        await settle(pilot)
-        screen = app.screen
+        screen = await open_fix(pilot, "fs.rootfs-writable", "app")
         assert screen.live_from == "demo-app-1"
         assert screen.evidence, "evidence from the running container"
         assert "Live evidence from demo-app-1" in str(screen.query_one("#fix-evidence").render())
@@ -613,10 +610,7 @@ async def test_secret_fix_and_its_undo_never_show_the_secret(demo: Path) -> None
     app = build_app(str(demo), engine=False)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        await select(pilot, "secret.value-hardcoded", "db")
-        await pilot.press("f")
-        await pilot.pause()
-        screen = app.screen
+        screen = await open_fix(pilot, "secret.value-hardcoded", "db")
         assert screen.preview.diff and "hunter2-demo" not in screen.preview.diff
         assert "hunter2-demo" not in app.export_screenshot()
         await pilot.press("y")

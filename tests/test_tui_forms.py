@@ -14,7 +14,7 @@ from textual.app import _character_to_key  # the same mapping pilot.press uses
 
 from batten.session import Session
 from batten.tui.factory import build_app
-from tests.test_tui_flows import notes, select, settle
+from tests.test_tui_flows import notes, open_fix, select, settle
 
 pytestmark = pytest.mark.usefixtures("state_dir")
 
@@ -104,10 +104,7 @@ async def test_a_burst_typed_into_a_field_is_what_is_written(demo: Path, rule: s
     app = build_app(str(demo), engine=False)
     async with app.run_test(size=LARGE) as pilot:
         await settle(pilot)
-        await select(pilot, rule, target)
-        await pilot.press("f")
-        await settle(pilot)
-        screen = app.screen
+        screen = await open_fix(pilot, rule, target)
         field_input = screen.query_one(f"#param-{field}")
         screen.set_focus(field_input)
         await pilot.pause()
@@ -129,10 +126,7 @@ async def test_pilot_press_of_a_memory_size_writes_it(demo: Path) -> None:
     app = build_app(str(demo), engine=False)
     async with app.run_test(size=LARGE) as pilot:
         await settle(pilot)
-        await select(pilot, "limits.memory", "app")
-        await pilot.press("f")
-        await settle(pilot)
-        screen = app.screen
+        screen = await open_fix(pilot, "limits.memory", "app")
         assert app.focused is screen.query_one("#param-memory")
         await pilot.press("end", "ctrl+u", "7", "6", "8", "M")
         assert "768M" in screen.preview.diff and '"7"' not in screen.preview.diff
@@ -213,10 +207,7 @@ async def test_an_invalid_value_is_refused_beside_its_field_and_apply_stays_disa
     app = build_app(str(demo), engine=False)
     async with app.run_test(size=LARGE) as pilot:
         await settle(pilot)
-        await select(pilot, "limits.memory", "app")
-        await pilot.press("f")
-        await settle(pilot)
-        screen = app.screen
+        screen = await open_fix(pilot, "limits.memory", "app")
         burst(pilot, "end", "ctrl+u", *"64MXZ")
         await settle(pilot)
         assert "memory" in screen.errors
@@ -251,10 +242,7 @@ async def test_the_keyboard_alone_drives_the_form(demo: Path) -> None:
     app = build_app(str(demo), engine=False)
     async with app.run_test(size=LARGE) as pilot:
         await settle(pilot)
-        await select(pilot, "health.missing-compose", "app")
-        await pilot.press("f")
-        await settle(pilot)
-        screen = app.screen
+        screen = await open_fix(pilot, "health.missing-compose", "app")
         order = [w.id for w in screen.focus_chain]
         assert order[:5] == ["param-healthcheck_cmd", "param-healthcheck_interval", "param-healthcheck_timeout",
                              "param-healthcheck_retries", "param-healthcheck_start_period"]
@@ -304,10 +292,7 @@ async def test_at_80x24_a_changed_line_is_on_screen_before_apply_is_enabled(demo
     app = build_app(str(demo), engine=False)
     async with app.run_test(size=SMALL) as pilot:
         await settle(pilot)
-        await select(pilot, rule, target)
-        await pilot.press("f")
-        await settle(pilot)
-        screen = app.screen
+        screen = await open_fix(pilot, rule, target)
         assert not screen.query_one("#fix-confirm").disabled
         assert change_on_screen(app), "\n".join(screen_lines(app))
         assert any(r.startswith("+") and not r.startswith("+++") for r in visible_diff_rows(app))
