@@ -258,3 +258,10 @@ def test_sudo_inside_if_then_points_at_its_own_line(tmp_path):
 def test_secret_in_chpasswd_is_not_printed(tmp_path):
     (f,) = of(dockerfile(tmp_path, CASES["user.chpasswd"].fires), "user.chpasswd")
     assert "hunter2" not in f.message
+
+
+def test_useradd_uid_is_read_like_useradd_reads_it(tmp_path):
+    # -u inside a cluster of short options counts; a -u that is another option's value does not
+    text = D + "RUN useradd -ou 1000000 a\nRUN useradd -c -u 1000000 -u 1000 b\n" + TAIL
+    assert [(f.line, f.evidence) for f in of(dockerfile(tmp_path, text), "user.useradd-sparse-log")] == [
+        (2, {"uid": "1000000"})]
