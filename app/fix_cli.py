@@ -9,7 +9,15 @@ from collections import Counter
 from collections.abc import Callable
 
 from batten.config import Config
-from batten.fixers.apply import CheckerScan, Outcome, Progress, fix_all, known_secrets, selector
+from batten.fixers.apply import (
+    CheckerScan,
+    Outcome,
+    Progress,
+    Selector,
+    fix_all,
+    known_secrets,
+    selector,
+)
 from batten.fixers.write import (
     JournalError,
     WriteRefused,
@@ -105,16 +113,7 @@ def run_fix(args: argparse.Namespace) -> int:
     paths = args.paths or ["."]
     color = use_color(args.color, sys.stdout)
     if args.undo:
-        from batten.scan import resolve_root
-
-        root = resolve_root(paths)
-        try:
-            restored = undo_last(root)
-        except (WriteRefused, JournalError) as exc:
-            print(f"batten: {one_line(exc)}", file=sys.stderr)
-            return 2
-        print(f"restored {len(restored)} file(s): {', '.join(safe_line(p) for p in restored)}")
-        return 0
+        return _undo(paths)
     if args.check and args.write:
         raise UsageError("--check is a dry run: it cannot be combined with --write")
     if args.quiet and args.verbose:
@@ -133,22 +132,62 @@ def run_fix(args: argparse.Namespace) -> int:
     accept = getattr(args, "accept_defaults", False)
     pick = gate(everything, accept)
     evidence = live_evidence(result, paths, args.host, args.context) if args.live else None
+    outcome, trial_lines = _fix_outcome(args, result, pick, values, evidence, checks)
+    diff = outcome.diff(known_secrets(result.project, result.findings))
+    if diff and not (args.quiet or args.check):
+        sys.stdout.write(_colorize(safe_text(diff), color))
+    _print_problems(args, result, outcome, trial_lines)
+    lines: list[str] = []
+    if not args.quiet:
+        lines = pending_lines(result.findings, everything, accept) + behaviour_lines(outcome.applied, written=args.write)
+        lines += summary_lines(outcome, verbose=args.verbose)
+        if args.verbose:
+            lines += declined_lines(result.findings, everything)
+        if diff and lines and not args.check:
+            lines.insert(0, "")  # the report apart from the diff
+    return _finish(args, result, outcome, lines)
+
+
+def _undo(paths: list[str]) -> int:
+    """`fix --undo`: restore what the last write changed."""
+    from batten.scan import resolve_root
+
+    root = resolve_root(paths)
+    try:
+        restored = undo_last(root)
+    except (WriteRefused, JournalError) as exc:
+        print(f"batten: {one_line(exc)}", file=sys.stderr)
+        return 2
+    print(f"restored {len(restored)} file(s): {', '.join(safe_line(p) for p in restored)}")
+    return 0
+
+
+def _fix_outcome(
+    args: argparse.Namespace,
+    result: ScanResult,
+    pick: Selector,
+    values: dict[str, str],
+    evidence: Callable[[Finding], dict[str, str] | None] | None,
+    checks: CheckerScan,
+) -> tuple[Outcome, list[str]]:
+    """Plan, apply and verify the picked fixes (with trial runs on the engine when asked), under
+    a progress line: the outcome and the trial's report lines."""
     with ProgressLine(sys.stderr, enabled=not args.quiet) as progress:
         if getattr(args, "trial", False) or args.live:  # the engine also tells what the images hold
             from batten.trial import run_trials
 
-            outcome, trial_lines = run_trials(result, pick, values, evidence, args.host, args.context,
-                                              trial=getattr(args, "trial", False), progress=progress.update)
-        else:
-            outcome, trial_lines = fix_all(result.project, result.config, pick, values, evidence,
-                                           findings=result.findings, progress=progress.update,
-                                           planned=not values and evidence is None, checker=checks.checker), []
-    skipped_unsafe = [f for f in result.findings if f.fix is not None and not f.suppressed
-                      and f.fix.applicability == Applicability.UNSAFE and not args.unsafe
-                      and (not args.rule or selector(args.rule, unsafe=True)(f))]
-    diff = outcome.diff(known_secrets(result.project, result.findings))
-    if diff and not (args.quiet or args.check):
-        sys.stdout.write(_colorize(safe_text(diff), color))
+            return run_trials(result, pick, values, evidence, args.host, args.context,
+                              trial=getattr(args, "trial", False), progress=progress.update)
+        return fix_all(result.project, result.config, pick, values, evidence,
+                       findings=result.findings, progress=progress.update,
+                       planned=not values and evidence is None, checker=checks.checker), []
+
+
+def _print_problems(args: argparse.Namespace, result: ScanResult, outcome: Outcome, trial_lines: list[str]) -> None:
+    """One line on stderr for each fix asked for by --rule that declines, each fix that could
+    not be applied or verified, and each trial line."""
+    from batten.report import safe_text
+
     err = sys.stderr
     if args.rule and not args.verbose:  # a remedy asked for by --rule that declines says why
         for finding in result.findings:
@@ -165,18 +204,21 @@ def run_fix(args: argparse.Namespace) -> int:
               f"{safe_line(finding.path or '')}: {one_line(reason)}", file=err)
     for line in trial_lines:
         print(safe_text(line), file=err)
-    lines: list[str] = []
-    if not args.quiet:
-        lines = pending_lines(result.findings, everything, accept) + behaviour_lines(outcome.applied, written=args.write)
-        lines += summary_lines(outcome, verbose=args.verbose)
-        if args.verbose:
-            lines += declined_lines(result.findings, everything)
-        if diff and lines and not args.check:
-            lines.insert(0, "")  # the report apart from the diff
 
-    def report() -> None:  # after the write when there is one: a refused write is one line
+
+def _finish(args: argparse.Namespace, result: ScanResult, outcome: Outcome, lines: list[str]) -> int:
+    """The summary line and the exit code; with --write, the write (a refused write is one line
+    and exit 2, and the report `lines` come after the write)."""
+    from batten.report import safe_text
+
+    err = sys.stderr
+
+    def report() -> None:
         for line in lines:
             print(safe_text(line), file=err)
+    skipped_unsafe = [f for f in result.findings if f.fix is not None and not f.suppressed
+                      and f.fix.applicability == Applicability.UNSAFE and not args.unsafe
+                      and (not args.rule or selector(args.rule, unsafe=True)(f))]
     n = len({id(fx) for _f, fx in outcome.applied})
     changed = sorted(p for p, c in outcome.changes.items() if c.before != c.after or c.created)
     summary = f"{n} fix(es) for {len(outcome.applied)} finding(s) in {len(changed)} file(s)"
