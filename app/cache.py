@@ -98,6 +98,7 @@ def _encode(f: Finding) -> dict[str, Any]:
         "a": list(f.anchors),
         "x": [[s.start, s.end] for s in f.secrets],
         "f": None if f.fix is None else [f.fix.id, f.fix.title, str(f.fix.applicability), f.fix.risk],
+        "n": f.no_fix,
     }
 
 
@@ -115,6 +116,7 @@ def _decode(d: dict[str, Any]) -> Finding:
         rule=rule(d["r"]), message=d["m"], location=loc, target=d["t"], target_kind=d["k"],
         severity=Severity(d["v"]) if d["v"] is not None else None, suppressed=d["s"], fix=fix,
         evidence=d["e"], anchors=tuple(d["a"]), secrets=tuple(Span(a, b) for a, b in d["x"]),
+        no_fix=d.get("n"),
     )
 
 

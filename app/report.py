@@ -55,6 +55,7 @@ def finding_dict(f: Finding) -> dict[str, Any]:
         "end_line": (loc.end_line or loc.line) if loc else None,
         "target": safe_text(f.target) if f.target else None,
         "fix": f.fix.summary() if f.fix is not None else None,
+        "no_fix": safe_text(f.no_fix) if f.no_fix else None,  # why the rule's fix declines this one
         "suppressed": f.suppressed,
         "refs": dict(f.rule.refs),
     }

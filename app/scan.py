@@ -121,17 +121,18 @@ def _run_units(project: Project, config: Config, units: list[Unit], with_fixes: 
 def _detach(f: Finding) -> tuple[Any, ...]:
     fix = (f.fix.id, f.fix.title, str(f.fix.applicability), f.fix.risk) if f.fix is not None else None
     return (f.rule.id, f.message, f.location, f.target, f.target_kind, f.severity, f.evidence, f.anchors,
-            f.secrets, fix)
+            f.secrets, fix, f.no_fix)
 
 
 def _attach(t: tuple[Any, ...]) -> Finding:
     from batten.checks.catalogue import rule
     from batten.model import Applicability, Fix
 
-    rid, message, location, target, kind, severity, evidence, anchors, secrets, fix = t
+    rid, message, location, target, kind, severity, evidence, anchors, secrets, fix, no_fix = t
     summary = Fix(fix[0], fix[1], Applicability(fix[2]), "", (), risk=fix[3]) if fix is not None else None
     return Finding(rule=rule(rid), message=message, location=location, target=target, target_kind=kind,
-                   severity=severity, evidence=evidence, anchors=anchors, secrets=secrets, fix=summary)
+                   severity=severity, evidence=evidence, anchors=anchors, secrets=secrets, fix=summary,
+                   no_fix=no_fix)
 
 
 def _parallel_findings(project: Project, config: Config, with_fixes: bool) -> list[Finding]:

@@ -67,7 +67,7 @@ def test_json_shape(demo, capsys):
     assert set(doc) == {"tool", "files", "skipped", "findings"}
     assert doc["tool"]["name"] == "batten" and doc["tool"]["version"]
     assert {"path": "Dockerfile", "kind": "dockerfile", "error": None} in doc["files"]
-    keys = {"rule", "severity", "title", "message", "path", "line", "end_line", "target", "fix", "suppressed", "refs"}
+    keys = {"rule", "severity", "title", "message", "path", "line", "end_line", "target", "fix", "no_fix", "suppressed", "refs"}
     for f in doc["findings"]:
         assert set(f) == keys
         assert f["severity"] in ("critical", "high", "medium", "low", "info")

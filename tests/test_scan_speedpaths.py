@@ -3,6 +3,7 @@ cores (a forked child) and the content-hash cache (with its invalidation)."""
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
@@ -30,14 +31,27 @@ def _report(root, **kw):
 
 
 def test_both_cores_give_the_same_report(tmp_path, monkeypatch):
+    import batten.scan as scan_mod
+
     monkeypatch.setenv("BATTEN_NO_CACHE", "1")
+    monkeypatch.setattr(scan_mod.os, "cpu_count", lambda: 2)  # the forked path, whatever the machine
+    forked = []
+    real = scan_mod._parallel_findings
+    monkeypatch.setattr(scan_mod, "_parallel_findings", lambda *a: forked.append(1) or real(*a))
     _project(tmp_path)
     parallel, _ = _report(tmp_path, detached=True)
+    assert forked == [1]
     monkeypatch.setenv("BATTEN_NO_PARALLEL", "1")
     sequential, _ = _report(tmp_path, detached=True)
     plain, _ = _report(tmp_path)
+    assert forked == [1]
     assert parallel == sequential == plain
     assert '"rule": "secret.value-hardcoded"' in parallel and "tok1" not in parallel
+    # why a fix declines travels from the child too (the health check needs a port it cannot know)
+    declined = [f for f in json.loads(parallel)["findings"] if f["no_fix"]]
+    assert len(declined) == PARALLEL_MIN_UNITS + 10
+    assert all(f["rule"] == "health.missing-dockerfile" and "no port the service listens on" in f["no_fix"]
+               for f in declined)
 
 
 def test_cache_hit_and_invalidation(tmp_path, monkeypatch):
@@ -49,6 +63,7 @@ def test_cache_hit_and_invalidation(tmp_path, monkeypatch):
     first, r1 = _report(proj, detached=True)
     second, r2 = _report(proj, detached=True)
     assert not r1.cached and r2.cached and first == second
+    assert second.count('"no_fix": "needs input: no port the service listens on') == 3  # kept by the cache
     # a changed file is a miss
     (proj / "svc0" / "Dockerfile").write_text("FROM python:3.12-slim\nUSER 10001:10001\nCMD [\"python\"]\n")
     third, r3 = _report(proj, detached=True)
