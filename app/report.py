@@ -200,9 +200,11 @@ def _physical(ctx: ReportContext, f: Finding) -> dict[str, Any]:
 
 def to_sarif(findings: list[Finding], uri_base: str | None = None, ctx: ReportContext | None = None,
              files: Iterable[dict[str, Any]] = ()) -> str:
-    """SARIF 2.1.0 as GitHub code scanning reads it: every result has a file location (findings
-    with none, such as a container no compose service declares, become notifications), parse
-    errors are tool notifications, severities include the config's overrides."""
+    """SARIF 2.1.0 as GitHub code scanning reads it: every result has a physical location (a
+    file's, or for an image or a container no compose service declares, its name as the
+    artifact with the image or container as the logical location), parse errors and findings
+    about the project as a whole are tool notifications, severities include the config's
+    overrides. `files` are the run's artifacts."""
     if ctx is None:
         ctx = ReportContext(root=uri_base, top=uri_base)
     rules = all_rules()
@@ -216,10 +218,9 @@ def to_sarif(findings: list[Finding], uri_base: str | None = None, ctx: ReportCo
         if f.rule.id == "parse.error":
             notes.append(_notification(ctx, f, "error"))
             continue
-        if f.location is None:
-            where = f"{f.target_kind} {f.target}" if f.target else "the project"
+        if f.location is None and not _engine_object(f):
             notes.append({"level": "note", "descriptor": {"id": f.rule.id}, "message": {
-                "text": safe_text(f"{f.rule.id} on {where} is not tied to a file, so it is not a result: "
+                "text": safe_text(f"{f.rule.id} on the project is not tied to a file, so it is not a result: "
                                   f"{f.message}")}})
             continue
         res: dict[str, Any] = {
@@ -227,7 +228,7 @@ def to_sarif(findings: list[Finding], uri_base: str | None = None, ctx: ReportCo
             "ruleIndex": index[f.rule.id],
             "level": sev.sarif_level,
             "message": {"text": safe_text(f.message)},
-            "locations": [_physical(ctx, f)],
+            "locations": [_physical(ctx, f) if f.location is not None else _engine_location(f)],
             "partialFingerprints": {FINGERPRINT_KEY: prints[id(f)]},
             "properties": {
                 "severity": sev.label,
@@ -238,7 +239,9 @@ def to_sarif(findings: list[Finding], uri_base: str | None = None, ctx: ReportCo
             },
         }
         if f.target and f.origin != "static":
-            res["locations"][0]["logicalLocations"] = [{"name": safe_text(f.target), "kind": "resource"}]
+            res["locations"][0]["logicalLocations"] = [_logical(f)]
+        if f.location is None:  # what on the engine it is about, for tools that read properties
+            res["properties"].update(_engine_properties(f))
         if f.suppressed:
             if is_baselined(f):
                 res["baselineState"] = "unchanged"
@@ -272,6 +275,53 @@ def to_sarif(findings: list[Finding], uri_base: str | None = None, ctx: ReportCo
         "runs": [run],
     }
     return json_text(doc, indent=2) + "\n"
+
+
+MAX_SARIF_PATHS = 50  # paths inside an image a result lists (the JSON evidence has them all)
+
+
+def _engine_object(f: Finding) -> bool:
+    """An image or a container on an engine: a result without a file, placed by its name."""
+    return bool(f.target) and f.target_kind in ("image", "container")
+
+
+def _logical(f: Finding) -> dict[str, Any]:
+    """The image (reference and, when known, id) or container a live finding is about."""
+    loc: dict[str, Any] = {"name": safe_text(f.target), "kind": "resource"}
+    image_id = f.evidence.get("image_id") if f.target_kind == "image" else None
+    if image_id:
+        loc["fullyQualifiedName"] = safe_text(f"{f.target}@{image_id}")
+    return loc
+
+
+def _image_paths(f: Finding) -> list[str]:
+    """The paths inside an image a finding names (setuid files, leftovers, /etc/passwd...)."""
+    paths = [str(d["path"]) for d in f.evidence.get("files") or () if isinstance(d, dict) and d.get("path")]
+    paths += [str(p) for p in f.evidence.get("paths") or ()]
+    return list(dict.fromkeys(paths))
+
+
+def _engine_location(f: Finding) -> dict[str, Any]:
+    """Where a finding about an image or container is, for a report without a file for it: its
+    name as the artifact (what image scanners upload to code scanning, which needs a physical
+    location on every result) and, as the logical location, the image or container itself."""
+    return {"physicalLocation": {"artifactLocation": {"uri": quote(safe_line(f.target), safe="/")},
+                                 "region": {"startLine": 1}},
+            "logicalLocations": [_logical(f)]}
+
+
+def _engine_properties(f: Finding) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if f.target_kind == "image":
+        out["image"] = safe_text(f.target)
+        if f.evidence.get("image_id"):
+            out["imageId"] = safe_text(f.evidence["image_id"])
+        paths = _image_paths(f)
+        if paths:
+            out["imagePaths"] = [safe_text(p) for p in paths[:MAX_SARIF_PATHS]]
+    else:
+        out["container"] = safe_text(f.target)
+    return out
 
 
 def _notification(ctx: ReportContext, f: Finding, level: str) -> dict[str, Any]:

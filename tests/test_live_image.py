@@ -527,3 +527,62 @@ def test_scan_live_reads_the_images_a_project_uses(engine: Any, test_images: dic
     assert ("user.missing", "rooted/Dockerfile") in after
     image_rules = rule_ids([f for f in json.loads(live.stdout)["findings"] if f["target"] == WEAK_IMAGE])
     assert {"fs.setuid-binaries", "user.empty-password", "image.junk-files"} <= set(image_rules)
+
+
+def _sarif_doc(stdout: str) -> dict[str, Any]:
+    """A SARIF report, validated against the official schema (it ships beside the repository)."""
+    import jsonschema
+
+    schema = Path(__file__).resolve().parents[2] / "shared" / "sarif-schema-2.1.0.json"
+    doc = json.loads(stdout)
+    if schema.is_file():
+        errors = sorted(jsonschema.Draft4Validator(json.loads(schema.read_text())).iter_errors(doc), key=str)
+        assert not errors, errors[0]
+    return doc
+
+
+@pytest.mark.engine
+def test_image_command_sarif_has_results_placed_on_the_image(engine: Any, test_images: dict[str, str]) -> None:
+    out = batten_cli("image", WEAK_IMAGE, "--host", engine.url, "--format", "sarif")
+    assert out.returncode == 0, out.stderr
+    run = _sarif_doc(out.stdout)["runs"][0]
+    assert "toolExecutionNotifications" not in run["invocations"][0]  # no finding left as a note
+    by_rule = {r["ruleId"]: r for r in run["results"]}
+    assert sorted(by_rule) == [
+        "fs.setuid-binaries", "health.missing-dockerfile", "image.junk-files",
+        "user.duplicate-id", "user.empty-password", "user.missing",
+    ]  # fmt: skip
+    image_id = test_images[WEAK_IMAGE]
+    for res in run["results"]:
+        (loc,) = res["locations"]
+        assert loc["logicalLocations"] == [{"name": WEAK_IMAGE, "kind": "resource",
+                                            "fullyQualifiedName": f"{WEAK_IMAGE}@{image_id}"}]
+        assert loc["physicalLocation"]["artifactLocation"]["uri"] == "batten-test/weak-image%3A1"
+        assert res["properties"]["image"] == WEAK_IMAGE and res["properties"]["imageId"] == image_id
+    assert by_rule["fs.setuid-binaries"]["properties"]["imagePaths"] == ["/usr/local/bin/helper"]
+    assert by_rule["user.duplicate-id"]["properties"]["imagePaths"] == ["/etc/passwd"]
+    assert "/app/.git" in by_rule["image.junk-files"]["properties"]["imagePaths"]
+    assert "imagePaths" not in by_rule["user.missing"]["properties"]  # about the config, no file
+
+
+@pytest.mark.engine
+def test_scan_live_sarif_places_untied_containers_and_their_images(engine: Any, test_images: dict[str, str],
+                                                                    tmp_path: Path) -> None:
+    engine.run(WEAK_IMAGE, ["sleep", "3600"], name="untied-weak")
+    (tmp_path / "compose.yaml").write_text(f"services:\n  web:\n    image: {CLEAN_IMAGE}\n")
+    out = batten_cli("scan", str(tmp_path), "--live", "--host", engine.url, "--format", "sarif",
+                     "--fail-on", "never")
+    assert out.returncode == 0, out.stderr
+    run = _sarif_doc(out.stdout)["runs"][0]
+    notes = run["invocations"][0].get("toolExecutionNotifications", [])
+    assert {n["descriptor"]["id"].split(".")[0] for n in notes} == {"supply"}  # the project's, no CI here
+    untied = [r for r in run["results"] if r["properties"].get("container") == "untied-weak"]
+    assert "live.user-root" in {r["ruleId"] for r in untied}
+    for res in untied:
+        assert res["locations"][0]["logicalLocations"] == [{"name": "untied-weak", "kind": "resource"}]
+        assert res["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "untied-weak"
+    weak = {r["ruleId"] for r in run["results"] if r["properties"].get("image") == WEAK_IMAGE}
+    assert {"fs.setuid-binaries", "user.empty-password"} <= weak
+    # a file's finding keeps its file
+    assert any(r["locations"][0]["physicalLocation"]["artifactLocation"].get("uriBaseId") == "%SRCROOT%"
+               for r in run["results"])

@@ -111,6 +111,7 @@ def _duplicate_ids(ctx: ImageCtx) -> Iterator[Finding]:
                 kind=kind,
                 id=num,
                 names=names,
+                paths=[where[kind]],
             )
 
 
