@@ -267,6 +267,9 @@ def to_sarif(findings: list[Finding], uri_base: str | None = None, ctx: ReportCo
         "results": results,
         "columnKind": "unicodeCodePoints",
     }
+    artifacts = [{"location": _artifact(ctx, fd["path"])} for fd in files]
+    if artifacts:
+        run["artifacts"] = artifacts
     if ctx.top:
         run["originalUriBaseIds"] = {"%SRCROOT%": {"uri": "file://" + quote(ctx.top.rstrip("/")) + "/"}}
     doc = {

@@ -28,10 +28,13 @@ class ScanResult:
     live: list[Finding] = field(default_factory=list)
 
     def files(self) -> list[dict[str, Any]]:
+        """The files the report covers: those scanned, and the compose files they read through
+        `include:` or `extends` (findings point into them), not a Dockerfile loaded only
+        because a compose file builds it."""
         return [
             {"path": f.path, "kind": f.kind, "error": f.error.message if f.error else None}
             for f in self.project.files
-            if not f.implicit
+            if not f.implicit or f.compose is not None
         ]
 
     def active(self) -> list[Finding]:

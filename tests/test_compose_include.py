@@ -321,3 +321,25 @@ def test_an_include_of_a_fifo_or_a_device_never_blocks(tmp_path):
     assert [(f.line, f.message) for f in of(fs, "parse.error")] == [
         (2, "include: pipe.yaml does not exist or cannot be read")]
     assert [f.line for f in of(fs, "compose.include-unread")] == [3]  # /dev/zero lies outside the project
+
+
+def test_a_scan_of_the_including_file_lists_the_included_files(tmp_path, capsys, monkeypatch):
+    import json
+
+    write(tmp_path, {
+        "compose.yaml": "include:\n  - db/services.yaml\nservices:\n  web:\n" + HARD,
+        "db/services.yaml": "services:\n  db:\n    build: .\n    privileged: true\n",
+        "db/Dockerfile": "FROM debian:12\n",
+    })
+    monkeypatch.chdir(tmp_path)
+    assert main(["scan", "compose.yaml", "--format", "json", "--no-cache"]) == 1
+    doc = json.loads(capsys.readouterr().out)
+    assert [f["path"] for f in doc["files"]] == ["compose.yaml", "db/services.yaml"]
+    assert ("db/services.yaml", "priv.privileged") in {(f["path"], f["rule"]) for f in doc["findings"]}
+    assert main(["scan", "compose.yaml", "--format", "sarif", "--no-cache"]) == 1
+    run = json.loads(capsys.readouterr().out)["runs"][0]
+    assert [a["location"]["uri"] for a in run["artifacts"]] == ["compose.yaml", "db/services.yaml"]
+    # the Dockerfile it builds is read for the service, not scanned: not listed
+    assert main(["scan", "compose.yaml", "--format", "junit", "--no-cache"]) == 1
+    junit = capsys.readouterr().out
+    assert 'name="db/services.yaml"' in junit and 'name="db/Dockerfile"' not in junit
