@@ -128,6 +128,8 @@ def build_parser(command: str | None) -> argparse.ArgumentParser:
     p.add_argument("--read-only", action="store_true", help="never write files (preview only)")
     p.add_argument("--no-engine", action="store_true", help="do not connect to a Docker engine")
     p.add_argument("--version", action="version", version=f"batten {__version__}")
+    p.add_argument("--config", metavar="FILE",
+                   help="read this config file (default: .batten.toml or [tool.batten] found from PATH upwards)")
     _engine_args(p)
     return p
 

@@ -645,3 +645,35 @@ async def test_fix_failed_is_a_notification(demo: Path, monkeypatch: pytest.Monk
         assert app.screen.__class__.__name__ == "FixScreen"
         assert any("does not parse" in n for n in notes(app))
         assert compose.read_bytes() == original
+
+
+async def test_config_option_applies_to_static_and_live_findings(demo: Path, tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    from batten.cli import build_parser
+    from batten.tui.factory import app_from_args
+
+    (demo / ".batten.toml").write_text('[severity]\n"limits.memory" = "low"\n')  # found from PATH: not read
+    team = tmp_path / "team.toml"
+    team.write_text('ignore = ["priv.privileged"]\n[severity]\n"limits.memory" = "critical"\n'
+                    '"live.user-root" = "info"\n')
+    monkeypatch.setattr("batten.live_scan.make_gateway", lambda *a, **k: replay())
+    args = build_parser(None).parse_args([str(demo), "--config", str(team)])
+    app = app_from_args(args)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        shown = app.main.findings.table.shown
+        assert shown and not any(f.rule.id == "priv.privileged" for f in shown)
+        await select(pilot, "limits.memory", "app")
+        explain = str(app.main.findings.detail.query_one("#explain-text").render())
+        assert explain.startswith(" critical ") and "limits.memory" in explain
+        live = app.session.snapshot.findings
+        assert any(f.rule.id == "live.user-root" for f in live)
+        assert all(f.severity.label == "info" for f in live if f.rule.id == "live.user-root")
+        assert not any(f.rule.id == "priv.privileged" for f in live)
+    # without --config the file found from PATH applies, as for `batten scan`
+    app = app_from_args(build_parser(None).parse_args([str(demo), "--no-engine"]))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await select(pilot, "limits.memory", "app")
+        assert str(app.main.findings.detail.query_one("#explain-text").render()).startswith(" low ")
+        assert any(f.rule.id == "priv.privileged" for f in app.main.findings.table.shown)

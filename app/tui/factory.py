@@ -47,15 +47,24 @@ def build_app(
     return BattenApp(world)
 
 
-def run_app(args: argparse.Namespace) -> int:
-    """`batten [PATH]`: build the app from the command line and run it; the exit code."""
-    app = build_app(
+def app_from_args(args: argparse.Namespace) -> Any:
+    """The app `batten [PATH]` runs: its config is `--config FILE` or the one found from PATH,
+    as for `batten scan` (batten.config.config_for); live findings get it too."""
+    from batten.config import config_for
+
+    return build_app(
         args.path,
+        config=config_for([args.path], getattr(args, "config", None)),
         engine=not getattr(args, "no_engine", False),
         read_only=getattr(args, "read_only", False),
         guided=getattr(args, "guided", False),
         host=getattr(args, "host", None),
         context=getattr(args, "context", None),
     )
+
+
+def run_app(args: argparse.Namespace) -> int:
+    """`batten [PATH]`: build the app from the command line and run it; the exit code."""
+    app = app_from_args(args)
     app.run()
     return int(app.return_code or 0)
