@@ -82,9 +82,14 @@ def clip(value: object, limit: int = VALUE_LIMIT) -> str:
     return s if len(s) <= limit else s[: limit - 1] + "…"
 
 
+MESSAGE_LIMIT = 1000  # characters of a finding's message, whatever it quotes
+
+
 def clip_values(message: str) -> str:
     """`message` with every quoted value and every run without spaces over VALUE_LIMIT
-    characters clipped (a 15 KB interpolated image name stays out of a finding's message)."""
+    characters clipped (a 15 KB interpolated image name stays out of a finding's message), and
+    the whole at most MESSAGE_LIMIT characters: a value with spaces that a rule quotes bare,
+    unclipped, cannot fill a report either."""
     if len(message) <= VALUE_LIMIT:
         return message
 
@@ -95,7 +100,7 @@ def clip_values(message: str) -> str:
                 return clip(inner) if i == 3 else whole[0] + clip(inner) + whole[-1]
         return whole
 
-    return _LONG_VALUE.sub(cut, message)
+    return clip(_LONG_VALUE.sub(cut, message), MESSAGE_LIMIT)
 
 
 def json_text(obj: Any, **kwargs: Any) -> str:

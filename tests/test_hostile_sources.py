@@ -363,3 +363,92 @@ def test_grouped_gitignore_matching_agrees_with_pattern_by_pattern():
                 if regex.match(sub):
                     want = not negate
             assert gi.ignored(rel, is_dir) == want, (lines, rel, is_dir)
+
+
+_WORDS = " ".join(["word"] * 2500)  # a 12 KB value with spaces: no quote or run marks it as one value
+
+
+def test_every_message_quoting_a_huge_value_is_bounded(tmp_path):
+    """Huge values (with and without spaces) in Dockerfile ENV/LABEL/USER/CMD and compose
+    environment, labels, command, ports, devices, tmpfs...: every message stays short, the value
+    clipped with an ellipsis and the rest of the sentence kept."""
+    import textwrap
+
+    sp, ns = _WORDS, "x" * 10000
+    (tmp_path / "Dockerfile").write_text(textwrap.dedent(f"""\
+        FROM debian:12
+        ENV BIG="{sp}" BIGNS={ns}
+        ENV PASSWORD="{sp}"
+        LABEL description="{sp}"
+        USER root {sp}
+        RUN echo {sp} && curl http://x/{ns} | sh
+        CMD {sp}
+        """))
+    q = f'"{sp}"'
+    (tmp_path / "compose.yaml").write_text(textwrap.dedent(f"""\
+        services:
+          app:
+            image: "img{ns}:latest"
+            environment: {{BIG: {q}, DB_PASSWORD: {q}, NS: {ns}}}
+            labels: {{a: {q}, b: {ns}}}
+            command: {q}
+            entrypoint: ["sh", "-c", {q}]
+            ports: ["0.0.0.0:80:80 {sp}"]
+            devices: ["/dev/sda {sp}"]
+            tmpfs: ["/tmp {sp}"]
+            cgroup_parent: {q}
+            healthcheck: {{test: ["CMD", {q}]}}
+          b:
+            build: .
+            environment: ["TOKEN={sp}"]
+            labels: ["k={sp}"]
+            command: [{q}, "{ns}"]
+        """))
+    code, doc, err = scan_json(tmp_path)
+    assert code == 0, err
+    messages = {(f["rule"], f["message"]) for f in doc["findings"]}
+    assert len(messages) > 20 and not any(f["path"] == "compose.yaml" and f["rule"] == "parse.error"
+                                          for f in doc["findings"])
+    assert max(len(m) for _r, m in messages) < 600
+    tails = {"user.numeric": "is a name;", "ports.bind-all-interfaces": "on all interfaces",
+             "devices.host": "through", "fs.tmpfs-noexec": "tmpfs /tmp word", "cgroup.parent": "cgroup_parent: word"}
+    for rid, tail in tails.items():
+        (m,) = [m for r, m in messages if r == rid]
+        assert "word w" in m and "…" in m and tail in m, (rid, m)
+
+
+def test_live_messages_quoting_huge_engine_values_are_bounded():
+    from batten.live.drift import drift_findings
+    from batten.live.facts import judge_container
+    from batten.model import Location
+
+    sp = _WORDS
+    data = json.loads((Path(__file__).parent / "fixtures" / "live" / "inspect-privileged.json").read_text())
+    cfg, hc = data["Config"], data["HostConfig"]
+    cfg.update({"Env": [f"BIG={sp}", f"DB_PASSWORD={sp}"], "Labels": {f"k {sp}": sp}, "Cmd": ["sh", "-c", sp],
+                "User": f"0 {sp}", "Image": f"img {sp}"})
+    hc.update({"CgroupParent": sp, "CapAdd": [f"SYS_ADMIN {sp}"], "SecurityOpt": [f"seccomp=unconfined {sp}"],
+               "Devices": [{"PathOnHost": f"/dev/sda {sp}", "PathInContainer": f"/dev/x {sp}",
+                            "CgroupPermissions": "rwm"}],
+               "Binds": [f"/etc {sp}:/etc", f"/var/run/docker.sock:/x {sp}"],
+               "PortBindings": {"80/tcp": [{"HostIp": "", "HostPort": f"80 {sp}"}]}})
+    data["Mounts"] = [{"Type": "bind", "Source": f"/etc {sp}", "Destination": f"/x {sp}", "Mode": "",
+                       "RW": True, "Propagation": "rshared"}]
+    found = judge_container(data)
+    declared = {"user": sp, "cap_drop": [sp], "image": sp, "command": sp, "ports": [sp], "volumes": [sp],
+                "environment": {"A": sp}, "cgroup_parent": sp, "privileged": False}
+    drifted = drift_findings(data, declared, None, location=Location("compose.yaml", 1), service=sp)
+    assert len(found) > 8 and len(drifted) > 5
+    assert max(len(f.message) for f in [*found, *drifted]) < 600
+    by_rule = {f.rule.id: f.message for f in found}
+    assert by_rule["devices.host"].endswith("(rwm)") and "…" in by_rule["devices.host"]
+    assert all("port it back" in f.message or "recreate it" in f.message for f in drifted)
+
+
+def test_a_message_is_bounded_whatever_a_rule_quotes_bare():
+    from batten.checks.catalogue import RULES
+    from batten.model import Finding
+    from batten.sanitize import MESSAGE_LIMIT
+
+    f = Finding(RULES["cgroup.parent"], f"service 'web' sets something: {_WORDS} and more", None)
+    assert len(f.message) == MESSAGE_LIMIT and f.message.endswith("…") and f.message.startswith("service 'web'")

@@ -34,6 +34,7 @@ from batten.checks.base import (
 from batten.checks.sites import NamedValueSite, ServiceSite, ValueSite
 from batten.config import Config
 from batten.model import Finding, Location, Severity, Span
+from batten.sanitize import clip
 from batten.sources.compose import (
     ComposeProject,
     ComposeValue,
@@ -239,7 +240,7 @@ def _filesystem(ctx: SvcCtx) -> Iterator[Finding]:
         enabled = [o for o in ("exec", "suid", "dev") if o in lowered]
         if missing or enabled:
             what = ", ".join([f"allows {o}" for o in enabled] + [f"lacks {o}" for o in missing])
-            yield ctx.finding("fs.tmpfs-noexec", f"tmpfs {path} {what}", item, evidence={"path": path}, subject=ValueSite(svc, item))
+            yield ctx.finding("fs.tmpfs-noexec", f"tmpfs {clip(path)} {what}", item, evidence={"path": path}, subject=ValueSite(svc, item))
     for item in _items(svc.get("volumes")):
         vol = parse_volume(item)
         if vol is None or vol.type not in ("bind", "volume") or not vol.source:
@@ -342,9 +343,9 @@ def _ports(ctx: SvcCtx) -> Iterator[Finding]:
         ip = (p.host_ip or "").strip("[]")
         if ip in ("", "0.0.0.0", "::"):
             if item.missing_vars and item.raw is not None:
-                what = f"{item.raw} (set by ${{{', '.join(item.missing_vars)}}} where it runs)"
+                what = f"{clip(item.raw)} (set by ${{{clip(', '.join(item.missing_vars))}}} where it runs)"
             else:
-                what = f"{p.published or 'a random port'}->{p.target}/{p.protocol}"
+                what = clip(f"{p.published or 'a random port'}->{p.target}/{p.protocol}")
             yield ctx.finding("ports.bind-all-interfaces",
                               f"service {svc.name!r} publishes {what} on all interfaces",
                               item, evidence={"published": p.published, "target": p.target}, subject=ValueSite(svc, item))
@@ -703,14 +704,14 @@ def _devices(ctx: SvcCtx) -> Iterator[Finding]:
         if not src:
             continue
         what, severity = device_severity(src)
-        yield ctx.finding("devices.host", f"service {svc.name!r} passes host device {src}{what} through", item,
+        yield ctx.finding("devices.host", f"service {svc.name!r} passes host device {clip(src)}{what} through", item,
                           severity=severity, evidence={"device": src}, subject=ValueSite(svc, item))
 
 
 def _cgroup_parent(ctx: SvcCtx) -> Iterator[Finding]:
     v = ctx.svc.get("cgroup_parent")
     if v is not None and v.text:
-        yield ctx.finding("cgroup.parent", f"service {ctx.svc.name!r} sets cgroup_parent: {v.text}", v)
+        yield ctx.finding("cgroup.parent", f"service {ctx.svc.name!r} sets cgroup_parent: {clip(v.text)}", v)
 
 
 def _shared_namespaces(ctx: SvcCtx) -> Iterator[Finding]:

@@ -44,6 +44,7 @@ from batten.checks.sites import (
 )
 from batten.config import Config
 from batten.model import Finding, Severity, Span
+from batten.sanitize import clip
 from batten.sources.dockerfile import DockerfileModel, ImageRef, Instruction, Stage
 from batten.sources.project import Project
 
@@ -159,7 +160,7 @@ def _user(ctx: DfCtx) -> Iterator[Finding]:
             if name and not re.fullmatch(r"\d+(:\d+)?", name) and "$" not in name:
                 yield ctx.finding(
                     "user.numeric",
-                    f"USER {name} is a name; use the numeric UID:GID so runAsNonRoot checks can verify it",
+                    f"USER {clip(name)} is a name; use the numeric UID:GID so runAsNonRoot checks can verify it",
                     eu.instruction,
                     stage,
                     evidence={"user": name},

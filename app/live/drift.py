@@ -33,6 +33,7 @@ from batten.live.readers import (
 )
 from batten.live.values import parse_memory
 from batten.model import Finding, Location
+from batten.sanitize import clip
 
 LABEL_PROJECT = "com.docker.compose.project"
 LABEL_SERVICE = "com.docker.compose.service"
@@ -462,13 +463,14 @@ def drift(
 
 
 def _fmt(value: Any) -> str:
+    """A declared or running value as a drift message quotes it (clipped)."""
     if value is None:
         return "nothing"
     if isinstance(value, bool):
         return str(value).lower()
     if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(str(v) for v in value) + "]" if value else "[]"
-    return str(value)
+        return clip("[" + ", ".join(str(v) for v in value) + "]") if value else "[]"
+    return clip(str(value))
 
 
 def drift_findings(
@@ -482,18 +484,19 @@ def drift_findings(
     """One ``live.drift`` finding per difference (origin "drift")."""
     name = container_name(inspect)
     ident = compose_identity(inspect)
-    svc = service or (ident.service if ident else name)
+    svc = clip(service or (ident.service if ident else name))
     out: list[Finding] = []
     for item in drift(inspect, declared, image):
-        note = f" ({item.note})" if item.note else ""
+        note = f" ({clip(item.note)})" if item.note else ""
+        field = clip(item.field)  # a port or a mount path from the file or the engine
         if item.direction == STALE:
             message = (
-                f"{item.field}: the file declares {_fmt(item.declared)}, the running container has "
+                f"{field}: the file declares {_fmt(item.declared)}, the running container has "
                 f"{_fmt(item.running)}{note}: recreate it (docker compose up -d --force-recreate {svc})"
             )
         else:
             message = (
-                f"{item.field}: the container runs with {_fmt(item.running)}{note}, the file declares "
+                f"{field}: the container runs with {_fmt(item.running)}{note}, the file declares "
                 f"{_fmt(item.declared)}: port it back to service {svc}"
             )
         out.append(

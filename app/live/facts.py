@@ -18,6 +18,7 @@ from batten.checks.base import DANGEROUS_CAPS, DEFAULT_CAPS, device_severity
 from batten.live import readers as R
 from batten.live.image_checks import judge_image, live_finding
 from batten.model import Finding, Severity
+from batten.sanitize import clip
 from batten.sources.imageref import split_image_ref
 
 # NET_RAW is in Docker's default set: adding it only matters after it was dropped.
@@ -151,7 +152,7 @@ def _devices(ctx: LiveCtx) -> Iterator[Finding]:
         what, severity = device_severity(host)
         yield ctx.finding(
             "devices.host",
-            f"has host device {host}{what} at {d['container']} ({d['permissions']})",
+            f"has host device {clip(host)}{what} at {clip(d['container'])} ({clip(d['permissions'])})",
             severity=severity,
             critical_device=severity is Severity.CRITICAL,
             **d,
@@ -189,7 +190,7 @@ def _binds(ctx: LiveCtx) -> Iterator[Finding]:
         if R.is_socket_source(m["source"]):
             yield ctx.finding(
                 "mount.docker-socket",
-                f"mounts the engine socket {m['source']} at {m['destination']} ({mode})",
+                f"mounts the engine socket {clip(m['source'])} at {clip(m['destination'])} ({mode})",
                 **m,
             )
             continue
@@ -197,7 +198,7 @@ def _binds(ctx: LiveCtx) -> Iterator[Finding]:
             if R.under(m["source"].rstrip("/") or "/", prefix):
                 yield ctx.finding(
                     "mount.sensitive-host-path",
-                    f"bind-mounts host {m['source']} at {m['destination']} ({mode})",
+                    f"bind-mounts host {clip(m['source'])} at {clip(m['destination'])} ({mode})",
                     sensitive_prefix=prefix,
                     **m,
                 )
@@ -209,7 +210,7 @@ def _propagation(ctx: LiveCtx) -> Iterator[Finding]:
         if m["propagation"] in SHARED_PROPAGATION:
             yield ctx.finding(
                 "mount.propagation-shared",
-                f"bind-mounts {m['source']} at {m['destination']} with {m['propagation']} "
+                f"bind-mounts {clip(m['source'])} at {clip(m['destination'])} with {m['propagation']} "
                 "propagation",
                 **m,
             )
@@ -274,7 +275,7 @@ def _cgroup(ctx: LiveCtx) -> Iterator[Finding]:
     parent = str(ctx.hc.get("CgroupParent") or "")
     if parent:
         yield ctx.finding(
-            "cgroup.parent", f"runs under cgroup parent {parent} (HostConfig.CgroupParent)",
+            "cgroup.parent", f"runs under cgroup parent {clip(parent)} (HostConfig.CgroupParent)",
             cgroup_parent=parent,
         )  # fmt: skip
 
@@ -294,7 +295,7 @@ def _ports(ctx: LiveCtx) -> Iterator[Finding]:
             ip = next(ip for ip in b.host_ips if ip in R.ALL_INTERFACES) or "0.0.0.0"
             yield ctx.finding(
                 "ports.bind-all-interfaces",
-                f"publishes {shown_port}/{b.proto} on {ip} (container port {b.container_port})",
+                f"publishes {clip(shown_port)}/{clip(b.proto)} on {clip(ip)} (container port {clip(b.container_port)})",
                 container_port=b.container_port,
                 host_port=b.host_port,
                 host_ips=list(b.host_ips),
@@ -397,7 +398,7 @@ def _image_ref(ctx: LiveCtx) -> Iterator[Finding]:
         _name, tag, digest = split_image_ref(ref)
         if digest is None and (tag is None or tag == "latest"):
             why = "the latest tag" if tag == "latest" else "no tag (means latest)"
-            yield ctx.finding("image.latest", f"runs image {ref} with {why}", image=ref, tag=tag)
+            yield ctx.finding("image.latest", f"runs image {clip(ref)} with {why}", image=ref, tag=tag)
 
 
 def _logging(ctx: LiveCtx) -> Iterator[Finding]:
