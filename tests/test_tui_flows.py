@@ -75,6 +75,18 @@ async def settle(pilot: Any) -> None:
     await pilot.pause()
 
 
+async def until(pilot: Any, condition: Any, timeout: float = 30.0) -> None:
+    """Wait for `condition()` (the worker, its state message and the notification it posts may
+    each come later than one settle on a busy machine); fail after `timeout` seconds."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        await pilot.pause(0.05)
+        await pilot.app.workers.wait_for_complete()
+
+
 def find(app: Any, rule: str, target: str | None = None) -> Finding:
     for f in app.session.result.active():
         if f.rule.id == rule and (target is None or f.target == target):
@@ -515,6 +527,7 @@ async def test_worker_errors_become_notifications(demo: Path) -> None:
     app = build_app(str(demo), gateway=BuggyGateway(), poll_interval=0)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
+        await until(pilot, lambda: any("boom in the gateway" in n for n in notes(app)))
         assert any("boom in the gateway" in n for n in notes(app))
         assert app.main.header.engine_state == "unreachable"
         assert app.is_running
