@@ -150,6 +150,11 @@ def test_disk_devices_are_reported(tmp_path):
     fs = compose(tmp_path, svc("    devices:\n      - /dev/sda:/dev/sda\n"))
     (f,) = of(fs, "devices.host")
     assert f.severity is Severity.CRITICAL
+    # the config's severity for the rule wins over the check's raise for a disk
+    config = parse_config({"severity": {"devices.host": "low"}}, "test config")
+    fs = compose(tmp_path / "cfg", svc("    devices:\n      - /dev/sda:/dev/sda\n"), config=config)
+    (f,) = of(fs, "devices.host")
+    assert f.severity is Severity.LOW
 
 
 # ---------------------------------------------------------------------------------------------
