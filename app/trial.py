@@ -4,7 +4,8 @@ they are written.
 For each compose service the selected fixes change, and whose image is on the engine, the
 service is started twice in throwaway containers (batten.live.trial): as it is, and as the fixes
 leave it. A fix whose trial fails is not written; the outcome says why and which value would
-remedy it. Dockerfile fixes need a build and are not tried. Textual-free: the TUI calls
+remedy it. Dockerfile fixes need a build and are not tried: the report names each one as not
+tried, and the fix dialog says so instead of trying. Textual-free: the TUI calls
 `trial_fix` for one fix, the CLI `trial_gate` for a whole run.
 """
 
@@ -48,6 +49,8 @@ SIGNAL_FIXES: dict[str, tuple[str, ...]] = {
     "unhealthy": ("co.healthcheck",),
 }
 _ENV_FILE_BYTES = 1 << 20
+# why a Dockerfile fix is never tried: trying it would mean building the image
+DOCKERFILE_NOT_TRIED = "Dockerfile fixes need a build; batten never builds"
 
 
 @dataclass(slots=True)
@@ -366,6 +369,32 @@ def trial_gate(
     return outcome, list(trials.values())
 
 
+def is_dockerfile_fix(finding: Finding, fix: Fix) -> bool:
+    return service_of(finding) is None and fix.id.startswith("df.")
+
+
+def not_tried_reason(finding: Finding, fix: Fix | None) -> str:
+    """Why the trial does not try this fix (the fix dialog's status line)."""
+    if fix is not None and is_dockerfile_fix(finding, fix):
+        return f"{DOCKERFILE_NOT_TRIED}: this fix is not verified on the engine"
+    return "only fixes of compose services are tried"
+
+
+def dockerfile_lines(applied: Iterable[tuple[Finding, Fix]]) -> list[str]:
+    """One line per Dockerfile fix of the run: never tried, so nobody takes it as verified."""
+    out: list[str] = []
+    seen: set[tuple[Any, ...]] = set()
+    for f, fx in applied:
+        key = (fx.id, f.path, f.target, fx.edits)
+        if not is_dockerfile_fix(f, fx) or key in seen:
+            continue
+        seen.add(key)
+        where = f"{f.path}:{f.line}" if f.path else (f.target or "")
+        stage = f" [{f.target}]" if f.target and f.path else ""
+        out.append(f"  {fx.id} at {where}{stage}: not tried: {DOCKERFILE_NOT_TRIED}")
+    return out
+
+
 def trial_fix(project: Project, finding: Finding, fix: Fix, gateway: Any,
               seconds: float = DEFAULT_SECONDS) -> ServiceTrial | None:
     """Try one planned fix (the TUI's fix dialog): None when it is not a compose fix."""
@@ -412,7 +441,10 @@ def run_trials(result: Any, pick: Selector, values: Mapping[str, str] | None, ev
             gateway.close()
         lines.append(f"{'trial' if trial else 'images'}: engine unavailable ({exc}); "
                      + ("nothing was tried, nothing held back" if trial else "planned without image facts"))
-        return fix_all(result.project, result.config, pick, values, evidence, findings=result.findings), lines
+        outcome = fix_all(result.project, result.config, pick, values, evidence, findings=result.findings)
+        if trial:
+            lines.extend(_not_tried(outcome))
+        return outcome, lines
     tty = sys.stderr.isatty()
 
     def say(text: str) -> None:
@@ -441,4 +473,13 @@ def run_trials(result: Any, pick: Selector, values: Mapping[str, str] | None, ev
             lines.extend(t.lines())
     else:
         lines.append("trial: no compose service is changed by the selected fixes; nothing to try")
+    lines.extend(_not_tried(outcome))
     return outcome, lines
+
+
+def _not_tried(outcome: Outcome) -> list[str]:
+    got = dockerfile_lines(outcome.applied)
+    if not got:
+        return []
+    return [f"trial: {len(got)} Dockerfile fix(es) not tried, so not verified on the engine "
+            f"({DOCKERFILE_NOT_TRIED}):", *got]

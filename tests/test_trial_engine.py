@@ -95,6 +95,29 @@ def test_trial_passes_a_fix_the_service_survives(engine: Any, tmp_path: Path, ca
     assert not trial_containers(engine)
 
 
+def test_dockerfile_fixes_are_reported_as_not_tried(engine: Any, tmp_path: Path, capsys: Any) -> None:
+    """The trial tries compose services only: each Dockerfile fix of the run is named as not
+    tried (it needs a build, and batten never builds), so nobody takes it as verified."""
+    compose = f"services:\n  web:\n    image: {SERVER}\n    command: [\"httpd\", \"-f\", \"-p\", \"8080\"]\n"
+    dockerfile = "FROM batten-test/busybox:1\nRUN apk add curl\nCMD sleep 1\n"
+    rulekit.write(tmp_path, {"compose.yaml": compose, "Dockerfile": dockerfile})
+    code, _out, err = batten(capsys, "fix", str(tmp_path), "--rule", "priv.no-new-privileges",
+                             "--rule", "pkg.apk-no-cache", "--rule", "cmd.json-form", "--write", "--trial",
+                             "--host", engine.url, "--color", "never")
+    assert code == 0, err
+    assert "1 of 1 changed service(s) tried: 1 passed" in err  # the compose fix was tried
+    assert "trial: 2 Dockerfile fix(es) not tried, so not verified on the engine" in err
+    for fid, line in (("df.apk-no-cache", 2), ("df.cmd-json", 3)):
+        assert (f"  {fid} at Dockerfile:{line} [stage 0]: not tried: Dockerfile fixes need a build; "
+                "batten never builds") in err, err
+    assert "--no-cache" in (tmp_path / "Dockerfile").read_text()  # still written: the user asked for it
+    assert not trial_containers(engine)
+    # no Dockerfile fix in the run: no such line
+    code, _out, err = batten(capsys, "fix", str(tmp_path), "--rule", "logging.unbounded", "--trial",
+                             "--host", engine.url, "--color", "never")
+    assert "Dockerfile fix" not in err and "tried: 1 passed" in err
+
+
 def test_judge_and_cleanup_on_interrupt(engine: Any, gateway: DockerGateway) -> None:
     spec = TrialSpec(image=SERVER, command=["sh", "-c", "mkdir -p /srv/app && touch /srv/app/x && sleep 30"])
     fixed = TrialSpec(image=SERVER, command=spec.command, read_only=True, tmpfs={"/tmp": ""})

@@ -394,3 +394,26 @@ async def test_the_guided_step_proposes_what_its_dialog_will(demo: Path) -> None
         dialog = app.screen
         assert dialog.values()["user"] == "999:999"
         assert dialog.preview.diff == step_diff
+
+
+async def test_the_trial_key_on_a_dockerfile_fix_says_it_is_not_tried(demo: Path) -> None:
+    """A Dockerfile fix needs a build, which batten never does: the trial key says so plainly
+    (with or without an engine) and starts nothing; Apply is still the user's choice."""
+    original = (demo / "Dockerfile").read_bytes()
+    app = build_app(str(demo), engine=False)
+    async with app.run_test(size=LARGE) as pilot:
+        await settle(pilot)
+        await select(pilot, "cmd.json-form", "runtime")
+        await pilot.press("f")
+        await settle(pilot)
+        screen = app.screen
+        assert screen is not app.main and screen.fix is not None and screen.fix.id == "df.cmd-json"
+        await pilot.press("ctrl+t")
+        await settle(pilot)
+        status = str(screen.query_one("#fix-status").render())
+        assert "Trial not run" in status and "Dockerfile fixes need a build; batten never builds" in status, status
+        assert "not verified on the engine" in status and "Trying" not in status
+        assert not screen.query_one("#fix-confirm").disabled
+        await pilot.press("escape")
+        await settle(pilot)
+    assert (demo / "Dockerfile").read_bytes() == original

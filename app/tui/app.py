@@ -241,8 +241,11 @@ class BattenApp(HoldsKeysForDialogs):
     @work(thread=True, exclusive=True, group="trial", exit_on_error=False, name="trial run")
     def run_trial(self, screen: Any, finding: Finding, fix: Any) -> None:
         """The dialog's trial run (batten.trial): the only engine writes, batten's own containers."""
-        from batten.trial import trial_fix
+        from batten.trial import is_dockerfile_fix, not_tried_reason, trial_fix
 
+        if fix is not None and is_dockerfile_fix(finding, fix):  # said with or without an engine
+            self.call_from_thread(screen.trial_done, None, not_tried_reason(finding, fix))
+            return
         try:
             gateway = self.poller.ensure_gateway() if self.session.engine else None
             if gateway is None:
@@ -252,7 +255,7 @@ class BattenApp(HoldsKeysForDialogs):
         except BattenError as exc:
             self.call_from_thread(screen.trial_done, None, str(exc))
             return
-        self.call_from_thread(screen.trial_done, trial, None if trial is not None else "only compose fixes are tried")
+        self.call_from_thread(screen.trial_done, trial, None if trial is not None else not_tried_reason(finding, fix))
 
     def on_evidence_wanted(self, event: EvidenceWanted) -> None:
         container = self.session.container_for(event.finding)

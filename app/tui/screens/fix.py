@@ -430,6 +430,11 @@ class FixScreen(ModalScreen[bool]):
         if self.finding is None or self.fix is None or not self.diff_current():
             self._status("Nothing planned to try yet.", "$text-warning")
             return
+        from batten.trial import is_dockerfile_fix, not_tried_reason
+
+        if is_dockerfile_fix(self.finding, self.fix):
+            self._status(f"Trial not run: {safe_text(not_tried_reason(self.finding, self.fix))}", "$text-warning")
+            return
         self._status("Trying the service on the engine, as fixed and as it is (throwaway containers)…",
                      "$text-muted")
         self.post_message(self.TrialRequested(self, self.finding, self.fix))
