@@ -781,12 +781,17 @@ _APT_CLEAN = "rm -rf /var/lib/apt/lists/*"
     site=CommandSite,
 )
 def apt_lists_cleanup(ctx: FixContext[CommandSite]) -> list[Edit]:
+    return _append_to_run(ctx, _APT_CLEAN)
+
+
+def _append_to_run(ctx: FixContext[CommandSite], command: str) -> list[Edit]:
+    """`command` appended to the RUN (or heredoc script) that holds the finding's command."""
     doc, ins, rc = _doc(ctx), ctx.site.ins, ctx.site.rc
     kind, hd = editable_site(rc)
     if kind == "heredoc":
         assert hd is not None
-        return [heredoc_append(doc, hd, _APT_CLEAN)]
-    return [append_command(doc, ins, _APT_CLEAN)]
+        return [heredoc_append(doc, hd, command)]
+    return [append_command(doc, ins, command)]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -960,12 +965,7 @@ def pkg_clean(ctx: FixContext[CommandSite]) -> list[Edit]:
     command = CLEAN_COMMANDS.get(ctx.finding.rule.id)
     if command is None:
         raise NoFix(f"no clean command is known for {ctx.finding.rule.id}")
-    doc, ins, rc = _doc(ctx), ctx.site.ins, ctx.site.rc
-    kind, hd = editable_site(rc)
-    if kind == "heredoc":
-        assert hd is not None
-        return [heredoc_append(doc, hd, command)]
-    return [append_command(doc, ins, command)]
+    return _append_to_run(ctx, command)
 
 
 @fixer(
