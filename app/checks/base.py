@@ -27,9 +27,11 @@ def make(
     subject: Site | None = None,
     scope: object = None,
     severity: Severity | None = None,
+    origin: str = "static",
 ) -> Finding:
     """A finding of `rule_id`; `severity` when this instance is worse (or milder) than the rule's
-    default (the config's severity for the rule, when it sets one, still wins)."""
+    default (the config's severity for the rule, when it sets one, still wins); `origin` "live"
+    for what an engine runs."""
     return Finding(
         rule=rule(rule_id),
         message=message,
@@ -42,6 +44,7 @@ def make(
         evidence=evidence or {},
         subject=subject,
         scope=scope,
+        origin=origin,
     )
 
 

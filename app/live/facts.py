@@ -14,9 +14,9 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from batten.checks.base import DANGEROUS_CAPS, DEFAULT_CAPS, device_severity
+from batten.checks.base import DANGEROUS_CAPS, DEFAULT_CAPS, device_severity, make
 from batten.live import readers as R
-from batten.live.image_checks import judge_image, live_finding
+from batten.live.image_checks import judge_image
 from batten.model import Finding, Severity
 from batten.sanitize import clip
 from batten.sources.imageref import split_image_ref
@@ -52,7 +52,8 @@ class LiveCtx(R.InspectCtx):
                 **evidence: Any) -> Finding:
         """A finding about this container; `severity` when this instance is worse (or milder)
         than the rule's default."""
-        return live_finding(rule_id, message, self.target, "container", evidence, severity)
+        return make(rule_id, message, None, target=self.target, target_kind="container", severity=severity,
+                    origin="live", evidence=evidence)
 
 
 Check = Callable[[LiveCtx], Iterator[Finding]]

@@ -14,26 +14,11 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from batten.checks.catalogue import rule
+from batten.checks.base import make
 from batten.live import readers as R
 from batten.model import Finding, Severity
 
 _SHOWN = 8  # files named in a message; the evidence has them all
-
-
-def live_finding(rule_id: str, message: str, target: str, target_kind: str, evidence: dict[str, Any],
-                 severity: Severity | None = None) -> Finding:
-    """A finding about what an engine runs (a container or an image): no file location."""
-    return Finding(
-        rule=rule(rule_id),
-        message=message,
-        location=None,
-        target=target,
-        target_kind=target_kind,
-        severity=severity,
-        origin="live",
-        evidence=evidence,
-    )
 
 
 @dataclass(slots=True)
@@ -53,7 +38,8 @@ class ImageCtx:
         )[:19]
 
     def finding(self, rule_id: str, message: str, **evidence: Any) -> Finding:
-        return live_finding(rule_id, message, self.target, "image", {**evidence, "image_id": self.image.get("Id")})
+        return make(rule_id, message, None, target=self.target, target_kind="image", origin="live",
+                    evidence={**evidence, "image_id": self.image.get("Id")})
 
 
 Check = Callable[[ImageCtx], Iterator[Finding]]
