@@ -277,18 +277,28 @@ def add_live(result: Any, *, host: str | None, context: str | None, include_all:
     try:
         snap = snapshot(gw, result.project, include_all=include_all)
         if not snap.error:  # what the engine shows about the project's images corrects static findings
-            from batten.live.image_checks import image_refs, refine_user_findings
+            from batten.live.image_checks import (
+                image_refs,
+                pin_refs,
+                refine_pin_findings,
+                refine_user_findings,
+            )
             from batten.live.imagecontent import with_content
             from batten.live.imagefacts import gather, project_images, refine_findings
 
-            refs = list(dict.fromkeys([*project_images(result.project), *image_refs(result.findings)]))
+            refs = list(dict.fromkeys([*project_images(result.project), *image_refs(result.findings),
+                                       *pin_refs(result.findings, result.project)]))
             knowledge = gather(gw, refs)
+            contents = {}
             for ref, view in project_image_views(gw, knowledge, snap).items():
                 snap.images.setdefault(image_key(view.id, view.ref), view)
                 if view.content is not None:
                     knowledge[ref] = with_content(knowledge[ref], view.content)
+                    contents[ref] = view.content
             result.findings = refine_user_findings(refine_findings(result.findings, knowledge), knowledge,
                                                    result.config)
+            # unpinned apt/apk packages: the versions the images on the engine have
+            result.findings = refine_pin_findings(result.findings, contents, result.project)
     except BattenError as exc:  # whatever the engine did, the static findings are still printed
         print(f"batten: live view unavailable: {one_line(exc)} (static findings below)", file=sys.stderr)
         return

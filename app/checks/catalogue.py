@@ -788,7 +788,9 @@ _RULES: list[Rule] = [
         a pinned, digest-addressed base image plus regular rebuilds is the usual answer. Turn it
         on with select = ["*", "pkg.pin-apt"].""",
         refs={"hadolint": "DL3008", "kics": "965a08d7"},
-        remedy="Pin name=version (the version the image has today: dpkg-query -W name).",
+        remedy="""Pin name=version (the version the image has today: dpkg-query -W name). With
+        `scan --live`, when the service's built image or the stage's base image is on the engine,
+        the finding names the version its /var/lib/dpkg/status holds and the pin to write.""",
         default_off=True,
     ),
     _r(
@@ -799,7 +801,9 @@ _RULES: list[Rule] = [
         builds of the same Dockerfile differ, and a compromised or broken release is picked up
         unreviewed.""",
         refs={"hadolint": "DL3018", "kics": "d3499f6d"},
-        remedy="Pin name=version or name~major.minor (the version the image has: apk info -v).",
+        remedy="""Pin name=version or name~major.minor (the version the image has: apk info -v).
+        With `scan --live`, when the service's built image or the stage's base image is on the
+        engine, the finding names the version its /lib/apk/db/installed holds and the pin to write.""",
     ),
     _r(
         "pkg.pin-pip",

@@ -10,6 +10,7 @@ from __future__ import annotations
 import posixpath
 import re
 from collections.abc import Iterator
+from typing import Any
 
 from batten.checks.base import (
     RunCommand,
@@ -1100,8 +1101,13 @@ def _pins(ctx: DfCtx) -> Iterator[Finding]:
                 continue
             rid, pkgs = got
             shown = ", ".join(pkgs[:5]) + (f" and {len(pkgs) - 5} more" if len(pkgs) > 5 else "")
+            evidence: dict[str, Any] = {"packages": pkgs}
+            if stage is not None:  # the image whose package database may say which versions are in use
+                root = stage.root_stage()
+                if root.image is not None and "$" not in root.base_resolved:
+                    evidence["base"] = root.base_resolved
             yield ctx.finding(rid, f"{rc.name} installs {shown} without a fixed version", rc.span(), stage,
-                        evidence={"packages": pkgs}, subject=CommandSite(stage, ins, rc))
+                        evidence=evidence, subject=CommandSite(stage, ins, rc))
 
 
 # ---------------------------------------------------------------------------------------------

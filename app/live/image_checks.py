@@ -196,12 +196,79 @@ def refine_user_findings(findings: list[Finding], knowledge: Any, config: Any = 
     return out
 
 
+# ---------------------------------------------------------------------- pin hints
+PIN_FAMILIES = {"pkg.pin-apt": "apt", "pkg.pin-apk": "apk"}
+_HINTS_SHOWN = 5
+
+
+def _pin_candidates(f: Finding, project: Any) -> list[str]:
+    """The images whose package database tells the versions a pkg.pin-* finding's packages have:
+    the image of each compose service built from the finding's stage (or a later stage built on
+    it), then the stage's base image."""
+    refs: list[str] = []
+    stage = getattr(f.subject, "stage", None)
+    if project is not None and stage is not None and f.path:
+        from batten.live.imagefacts import service_image
+
+        for cp, svc in project.services_building(f.path):
+            got = project.service_stage(svc)
+            target = got[1] if got is not None else None
+            while target is not None and target.index != stage.index:
+                target = target.parent
+            if target is not None:
+                refs.append(service_image(project, cp, svc))
+    base = f.evidence.get("base")
+    if base and "$" not in str(base):
+        refs.append(str(base))
+    return list(dict.fromkeys(refs))
+
+
+def pin_refs(findings: list[Finding], project: Any) -> list[str]:
+    """Images that may tell the installed versions of unpinned apt/apk packages."""
+    return list(dict.fromkeys(
+        r for f in findings if f.rule_id in PIN_FAMILIES and f.origin == "static" and not f.suppressed
+        for r in _pin_candidates(f, project)))
+
+
+def refine_pin_findings(findings: list[Finding], contents: Mapping[str, Any], project: Any) -> list[Finding]:
+    """pkg.pin-apt / pkg.pin-apk findings completed with the versions an image on the engine has
+    (``contents``: image reference -> batten.live.imagecontent.ImageContent): the first image of
+    the finding's candidates (the service's built image, then the base image) that has any of the
+    packages names their versions and the pin to write. Names and versions come from the image's
+    package database and pass a strict syntax check; others are left out."""
+    for f in findings:
+        family = PIN_FAMILIES.get(f.rule_id)
+        if family is None or f.origin != "static":
+            continue
+        for ref in _pin_candidates(f, project):
+            content = contents.get(ref)
+            if content is None or not getattr(content, "packages", None):
+                continue
+            have = {}
+            for word in f.evidence.get("packages") or ():
+                version = content.installed(family, str(word))
+                if version is not None:
+                    have[str(word)] = version
+            if not have:
+                continue
+            pins = [f"{name}={version}" for name, version in have.items()]
+            more = f" (and {len(pins) - _HINTS_SHOWN} more)" if len(pins) > _HINTS_SHOWN else ""
+            f.message = (f"{f.message}; image {ref} has {', '.join(pins[:_HINTS_SHOWN])}{more}: "
+                         f"pin `{' '.join(pins[:_HINTS_SHOWN])}`")
+            f.evidence = {**f.evidence, "installed": have, "installed_image": ref}
+            break
+    return findings
+
+
 __all__ = [
     "CONFIG_CHECKS",
     "CONTENT_CHECKS",
+    "PIN_FAMILIES",
     "ImageCtx",
     "applies_to_container",
     "image_refs",
     "judge_image",
+    "pin_refs",
+    "refine_pin_findings",
     "refine_user_findings",
 ]

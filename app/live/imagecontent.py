@@ -6,7 +6,8 @@ the export (:mod:`batten.live.imagefs`, bounded, nothing extracted) and reduces 
 each account's password is empty, locked or set, from ``/etc/shadow``; the hashes themselves
 are never kept), setuid/setgid files, the programs on the usual PATH directories (``sh``,
 ``wget``, ``curl``, ``nc``, ``python3``...), build leftovers (keys, ``.git``, credentials
-files: names only, never their content), os-release, and the image config's User,
+files: names only, never their content), os-release, the versions of the installed dpkg and apk
+packages (pin hints), and the image config's User,
 Healthcheck and ExposedPorts. ``with_content`` hands the parts fixes ask about to the
 :class:`batten.live.imagefacts.ImageFacts` interface.
 
@@ -32,7 +33,8 @@ from batten.live.imagefacts import ImageFacts, ImageKnowledge
 from batten.live.imagefs import FILE, HARDLINK, ImageFS, ImageReadError, read_export
 from batten.model import BattenError
 
-CONTENT_VERSION = 1
+CONTENT_VERSION = 2  # 2: package versions (dpkg, apk)
+MAX_PACKAGES = 20_000  # per package database; more is not a real image
 
 # Where a shell looks for programs (the usual PATH of Debian, Alpine, RHEL and language images).
 PATH_DIRS: tuple[str, ...] = (
@@ -118,6 +120,9 @@ class ImageContent:
     user: str = ""  # Config.User ("" = root)
     healthcheck: list[str] | None = None  # Config.Healthcheck.Test
     exposed_ports: list[str] = field(default_factory=list)
+    # installed package versions by package manager ("apt" from /var/lib/dpkg/status, "apk" from
+    # /lib/apk/db/installed): names and versions that pass a strict syntax check only
+    packages: dict[str, dict[str, str]] = field(default_factory=dict)
     os_release: dict[str, str] = field(default_factory=dict)
     accounts: list[Account] = field(default_factory=list)
     groups: list[Group] = field(default_factory=list)
@@ -184,6 +189,10 @@ class ImageContent:
             out[kind] = {n: names for n, names in sorted(seen.items()) if len(names) > 1}
         return out
 
+    def installed(self, family: str, name: str) -> str | None:
+        """The version of package `name` the image has (`family` "apt" or "apk"), or None."""
+        return self.packages.get(family, {}).get(package_name(family, name) or "")
+
     @property
     def distro(self) -> str:
         r = self.os_release
@@ -202,6 +211,8 @@ class ImageContent:
         d["groups"] = [Group(g["name"], g["gid"], tuple(g.get("members") or ())) for g in d.get("groups") or []]
         d["special_files"] = [SpecialFile(**f) for f in d.get("special_files") or []]
         d["junk"] = [JunkFile(**j) for j in d.get("junk") or []]
+        d["packages"] = {str(k): {str(n): str(v) for n, v in dict(pk).items()}
+                         for k, pk in dict(d.get("packages") or {}).items()}
         return cls(**d)
 
 
@@ -262,6 +273,98 @@ def parse_os_release(data: bytes | None) -> dict[str, str]:
     return out
 
 
+_DPKG_NAME = re.compile(r"[a-z0-9][a-z0-9+.-]{0,127}")
+_DPKG_VERSION = re.compile(r"(?:[0-9]{1,9}:)?[0-9A-Za-z][0-9A-Za-z.+~-]{0,127}")
+_APK_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.+-]{0,127}")
+_APK_VERSION = re.compile(r"[0-9][0-9A-Za-z._+~-]{0,127}")
+_SYNTAX = {"apt": (_DPKG_NAME, _DPKG_VERSION), "apk": (_APK_NAME, _APK_VERSION)}
+
+
+def package_name(family: str, word: str) -> str | None:
+    """The package name an install command's operand names (`curl`, `curl:amd64`,
+    `curl/bookworm-backports`), or None when it is no plain name (a glob, a path...)."""
+    name = word.strip()
+    if family == "apt":
+        name = name.split("/", 1)[0].split(":", 1)[0].lower()
+    pattern = _SYNTAX.get(family, (None, None))[0]
+    return name if pattern is not None and pattern.fullmatch(name) else None
+
+
+def _records(data: bytes | None, limit: int) -> Iterable[list[str]]:
+    """Blank-line separated records of a package database, each as its lines (bounded)."""
+    if not data:
+        return
+    record: list[str] = []
+    count = 0
+    for line in data[: 8 * 1024 * 1024].decode("utf-8", "replace").splitlines():
+        if line.strip():
+            if len(record) < 400:  # a record's own fields: a few dozen at most
+                record.append(line)
+            continue
+        if record:
+            yield record
+            count += 1
+            if count >= limit:
+                return
+            record = []
+    if record:
+        yield record
+
+
+def _valid(family: str, name: str, version: str) -> bool:
+    name_re, version_re = _SYNTAX[family]
+    return bool(name_re.fullmatch(name) and version_re.fullmatch(version))
+
+
+def parse_dpkg_status(data: bytes | None, limit: int = MAX_PACKAGES) -> dict[str, str]:
+    """Installed packages and their versions from /var/lib/dpkg/status (entries that are not
+    installed, or whose name or version is not dpkg syntax, are left out)."""
+    out: dict[str, str] = {}
+    for record in _records(data, limit * 4):
+        fields: dict[str, str] = {}
+        for line in record:
+            if line[:1] in (" ", "\t"):
+                continue  # a continuation line (Description, Conffiles...)
+            key, sep, value = line.partition(":")
+            if sep and key in ("Package", "Version", "Status") and key not in fields:
+                fields[key] = value.strip()
+        name, version = fields.get("Package", ""), fields.get("Version", "")
+        status = fields.get("Status", "").split()
+        if status[-1:] != ["installed"] or not _valid("apt", name, version):
+            continue
+        out.setdefault(name, version)  # multi-arch copies of a package share the version
+        if len(out) >= limit:
+            break
+    return out
+
+
+def parse_apk_installed(data: bytes | None, limit: int = MAX_PACKAGES) -> dict[str, str]:
+    """Installed packages and their versions from apk's database (``P:`` name, ``V:`` version)."""
+    out: dict[str, str] = {}
+    for record in _records(data, limit * 4):
+        fields: dict[str, str] = {}
+        for line in record:
+            if line[1:2] == ":" and line[:1] in ("P", "V") and line[:1] not in fields:
+                fields[line[:1]] = line[2:].strip()
+        name, version = fields.get("P", ""), fields.get("V", "")
+        if _valid("apk", name, version):
+            out.setdefault(name, version)
+            if len(out) >= limit:
+                break
+    return out
+
+
+def _packages(fs: ImageFS) -> dict[str, dict[str, str]]:
+    out: dict[str, dict[str, str]] = {}
+    apt = parse_dpkg_status(fs.read("/var/lib/dpkg/status"))
+    apk = parse_apk_installed(fs.read("/lib/apk/db/installed") or fs.read("/usr/lib/apk/db/installed"))
+    if apt:
+        out["apt"] = apt
+    if apk:
+        out["apk"] = apk
+    return out
+
+
 def _junk_kind(path: str) -> str | None:
     if path.startswith(_PACKAGE_TREES):
         return None
@@ -288,6 +391,7 @@ def content_from_fs(fs: ImageFS, image_id: str, inspect: Mapping[str, Any] | Non
         os_release=parse_os_release(fs.read("/etc/os-release") or fs.read("/usr/lib/os-release")),
         accounts=parse_accounts(fs.read("/etc/passwd"), fs.read("/etc/shadow")),
         groups=parse_groups(fs.read("/etc/group")),
+        packages=_packages(fs),
         files=len(fs.entries),
         layers=fs.layers,
         export_bytes=fs.export_bytes,
@@ -502,7 +606,10 @@ __all__ = [
     "content_from_fs",
     "contents_for_images",
     "image_content",
+    "package_name",
     "parse_accounts",
+    "parse_apk_installed",
+    "parse_dpkg_status",
     "parse_groups",
     "with_content",
 ]

@@ -4,9 +4,10 @@
 archive: legacy ``<id>/layer.tar`` entries or an OCI layout with ``blobs/sha256/...``) without
 writing anything to disk. Each layer tar inside the export is parsed as a stream while the
 export streams by: only its entry list (path, type, mode, owner, size, link target) and the
-content of a few small files (``/etc/passwd``, ``/etc/group``, ``/etc/shadow``, ``os-release``)
-are kept. When the export's ``manifest.json`` arrives (usually last), the layers are applied in
-order with their whiteouts (``.wh.<name>`` deletes, ``.wh..wh..opq`` empties a directory).
+content of a few small files (``/etc/passwd``, ``/etc/group``, ``/etc/shadow``, ``os-release``,
+and the dpkg and apk package databases, each capped) are kept. When the export's
+``manifest.json`` arrives (usually last), the layers are applied in order with their whiteouts
+(``.wh.<name>`` deletes, ``.wh..wh..opq`` empties a directory).
 
 Everything the engine sends is hostile input: the export is capped in bytes, gzip layers in
 decompressed bytes, the whole read by a deadline, the entry count by a limit; paths are
@@ -33,6 +34,8 @@ MAX_UNPACKED_BYTES = 8 * 1024 * MIB
 MAX_ENTRIES = 1_000_000
 DEADLINE_S = 120.0
 MAX_CONTENT_BYTES = 1 * MIB  # per file of interest
+MAX_PACKAGE_DB_BYTES = 8 * MIB  # a package database (dpkg status of a large image: a few MiB)
+MAX_KEPT_BYTES = 32 * MIB  # content kept over all layers of one export
 _MAX_META_BYTES = 4 * MIB  # manifest.json, image config, OCI index
 
 # Files whose content batten reads (everything else: names and modes only).
@@ -44,6 +47,15 @@ CONTENT_PATHS: frozenset[str] = frozenset(
         "/etc/gshadow",
         "/etc/os-release",
         "/usr/lib/os-release",
+    }
+)
+
+# Package databases: which version of each package the image has (pin hints).
+PACKAGE_DB_PATHS: frozenset[str] = frozenset(
+    {
+        "/var/lib/dpkg/status",
+        "/lib/apk/db/installed",
+        "/usr/lib/apk/db/installed",
     }
 )
 
@@ -153,6 +165,18 @@ class _Budget:
         self.read = 0
         self.unpacked = 0
         self.entries = 0
+        self.kept = 0  # bytes of file content kept
+        self.notes: list[str] = []
+
+    def keep(self, path: str, size: int) -> bool:
+        """Whether a file of interest of `size` bytes may be read (its own cap, and all content
+        kept over the export's layers); a file left out is noted, not an error."""
+        cap = MAX_PACKAGE_DB_BYTES if path in PACKAGE_DB_PATHS else MAX_CONTENT_BYTES
+        if size > cap or self.kept + size > MAX_KEPT_BYTES:
+            self.notes.append(f"{path} not read ({size} bytes: over {min(cap, MAX_KEPT_BYTES) // MIB} MiB)")
+            return False
+        self.kept += size
+        return True
 
     def check_time(self) -> None:
         if time.monotonic() > self.deadline:
@@ -314,10 +338,11 @@ def _read_layer(stream: BinaryIO, budget: _Budget, max_entries: int) -> _Layer:
                 layer.entries.append(
                     Entry(path, kind, mode, int(member.uid), int(member.gid), size, link)
                 )
-                if kind == FILE and path in CONTENT_PATHS and member.size <= MAX_CONTENT_BYTES:
+                if kind == FILE and (path in CONTENT_PATHS or path in PACKAGE_DB_PATHS) and \
+                        budget.keep(path, int(member.size)):
                     fh = tar.extractfile(member)
                     if fh is not None:
-                        layer.contents[path] = fh.read(MAX_CONTENT_BYTES + 1)
+                        layer.contents[path] = fh.read(int(member.size))
                 budget.check_time()
     except (tarfile.TarError, EOFError, zlib.error) as exc:
         raise ImageReadError(f"image {budget.what}: a layer is not a readable tar ({exc})") from None
@@ -337,6 +362,20 @@ def _layer_stream(fh: BinaryIO, budget: _Budget) -> tuple[str, BinaryIO]:
     if len(head) == 512 and not head.strip(b"\0"):
         return "empty", stream
     return "other", stream
+
+
+def _read_upto(stream: BinaryIO, limit: int) -> bytes:
+    """Up to `limit` bytes, to the end of the stream (a raw stream's read may return fewer: a
+    manifest.json longer than the 512 bytes peeked must not arrive cut)."""
+    parts: list[bytes] = []
+    size = 0
+    while size < limit:
+        part = stream.read(limit - size)
+        if not part:
+            break
+        parts.append(part)
+        size += len(part)
+    return b"".join(parts)
 
 
 def _apply(fs: ImageFS, layer: _Layer) -> None:
@@ -414,7 +453,7 @@ def read_export(
                 elif member.size <= _MAX_META_BYTES and (
                     name.endswith(".json") or name.startswith("blobs/")
                 ):
-                    data = stream.read(_MAX_META_BYTES + 1)
+                    data = _read_upto(stream, _MAX_META_BYTES + 1)
                     try:
                         meta[name] = json.loads(data)
                     except ValueError:
@@ -438,7 +477,7 @@ def _assemble(
     if not isinstance(manifest, list) or not manifest or not isinstance(manifest[0], dict):
         raise ImageReadError(f"image {what}: the export has no manifest.json")
     first = manifest[0]
-    fs = ImageFS(export_bytes=budget.read, notes=notes)
+    fs = ImageFS(export_bytes=budget.read, notes=[*notes, *budget.notes[:20]])
     config = meta.get(str(first.get("Config") or ""))
     if isinstance(config, dict):
         fs.config = config
@@ -460,6 +499,7 @@ def _assemble(
 
 __all__ = [
     "CONTENT_PATHS",
+    "PACKAGE_DB_PATHS",
     "Entry",
     "ImageFS",
     "ImageReadError",
