@@ -5,9 +5,11 @@ Shared by `batten scan`, `batten fix` and the TUI. Imports neither textual nor d
 
 from __future__ import annotations
 
+import gc
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -90,15 +92,34 @@ def scan(
         hit = cache.load(key)
         if hit is not None:
             return ScanResult(project, cfg, hit, time.perf_counter() - started, cached=True)
-    if detached and _parallel_ok(project):
-        findings = _parallel_findings(project, cfg, with_fixes)
-    else:
-        findings = (checks or run_checks)(project, cfg)
-        if with_fixes:
-            attach_fixes(findings, project, cfg)
+    with _model_frozen():
+        if detached and _parallel_ok(project):
+            findings = _parallel_findings(project, cfg, with_fixes)
+        else:
+            findings = (checks or run_checks)(project, cfg)
+            if with_fixes:
+                attach_fixes(findings, project, cfg)
     if key is not None:
         cache.store(key, findings)
     return ScanResult(project, cfg, findings, time.perf_counter() - started)
+
+
+@contextmanager
+def _model_frozen() -> Iterator[None]:
+    """While the checks run, the collector leaves the loaded model alone (gc.freeze): it is alive
+    for the whole scan, yet each full collection walked all of it again, and after the fork of the
+    two-core path a collection in either process wrote to every object's header, copying the
+    whole heap. What the checks allocate is collected as usual; the model is handed back to the
+    collector afterwards (the TUI rescans and drops old models). Inside a caller's own freeze
+    (the TUI's apply-all run) it leaves that freeze alone."""
+    mine = gc.get_freeze_count() == 0
+    if mine:
+        gc.freeze()
+    try:
+        yield
+    finally:
+        if mine:
+            gc.unfreeze()
 
 
 # ---------------------------------------------------------------------------------------------
