@@ -104,6 +104,7 @@ def fresh_copy(into: Path, copies: int = 1) -> Path:
 def run(cmd: list[str], cwd: Path) -> tuple[float, float, int, str]:
     """(wall seconds, CPU seconds (user + system), exit code, last stderr line) of one process."""
     env = {**os.environ, "BATTEN_NO_CACHE": "1", "XDG_STATE_HOME": str(cwd.parent / "state")}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)  # bytecode cached, as on a user's machine
     with tempfile.TemporaryFile("w+") as err:
         started = time.perf_counter()
         proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=err, env=env, text=True)
