@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 from collections.abc import Sequence
 
@@ -55,7 +56,8 @@ def build_parser(command: str | None) -> argparse.ArgumentParser:
         p.add_argument("--format", "-f", choices=FORMATS, default="text",
                        help="text, json, sarif (GitHub code scanning), github (workflow annotations), "
                             "gitlab (Code Quality), junit")
-        p.add_argument("--output", "-o", metavar="FILE", help="write the report to FILE")
+        p.add_argument("--output", "-o", metavar="FILE",
+                       help="write the report to FILE (`-`: standard output; /dev/stderr and /dev/fd/N are streams too)")
         p.add_argument("--fail-on", choices=FAIL_LEVELS, default=None,
                        help="exit 1 when a finding is at or above this severity (default: the config's fail-on, else high)")
         p.add_argument("--show-suppressed", action="store_true", help="list suppressed findings in text output")
@@ -217,8 +219,32 @@ def _stdin_file(paths: list[str], name: str | None) -> tuple[str, list[str]]:
     return tmp, [os.path.join(tmp, rel)]
 
 
+# outputs that are not files: `-` (stdout), the null device, and the streams a shell hands over
+# (`--output /dev/stderr`, `--output >(gzip > r.gz)` as /dev/fd/N); any other path is a file,
+# written by the one writer (a device or FIFO planted at that path is refused)
+_STREAMS = re.compile(r"^(?:-|/dev/(?:std(?:out|err)|null)|/dev/fd/\d+|/proc/self/fd/\d+)$")
+
+
+def _emit_to_stream(data: bytes, output: str) -> None:
+    fd_text = output.rsplit("/", 1)[-1]
+    fd = {"-": 1, "stdout": 1, "stderr": 2}.get(fd_text)
+    if fd is None and fd_text.isdigit():
+        fd = int(fd_text)
+    if output == "/dev/null":
+        return
+    sys.stdout.flush()
+    view = memoryview(data)
+    try:
+        while view:
+            view = view[os.write(fd, view):]
+    except OSError as exc:
+        raise UsageError(f"{output}: cannot write: {exc.strerror or exc}") from None
+
+
 def _emit(text: str, output: str | None) -> None:
-    if output:
+    if output and _STREAMS.match(output):
+        _emit_to_stream(text.encode("utf-8", errors="surrogateescape"), output)
+    elif output:
         from batten.fsio import WriteRefused, write_file
 
         try:

@@ -157,3 +157,37 @@ def test_explicit_files(demo, capsys):
     doc = json.loads(out)
     assert [f["path"] for f in doc["files"]] == ["Dockerfile"]
     assert code == 1
+
+
+def test_output_streams_dash_null_and_fd(demo, capfd, tmp_path):
+    """`--output -` is standard output, /dev/null swallows the report, /dev/fd/N is a stream the
+    shell opened (process substitution); a FIFO or device planted at a file path stays refused."""
+    import os
+    import threading
+
+    assert main(["scan", str(demo), "--format", "json", "--output", "-"]) == 1
+    out, _err = capfd.readouterr()
+    assert json.loads(out)["findings"]
+    assert main(["scan", str(demo), "--format", "json", "--output", "/dev/null"]) == 1
+    out, err = capfd.readouterr()
+    assert out == "" and "error" not in err
+    r, w = os.pipe()
+    got: list[bytes] = []
+    reader = threading.Thread(target=lambda: got.append(b"".join(iter(lambda: os.read(r, 65536), b""))))
+    reader.start()
+    try:
+        assert main(["scan", str(demo), "--format", "sarif", "--output", f"/dev/fd/{w}"]) == 1
+    finally:
+        os.close(w)
+        reader.join(10)
+        os.close(r)
+    assert json.loads(got[0])["version"] == "2.1.0"
+    assert capfd.readouterr().out == ""
+    # a descriptor that is not open is a one-line usage error
+    assert main(["scan", str(demo), "--output", "/dev/fd/987"]) == 2
+    assert "cannot write" in capfd.readouterr().err
+    # a FIFO at an ordinary path is not a stream the user asked for: refused, nothing blocks
+    fifo = tmp_path / "report.json"
+    os.mkfifo(fifo)
+    assert main(["scan", str(demo), "--output", str(fifo)]) == 2
+    assert "not a regular file" in capfd.readouterr().err
