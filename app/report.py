@@ -201,10 +201,11 @@ def _physical(ctx: ReportContext, f: Finding) -> dict[str, Any]:
 def to_sarif(findings: list[Finding], uri_base: str | None = None, ctx: ReportContext | None = None,
              files: Iterable[dict[str, Any]] = ()) -> str:
     """SARIF 2.1.0 as GitHub code scanning reads it: every result has a physical location (a
-    file's, or for an image or a container no compose service declares, its name as the
-    artifact with the image or container as the logical location), parse errors and findings
-    about the project as a whole are tool notifications, severities include the config's
-    overrides. `files` are the run's artifacts."""
+    file's, or for an image, its reference as the artifact with the image as the logical
+    location, as image scanners upload them); parse errors, findings about the project as a
+    whole and findings on a container no compose service declares (nothing in the repository
+    to place them on) are tool notifications; severities include the config's overrides.
+    `files` are the run's artifacts."""
     if ctx is None:
         ctx = ReportContext(root=uri_base, top=uri_base)
     rules = all_rules()
@@ -219,8 +220,9 @@ def to_sarif(findings: list[Finding], uri_base: str | None = None, ctx: ReportCo
             notes.append(_notification(ctx, f, "error"))
             continue
         if f.location is None and not _engine_object(f):
+            what = f"container {f.target}" if f.target_kind == "container" and f.target else "the project"
             notes.append({"level": "note", "descriptor": {"id": f.rule.id}, "message": {
-                "text": safe_text(f"{f.rule.id} on the project is not tied to a file, so it is not a result: "
+                "text": safe_text(f"{f.rule.id} on {what} is not tied to a file, so it is not a result: "
                                   f"{f.message}")}})
             continue
         res: dict[str, Any] = {
@@ -284,8 +286,9 @@ MAX_SARIF_PATHS = 50  # paths inside an image a result lists (the JSON evidence 
 
 
 def _engine_object(f: Finding) -> bool:
-    """An image or a container on an engine: a result without a file, placed by its name."""
-    return bool(f.target) and f.target_kind in ("image", "container")
+    """An image on an engine: a result without a file, placed by its reference. (A container
+    with no file stays a notification: what runs on one host is not part of the repository.)"""
+    return bool(f.target) and f.target_kind == "image"
 
 
 def _logical(f: Finding) -> dict[str, Any]:

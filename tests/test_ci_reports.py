@@ -180,7 +180,7 @@ def test_suppressed_results_can_be_left_out(tmp_path, capsys, validator):
     assert "priv.privileged" not in {r["ruleId"] for r in kept}
 
 
-def test_live_findings_are_placed_in_their_file_or_on_their_container_or_image(validator, tmp_path):
+def test_live_findings_are_placed_in_their_file_or_on_their_image(validator, tmp_path):
     tied = Finding(rule("live.user-root"), "container runs as root", Location("compose.yaml", 8, 3),
                    target="demo-app-1", target_kind="container", origin="live")
     stray = Finding(rule("live.user-root"), "container runs as root", None, target="stray",
@@ -192,22 +192,20 @@ def test_live_findings_are_placed_in_their_file_or_on_their_container_or_image(v
     ctx = ReportContext(root=str(tmp_path), top=str(tmp_path), config=Config())
     doc = json.loads(to_sarif([tied, stray, image, project], ctx=ctx))
     assert not list(validator.iter_errors(doc))
-    res, on_stray, on_image = results(doc)
+    res, on_image = results(doc)
     assert res["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "compose.yaml"
     assert res["locations"][0]["logicalLocations"][0]["name"] == "demo-app-1"
-    # no file: the container or image is the logical location, its name the artifact code scanning needs
-    assert on_stray["locations"] == [{"physicalLocation": {"artifactLocation": {"uri": "stray"},
-                                                           "region": {"startLine": 1}},
-                                      "logicalLocations": [{"name": "stray", "kind": "resource"}]}]
-    assert on_stray["properties"]["container"] == "stray"
+    # an image: the image is the logical location, its reference the artifact code scanning needs
     assert on_image["locations"][0]["logicalLocations"] == [
         {"name": "acme/app:1", "kind": "resource", "fullyQualifiedName": "acme/app:1@sha256:" + "a" * 64}]
     assert on_image["locations"][0]["physicalLocation"]["artifactLocation"] == {"uri": "acme/app%3A1"}
     assert on_image["properties"]["imagePaths"] == ["/usr/bin/x"]
-    assert len({r["partialFingerprints"]["battenFinding/v2"] for r in results(doc)}) == 3
-    # a finding about the whole project with no file stays a notification
-    (note,) = doc["runs"][0]["invocations"][0]["toolExecutionNotifications"]
-    assert note["descriptor"]["id"] == "supply.no-sbom"
+    assert len({r["partialFingerprints"]["battenFinding/v2"] for r in results(doc)}) == 2
+    # a container no compose service declares, and a finding about the whole project: notifications
+    notes = doc["runs"][0]["invocations"][0]["toolExecutionNotifications"]
+    assert [n["descriptor"]["id"] for n in notes] == ["live.user-root", "supply.no-sbom"]
+    assert "container stray" in notes[0]["message"]["text"]
+    assert not any("stray" in json.dumps(r) for r in results(doc))
 
 
 @pytest.mark.parametrize("variant", [(), ("--no-suppressed",), ("--select", "user.*,priv.*"),
@@ -401,7 +399,7 @@ def test_the_config_applies_to_live_findings_the_same_way_for_every_caller(tmp_p
 
 
 @pytest.mark.engine
-def test_scan_live_sarif_places_every_result_in_a_file_or_on_its_container(engine, tmp_path, validator):
+def test_scan_live_sarif_places_every_result_in_a_file(engine, tmp_path, validator):
     import sys
 
     demo = tmp_path / "demo"
@@ -417,17 +415,14 @@ def test_scan_live_sarif_places_every_result_in_a_file_or_on_its_container(engin
     assert out.returncode == 0, out.stderr
     doc = json.loads(out.stdout)
     assert not list(validator.iter_errors(doc))
-    live = [r for r in results(doc) if r["properties"]["origin"] != "static"
-            and r["properties"].get("container") != "stray" and "image" not in r["properties"]]
+    live = [r for r in results(doc) if r["properties"]["origin"] != "static" and "image" not in r["properties"]]
     assert live and all(r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "compose.yaml"
                         for r in live)
     db = [r for r in live if r["locations"][0].get("logicalLocations", [{}])[0].get("name") == "demo-db-1"]
     assert any(r["ruleId"] == "live.user-root" and r["level"] == "error" for r in db)
     notes = doc["runs"][0]["invocations"][0].get("toolExecutionNotifications", [])
-    assert not any("stray" in n["message"]["text"] for n in notes)
-    stray = [r for r in results(doc) if r["properties"].get("container") == "stray"]
-    assert stray and all(r["locations"][0]["logicalLocations"] == [{"name": "stray", "kind": "resource"}]
-                         for r in stray)
+    assert any("container stray" in n["message"]["text"] for n in notes)
+    assert not any("stray" in json.dumps(r) for r in results(doc))
     listed = subprocess.run([sys.executable, "-m", "batten", "containers", "--host", engine.url, "--project",
                              str(demo), "--format", "json", "--config", str(_ignoring(tmp_path))],
                             capture_output=True, text=True, timeout=120)
