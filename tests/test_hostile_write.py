@@ -27,10 +27,9 @@ RULE = "priv.no-new-privileges"
 
 
 @pytest.fixture
-def state(tmp_path, monkeypatch) -> Path:
-    d = tmp_path / "state"
-    monkeypatch.setenv("BATTEN_STATE_DIR", str(d))
-    return d
+def state(state_dir: Path) -> Path:
+    """The private state directory (conftest's state_dir), by its short name here."""
+    return state_dir
 
 
 def five_files(root: Path) -> list[Path]:

@@ -18,10 +18,9 @@ COMPOSE = "services:\n  web:\n    image: example/web:1.2\n"
 
 
 @pytest.fixture
-def state(tmp_path, monkeypatch) -> Path:
-    d = tmp_path / "state"
-    monkeypatch.setenv("BATTEN_STATE_DIR", str(d))
-    return d
+def state(state_dir: Path) -> Path:
+    """The private state directory (conftest's state_dir), by its short name here."""
+    return state_dir
 
 
 @pytest.fixture
