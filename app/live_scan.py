@@ -6,9 +6,11 @@ real gateway is made."""
 from __future__ import annotations
 
 import argparse
+import copy
 import os
 import sys
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -69,6 +71,73 @@ class ContainerView:
         return self.image_view.content if self.image_view is not None else None
 
 
+# the static rules whose findings what the engine shows about an image corrects
+REFINED_RULES = frozenset({"health.missing-compose", "user.missing", "compose.user-unset", "pkg.pin-apt",
+                           "pkg.pin-apk"})
+
+
+@dataclass
+class ProjectImages:
+    """The images a project uses as the engine shows them: the facts of each one's config, by
+    reference as the project writes it (absent and unanswered ones known as such), and the view
+    of each one on the engine (its filesystem, once read). `scan --live` and the TUI correct the
+    static findings with it (`refine`); fixes are planned with its `knowledge()`."""
+
+    facts: Any  # batten.live.imagefacts.ImageKnowledge, from each image's config
+    views: dict[str, ImageView] = field(default_factory=dict)  # by reference: the images on the engine
+    error: str | None = None  # the engine went away while they were asked about (the rest unknown)
+
+    def contents(self, read: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """ImageContent by reference: from `read` (by image id: the content, or why it was not
+        read) when it has the image, else what the image's view holds."""
+        out: dict[str, Any] = {}
+        for ref, view in self.views.items():
+            got = read.get(view.id, view.content) if read is not None else view.content
+            if got is not None and not isinstance(got, str):
+                out[ref] = got
+        return out
+
+    def knowledge(self, read: Mapping[str, Any] | None = None) -> Any:
+        """The facts (an ImageKnowledge) completed with what each image's filesystem shows."""
+        from batten.live.imagecontent import with_content
+        from batten.live.imagefacts import ImageKnowledge
+
+        out = ImageKnowledge(self.facts)
+        for ref, content in self.contents(read).items():
+            if ref in out:
+                out[ref] = with_content(out[ref], content)
+        return out
+
+    def refine(self, findings: list[Finding], config: Config | None, project: Project,
+               read: Mapping[str, Any] | None = None) -> list[Finding]:
+        """Static findings corrected by what the engine shows about these images: no
+        health.missing-compose for an image with its own HEALTHCHECK, user.missing and
+        compose.user-unset checked against the image's real Config.User, pkg.pin-apt/apk naming
+        the versions the image has. The findings it may correct are copies (the scan's own stay
+        as the files alone give them); `read` as for `contents`."""
+        from batten.live.image_checks import refine_pin_findings, refine_user_findings
+        from batten.live.imagefacts import refine_findings
+
+        knowledge = self.knowledge(read)
+        out = [copy.copy(f) if f.rule_id in REFINED_RULES else f for f in findings]
+        out = refine_user_findings(refine_findings(out, knowledge), knowledge, config)
+        return refine_pin_findings(out, self.contents(read), project)
+
+    def refined(self, scan: Any, read: Mapping[str, Any] | None = None) -> Refined:
+        """A ScanResult's findings refined (`refine`), with what they were refined from."""
+        return Refined(scan, self, self.refine(scan.findings, scan.config, scan.project, read))
+
+
+@dataclass
+class Refined:
+    """A scan's static findings refined with a ProjectImages: worked out where the engine was
+    asked (a front end's worker), taken by whoever still shows that scan with those images."""
+
+    scan: Any  # batten.scan.ScanResult
+    images: ProjectImages
+    findings: list[Finding]
+
+
 @dataclass
 class LiveSnapshot:
     endpoint: str
@@ -77,6 +146,8 @@ class LiveSnapshot:
     info: dict[str, Any] = field(default_factory=dict)
     elapsed: float = 0.0
     images: dict[str, ImageView] = field(default_factory=dict)  # by image_key(id, ref)
+    project_images: ProjectImages | None = None  # the project's images, when they were asked for
+    refined: Refined | None = None  # a scan's findings refined with them where the snapshot was taken
 
     @property
     def findings(self) -> list[Finding]:
@@ -277,28 +348,8 @@ def add_live(result: Any, *, host: str | None, context: str | None, include_all:
     try:
         snap = snapshot(gw, result.project, include_all=include_all)
         if not snap.error:  # what the engine shows about the project's images corrects static findings
-            from batten.live.image_checks import (
-                image_refs,
-                pin_refs,
-                refine_pin_findings,
-                refine_user_findings,
-            )
-            from batten.live.imagecontent import with_content
-            from batten.live.imagefacts import gather, project_images, refine_findings
-
-            refs = list(dict.fromkeys([*project_images(result.project), *image_refs(result.findings),
-                                       *pin_refs(result.findings, result.project)]))
-            knowledge = gather(gw, refs)
-            contents = {}
-            for ref, view in project_image_views(gw, knowledge, snap).items():
-                snap.images.setdefault(image_key(view.id, view.ref), view)
-                if view.content is not None:
-                    knowledge[ref] = with_content(knowledge[ref], view.content)
-                    contents[ref] = view.content
-            result.findings = refine_user_findings(refine_findings(result.findings, knowledge), knowledge,
-                                                   result.config)
-            # unpinned apt/apk packages: the versions the images on the engine have
-            result.findings = refine_pin_findings(result.findings, contents, result.project)
+            images = project_images_on(gw, result.project, result.findings, snap)
+            result.findings = images.refine(result.findings, result.config, result.project)
     except BattenError as exc:  # whatever the engine did, the static findings are still printed
         print(f"batten: live view unavailable: {one_line(exc)} (static findings below)", file=sys.stderr)
         return
@@ -311,22 +362,47 @@ def add_live(result: Any, *, host: str | None, context: str | None, include_all:
     result.live = snap.findings
 
 
-def project_image_views(gateway: Any, knowledge: Any, snap: LiveSnapshot) -> dict[str, ImageView]:
-    """ImageViews of the images a project uses that are on the engine (by reference), reusing
-    those the snapshot already read for its containers."""
+def project_images_on(gateway: Any, project: Project, findings: list[Finding], snap: LiveSnapshot, *,
+                      read: bool = True) -> ProjectImages:
+    """What the engine shows about the images a project uses: its services' images, those its
+    findings name and those that may tell unpinned packages' versions. Each is inspected once
+    (read-only, never pulled): one the engine does not have is known to be absent, one it does not
+    answer for stays unknown, and once the engine itself is unreachable the rest are not asked.
+    The views of those on the engine join `snap.images`, reusing those its containers run; with
+    `read`, new ones have their filesystems read (as `image_views` reads them)."""
+    from batten.live.gateway import EngineUnavailable
+    from batten.live.image_checks import image_refs, pin_refs
+    from batten.live.imagefacts import ImageFacts, ImageKnowledge, from_inspect, project_images
+
+    refs = [r for r in dict.fromkeys([*project_images(project), *image_refs(findings),
+                                      *pin_refs(findings, project)]) if r]
+    facts = ImageKnowledge()
     inspects: list[tuple[str, dict[str, Any]]] = []
-    for ref, facts in knowledge.items():
-        if not facts.present:
+    error: str | None = None
+    for ref in refs:
+        facts[ref] = ImageFacts(ref)
+        if error is not None:
             continue
         try:
             inspect = gateway.inspect_image(ref)
+        except EngineUnavailable as exc:
+            error = str(exc)
+            continue
         except BattenError:
             continue
-        if inspect:
+        facts[ref] = from_inspect(ref, inspect)
+        if inspect and inspect.get("Id"):
             inspects.append((ref, inspect))
-    fresh = image_views(gateway, [(r, i) for r, i in inspects if image_key(i.get("Id"), r) not in snap.images])
-    return {ref: snap.images.get(image_key(i.get("Id"), ref)) or fresh[image_key(i.get("Id"), ref)]
-            for ref, i in inspects}
+    fresh = image_views(gateway, [(r, i) for r, i in inspects if image_key(i["Id"], r) not in snap.images],
+                        read=read)
+    views: dict[str, ImageView] = {}
+    for ref, inspect in inspects:
+        key = image_key(inspect["Id"], ref)
+        view = snap.images.get(key)
+        if view is None:
+            view = snap.images[key] = fresh[key]
+        views[ref] = view
+    return ProjectImages(facts, views, error)
 
 
 def run_containers(args: argparse.Namespace) -> int:
