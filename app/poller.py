@@ -1,14 +1,18 @@
 """Asking the engine on a schedule, for an interactive front end, without any user interface.
 
 Two steps, each meant for a background thread: `fetch()` lists, inspects and judges the
-containers (and their images on their config), never waiting for an image export, so the list
-shows at once; `read_images()` then reads the filesystem of each image not read yet (the first
-read of a large image can take minutes; the result is cached by image id), one at a time,
-cancellable between images, and each result is merged into the list shown
-(`accept_image`). The front end calls `accept()` with each answer on its own thread: the
-session keeps the last good list (stale while the engine is away), and the poller says when
-to ask again: `interval` after a success, doubling after failures up to `backoff_max`, and
-never while a dialog is up (`delay_when_paused`). Textual-free: the TUI runs the steps in its
+containers (and their images on their config) and inspects the images the project uses, never
+waiting for an image export, so the list shows at once; `read_images()` then reads the
+filesystem of each image not read yet (the first read of a large image can take minutes; the
+result is cached by image id), one at a time, cancellable between images, and each result is
+merged into the list shown (`accept_image`). After each step the static findings are refined
+with what the engine shows about the project's images, by the function `scan --live` uses
+(batten.live_scan.ProjectImages.refine), in the same thread (`refined_with` for an image read),
+so the front end only swaps the list in. The front end calls `accept()` with each answer on
+its own thread: the session keeps the last good list and the last refined findings (stale
+while the engine is away), and the poller says when to ask again: `interval` after a success,
+doubling after failures up to `backoff_max`, and never while a dialog is up
+(`delay_when_paused`). Textual-free: the TUI runs the steps in its
 workers and its timers; tests drive it directly."""
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from batten.model import BattenError
 
 if TYPE_CHECKING:
     from batten.config import Config
-    from batten.live_scan import ImageView, LiveSnapshot
+    from batten.live_scan import ImageView, LiveSnapshot, Refined
     from batten.session import Session
 
 POLL_INTERVAL = 5.0  # seconds between engine snapshots (after each success)
@@ -71,17 +75,24 @@ class EnginePoller:
     def fetch(self) -> LiveSnapshot:
         """One snapshot of the containers, without reading image filesystems (images read
         earlier are merged at once). A background thread's job; never raises BattenError."""
-        from batten.live_scan import LiveSnapshot, snapshot
+        from batten.live_scan import LiveSnapshot, project_images_on, snapshot
 
+        scanned = self.session.scanned  # the scan as the files alone give it (one read: a rescan may swap it)
         try:
             gw = self.ensure_gateway()
-            snap = snapshot(gw, self.session.result.project, include_all=self.session.include_stopped,
-                            read_images=False)
+            snap = snapshot(gw, scanned.project, include_all=self.session.include_stopped, read_images=False)
+            if not snap.error:  # the project's images too (config only; filesystems come after)
+                snap.project_images = project_images_on(gw, scanned.project, scanned.findings, snap, read=False)
+                if snap.project_images.error:  # gone half-way: an outage (the last answer stays)
+                    return LiveSnapshot(endpoint=snap.endpoint, error=snap.project_images.error)
         except BattenError as exc:
             return LiveSnapshot(endpoint=self.endpoint_text(), error=str(exc))
         if not snap.error:
-            for image_id, got in list(self.contents.items()):
+            read = dict(self.contents)
+            for image_id, got in read.items():
                 merge_image(snap, image_id, got)
+            if snap.project_images is not None:  # the static findings as `scan --live` gives them
+                snap.refined = snap.project_images.refined(scanned, read)
         return snap
 
     def failed(self, reason: str) -> LiveSnapshot:
@@ -169,8 +180,19 @@ class EnginePoller:
                 return
             yield view.id, got, True
 
-    def accept_image(self, image_id: str, got: Any, keep: bool = True) -> None:
-        """An image was read (or could not be): its findings join the list shown."""
+    def refined_with(self, image_id: str, got: Any) -> Refined | None:
+        """The static findings refined with the project's images, this one's filesystem
+        included (None: no engine answer about them yet). A background thread's job: the front
+        end hands the answer to `accept_image`."""
+        images, scanned = self.session.project_images, self.session.scanned
+        if images is None or image_id not in {v.id for v in images.views.values()}:
+            return None
+        return images.refined(scanned, {**self.contents, image_id: got})
+
+    def accept_image(self, image_id: str, got: Any, keep: bool = True, refined: Refined | None = None) -> None:
+        """An image was read (or could not be): its findings join the list shown, and the
+        static findings are refined with what it holds (`refined`, worked out by
+        `refined_with` in the reading thread)."""
         if keep:
             self.contents[image_id] = got
         if self.session.images_reading is not None:
@@ -178,7 +200,9 @@ class EnginePoller:
             self.session.images_reading = (min(done + 1, total), total)
         for snap in {id(s): s for s in (self.session.live, self.session.snapshot) if s is not None}.values():
             merge_image(snap, image_id, got, self.session.config)
-
+        images = self.session.project_images
+        if images is not None and image_id in {v.id for v in images.views.values()}:
+            self.session.take_refined(refined)
 
     def end_images(self) -> None:
         self.session.images_reading = None

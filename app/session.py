@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from batten.config import Config
@@ -23,7 +23,7 @@ from batten.scan import ScanResult, resolve_root, scan
 
 if TYPE_CHECKING:
     from batten.fixers.apply import Progress
-    from batten.live_scan import ContainerView, LiveSnapshot
+    from batten.live_scan import ContainerView, LiveSnapshot, ProjectImages, Refined
 
 
 class NotApplied(BattenError):
@@ -105,9 +105,15 @@ class Session:
     evidence: dict[str, dict[str, str]] = field(default_factory=dict)  # container id -> fix defaults
     include_stopped: bool = False  # ask the engine for stopped containers too
     images_reading: tuple[int, int] | None = None  # image filesystems read so far, of how many
+    # the scan as the files alone give it; `result` is it refined by what the engine last showed
+    # about the project's images (`project_images`), as `scan --live` refines it
+    scanned: ScanResult | None = None
+    project_images: ProjectImages | None = None  # kept while the engine is away
     _secrets: set[str] = field(default_factory=set)
 
     def __post_init__(self) -> None:
+        if self.scanned is None:
+            self.scanned = self.result
         self._remember_secrets()
 
     @classmethod
@@ -138,10 +144,28 @@ class Session:
                     self._secrets.update(secret_values(text, f.secrets))
 
     def rescan(self) -> ScanResult:
-        """Read the project again (raises BattenError; the old result stays then)."""
-        self.result = scan(self.paths, config=self.config)
+        """Read the project again (raises BattenError; the old result stays then), refined with
+        what the engine last showed about the project's images (no engine call)."""
+        self.scanned = scan(self.paths, config=self.config)
+        self.result = self.scanned
+        self.take_refined(None)
         self._remember_secrets()
         return self.result
+
+    def take_refined(self, refined: Refined | None) -> bool:
+        """Show the scan's findings refined with the project's images as the engine last showed
+        them (the same refinement as `scan --live`): `refined` when it was worked out (in a
+        worker) from this very scan and these images, else worked out now from what is held
+        (no engine call). `result` is replaced only when a finding changed; True then."""
+        scanned, images = self.scanned, self.project_images
+        if scanned is None or images is None:
+            return False
+        if refined is None or refined.scan is not scanned or refined.images is not images:
+            refined = images.refined(scanned)
+        if _shown(refined.findings) == _shown(self.result.findings):
+            return False
+        self.result = replace(scanned, findings=refined.findings)
+        return True
 
     # ------------------------------------------------------------------ text and secrets
     def file_text(self, path: str) -> str | None:
@@ -192,11 +216,26 @@ class Session:
         the reason when none can be built (a value is unusable, the fixer declines)."""
         from batten.fixers.plan import plan
         from batten.fixers.registry import NoFix
+        from batten.live.imagefacts import using
 
         try:
-            return plan(finding, self.result.project, self.result.config, values or None, evidence or None)
+            with using(self.image_knowledge()):
+                return plan(finding, self.result.project, self.result.config, values or None, evidence or None)
         except NoFix as exc:
             raise NotApplied(safe_text(exc.reason)) from None
+
+    def image_knowledge(self) -> Any:
+        """What the engine last showed about the images the project's services run (an
+        ImageKnowledge: config, and programs, users and setuid files once read): the evidence
+        `batten fix --live` plans fixes with (batten.trial.engine_knowledge); None before any
+        answer."""
+        from batten.live.imagefacts import ImageKnowledge, project_images
+
+        images = self.project_images
+        if images is None:
+            return None
+        known = images.knowledge()
+        return ImageKnowledge({ref: known.facts(ref) for ref in project_images(self.result.project)})
 
     def check_values(self, finding: Finding, values: dict[str, str],
                      evidence: dict[str, str] | None = None) -> dict[str, str]:
@@ -293,6 +332,7 @@ class Session:
         are fix_all's hooks (a cancelled run raises FixCancelled and nothing is applied)."""
         from batten.fixers.apply import fix_all, selector
         from batten.fixers.edits import unified_diff
+        from batten.live.imagefacts import using
 
         base = selector(unsafe=False, paths=[path] if path is not None else None)
 
@@ -300,7 +340,8 @@ class Session:
             return base(f) and f.fix is not None and f.fix.applicability == Applicability.SAFE
 
         try:
-            outcome = fix_all(self.result.project, self.result.config, pick, progress=progress, cancel=cancel)
+            with using(self.image_knowledge()):
+                outcome = fix_all(self.result.project, self.result.config, pick, progress=progress, cancel=cancel)
         except BattenError as exc:
             raise NotApplied(safe_text(str(exc))) from None
         texts = {p: c.after for p, c in outcome.changes.items() if c.before != c.after}
@@ -407,6 +448,9 @@ class Session:
         self.snapshot = snap
         if not snap.error:
             self.live, self.live_at = snap, time.time()
+            if snap.project_images is not None:  # the static findings as `scan --live` gives them
+                self.project_images = snap.project_images
+                self.take_refined(snap.refined)
 
     @property
     def engine_state(self) -> str:
@@ -496,10 +540,15 @@ class Session:
         return self.evidence.get(c.id) if c is not None else None
 
     def proposal(self, finding: Finding) -> Fix | None:
-        """The fix as the fix dialog would first propose it: with the live evidence gathered
-        from the service's running container, if any (so the guided step and the dialog agree)."""
+        """The fix as the fix dialog would first propose it, planned as `batten fix --live`
+        plans it: with the live evidence gathered from the service's running container and what
+        the engine showed about the project's images, if any (so the guided step and the dialog
+        agree; a fix the scan could not plan without them may be offered now). The scan's own
+        when there is neither, or when planning with them declines (the dialog then says why)."""
         evidence = self.evidence_for(finding)
-        if finding.fix is None or not evidence or not finding.fix.params:
+        images = self.image_knowledge()
+        if not (images and any(f.inspected for f in images.values())) and (
+                finding.fix is None or not evidence or not finding.fix.params):
             return finding.fix
         try:
             return self.plan(finding, None, evidence)
@@ -549,6 +598,11 @@ class Session:
         except WriteRefused as exc:
             raise NotApplied(f"report not written: {safe_text(str(exc))}") from None
         return path
+
+
+def _shown(findings: list[Finding]) -> list[tuple[Any, ...]]:
+    """What the findings view shows of each finding (one changed: the list is shown again)."""
+    return [(f.fingerprint(), f.severity, f.location, f.suppressed, f.evidence) for f in findings]
 
 
 def _port_back_plan(item: Any, inspect: dict[str, Any]) -> tuple[tuple[str, ...], dict[str, str]]:

@@ -93,3 +93,104 @@ def test_closing_ends_the_gateway_once(demo: Path) -> None:
     poller.close()
     poller.close()
     assert closed == [1] and poller.gateway is None and not poller.enabled
+
+
+# ---------------------------------------------------------------------- the static findings
+def _images_project(tmp_path: Path) -> Path:
+    """Services on images of the recording: one that runs as 10001 with its own HEALTHCHECK, one
+    that runs as root without one, and one the engine does not have."""
+    root = tmp_path / "imgs"
+    root.mkdir()
+    (root / "compose.yaml").write_text(
+        "services:\n"
+        "  api:\n    image: batten-test/app:1\n"
+        "  tool:\n    image: batten-test/busybox:1\n"
+        "  gone:\n    image: batten-test/absent:1\n"
+    )
+    return root
+
+
+def _claims(findings: list[Any]) -> dict[tuple[str, str], tuple[str, str]]:
+    return {(f.rule.id, f.target): (f.message, (f.severity or f.rule.severity).label) for f in findings
+            if f.rule.id in ("compose.user-unset", "health.missing-compose")}
+
+
+def test_the_static_findings_are_refined_as_scan_live_refines_them(tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    from batten import live_scan
+    from batten.scan import scan
+    from batten.trial import engine_knowledge
+
+    monkeypatch.setenv("BATTEN_CACHE_DIR", str(tmp_path / "cache"))  # what this test reads, nothing older
+    project = _images_project(tmp_path)
+    s = Session.open(str(project))
+    before = _claims(s.result.findings)
+    assert {("compose.user-unset", t) for t in ("api", "tool", "gone")} <= set(before)
+    assert ("health.missing-compose", "api") in before
+    poller = EnginePoller(s, gateway=replay())
+    snap = poller.fetch()
+    assert snap.refined is not None and snap.refined.scan is s.scanned  # worked out where it was fetched
+    poller.accept(snap)
+    assert s.result.findings is snap.refined.findings  # taken as it is, not worked out again
+    after = _claims(s.result.findings)
+    assert ("compose.user-unset", "api") not in after and ("health.missing-compose", "api") not in after
+    message, severity = after[("compose.user-unset", "tool")]
+    assert "image batten-test/busybox:1 runs as root (its Config.User, read from the engine)" in message
+    assert severity == "high" and before[("compose.user-unset", "tool")][1] == "medium"
+    assert "defines none (inspected)" in after[("health.missing-compose", "tool")][0]
+    assert after[("compose.user-unset", "gone")] == before[("compose.user-unset", "gone")]
+    assert _claims(s.scanned.findings) == before  # the scan's own findings are left as they were
+    todo = poller.begin_images()
+    for image_id, got, final in poller.read_images(todo):
+        poller.accept_image(image_id, got, keep=final, refined=poller.refined_with(image_id, got))
+    poller.end_images()
+    assert _claims(s.result.findings) == after  # no filesystem in a recording: nothing more to say
+
+    # exactly what `scan --live` reports for the project, static findings and live ones
+    monkeypatch.setattr(live_scan, "make_gateway", lambda *_a, **_k: replay())
+    headless = scan([str(project)], config=s.config)
+    live_scan.add_live(headless, host=None, context=None)
+
+    def listed(findings: list[Any]) -> list[tuple[Any, ...]]:
+        return sorted((f.rule.id, f.path or "", f.target or "", f.message, (f.severity or f.rule.severity).label)
+                      for f in findings)
+
+    assert listed(s.result.findings) == listed(headless.findings)
+    assert listed(s.live.findings) == listed(headless.live)
+    # fixes are planned with the image facts `batten fix --live` plans with
+    assert s.image_knowledge() == engine_knowledge(replay(), s.result.project)
+    assert s.image_knowledge().facts("batten-test/app:1").user == "10001:10001"
+
+    # the engine goes away: the refined list stays (the engine line says it is stale), and a
+    # rescan (after a write) is refined with what the engine last showed, without asking it
+    poller.gateway = DeadGateway()
+    poller.accept(poller.fetch())
+    assert s.engine_state == "unreachable" and _claims(s.result.findings) == after
+    s.rescan()
+    assert _claims(s.result.findings) == after and _claims(s.scanned.findings) == before
+
+
+def test_an_engine_gone_while_the_images_are_asked_about_is_an_outage(tmp_path: Path) -> None:
+    from batten.live.gateway import EngineUnavailable
+
+    s = Session.open(str(_images_project(tmp_path)))
+    poller = EnginePoller(s, gateway=replay())
+    poller.accept(poller.fetch())
+    refined = s.result
+    gw = replay()
+    by_id = gw.inspect_image
+    asked: list[str] = []
+
+    def gone(ref: str) -> Any:  # the containers' images (asked by id) answer, then the engine goes
+        if ref.startswith("sha256:"):
+            return by_id(ref)
+        asked.append(ref)
+        raise EngineUnavailable("cannot reach the Docker engine: connection refused")
+
+    gw.inspect_image = gone  # type: ignore[method-assign]
+    poller.gateway = gw
+    snap = poller.fetch()
+    assert snap.error and "connection refused" in snap.error
+    assert len(asked) == 1  # the other images are not asked once the engine is gone
+    poller.accept(snap)
+    assert s.engine_state == "unreachable" and s.result is refined

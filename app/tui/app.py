@@ -222,13 +222,14 @@ class BattenApp(HoldsKeysForDialogs):
     def open_fix(self, finding: Finding) -> None:
         from batten.tui.screens.fix import FixScreen
 
-        if finding.fix is None:
+        fix = self.session.proposal(finding)  # planned as `fix --live` plans it, with the engine's facts
+        if fix is None:
             hint = safe_text(finding.rule.remedy) if finding.rule.remedy else "fix it by hand"
             self.notify(f"No automatic fix for {finding.rule.id}: {hint}", severity="warning", timeout=8)
             return
         container = self.session.container_for(finding)
-        wants_evidence = container is not None and bool(finding.fix.params) and self.poller.gateway is not None
-        screen = FixScreen.for_finding(self.session, finding,
+        wants_evidence = container is not None and bool(fix.params) and self.poller.gateway is not None
+        screen = FixScreen.for_finding(self.session, finding, fix=fix,
                                        live_from=container.name if container and wants_evidence else None,
                                        evidence=self.session.evidence_for(finding))
         self.push_screen(screen, callback=self._after_dialog)
@@ -459,7 +460,8 @@ class BattenApp(HoldsKeysForDialogs):
 
     @work(thread=True, exclusive=True, group="engine", exit_on_error=False, name="engine snapshot")
     def poll_engine(self) -> None:
-        """The containers, off the UI thread (the docker SDK is imported here); image
+        """The containers and the project's images, off the UI thread (the docker SDK is
+        imported here), with the static findings refined as `scan --live` refines them; image
         filesystems are read after, by `read_images`."""
         snap = self.poller.fetch()
         self.call_from_thread(self._on_snapshot, snap)
@@ -470,7 +472,10 @@ class BattenApp(HoldsKeysForDialogs):
     def _on_snapshot(self, snap: Any) -> None:
         if not self._alive():
             return
+        shown = self.session.result
         message = self.poller.accept(snap)
+        if self.session.result is not shown:  # the engine corrected a static finding
+            self.main.refresh_views()
         if message is not None:
             self.notify(safe_text(message), title="engine unreachable", severity="warning", timeout=8)
         self._schedule_poll(self.poller.delay)
@@ -512,13 +517,17 @@ class BattenApp(HoldsKeysForDialogs):
         for image_id, got, final in self.poller.read_images(images, lambda: worker.is_cancelled):
             if worker.is_cancelled:
                 return
-            self.call_from_thread(self._on_image, image_id, got, final)
+            refined = self.poller.refined_with(image_id, got)  # here, not on the UI thread
+            self.call_from_thread(self._on_image, image_id, got, final, refined)
         self.call_from_thread(self._images_done)
 
-    def _on_image(self, image_id: str, got: Any, final: bool) -> None:
+    def _on_image(self, image_id: str, got: Any, final: bool, refined: Any = None) -> None:
         if not self._alive():
             return
-        self.poller.accept_image(image_id, got, keep=final)
+        shown = self.session.result
+        self.poller.accept_image(image_id, got, keep=final, refined=refined)
+        if self.session.result is not shown:  # what the image holds corrected a static finding
+            self.main.refresh_views()
         self._show_engine_state()  # the header and the containers view (the list changed in place)
 
     def _images_done(self) -> None:

@@ -87,8 +87,9 @@ class FixScreen(ModalScreen[bool]):
 
     @classmethod
     def for_finding(cls, session: Session, finding: Finding, *, live_from: str | None = None,
-                    evidence: dict[str, str] | None = None, title: str | None = None) -> FixScreen:
-        fix = finding.fix
+                    evidence: dict[str, str] | None = None, title: str | None = None,
+                    fix: Fix | None = None) -> FixScreen:
+        fix = fix or finding.fix  # `fix`: as the session proposes it (planned with the engine's facts)
         assert fix is not None
         screen = cls(session, title=title or fix.title, finding=finding, fix=fix, live_from=live_from)
         screen.evidence = dict(evidence or {})
