@@ -7,8 +7,9 @@ filesystem of each image not read yet (the first read of a large image can take 
 result is cached by image id), one at a time, cancellable between images, and each result is
 merged into the list shown (`accept_image`). After each step the static findings are refined
 with what the engine shows about the project's images, by the function `scan --live` uses
-(batten.live_scan.ProjectImages.refine), in the same thread (`refined_with` for an image read),
-so the front end only swaps the list in. The front end calls `accept()` with each answer on
+(batten.live_scan.ProjectImages.refine), and each finding's fix is planned as the fix dialog
+plans it with those facts (Session.plan_fixes), in the same thread (`refined_with` for an image
+read), so the front end only swaps the list in. The front end calls `accept()` with each answer on
 its own thread: the session keeps the last good list and the last refined findings (stale
 while the engine is away), and the poller says when to ask again: `interval` after a success,
 doubling after failures up to `backoff_max`, and never while a dialog is up
@@ -92,7 +93,8 @@ class EnginePoller:
             for image_id, got in read.items():
                 merge_image(snap, image_id, got)
             if snap.project_images is not None:  # the static findings as `scan --live` gives them
-                snap.refined = snap.project_images.refined(scanned, read)
+                snap.refined = self.session.plan_fixes(snap.project_images.refined(scanned, read), read,
+                                                       snap.containers)  # with the fixes the dialog plans
         return snap
 
     def failed(self, reason: str) -> LiveSnapshot:
@@ -180,6 +182,17 @@ class EnginePoller:
                 return
             yield view.id, got, True
 
+    def replanned(self) -> Refined | None:
+        """The static findings refined and their fixes planned again from what is held, no
+        engine call (after a rescan or a write, once a container's evidence was gathered); None
+        before any engine answer about the project's images. A background thread's job: the
+        front end hands the answer to `Session.take_refined`."""
+        images, scanned = self.session.project_images, self.session.scanned
+        if images is None or scanned is None:
+            return None
+        read = dict(self.contents)
+        return self.session.plan_fixes(images.refined(scanned, read), read)
+
     def refined_with(self, image_id: str, got: Any) -> Refined | None:
         """The static findings refined with the project's images, this one's filesystem
         included (None: no engine answer about them yet). A background thread's job: the front
@@ -187,7 +200,8 @@ class EnginePoller:
         images, scanned = self.session.project_images, self.session.scanned
         if images is None or image_id not in {v.id for v in images.views.values()}:
             return None
-        return images.refined(scanned, {**self.contents, image_id: got})
+        read = {**self.contents, image_id: got}
+        return self.session.plan_fixes(images.refined(scanned, read), read)
 
     def accept_image(self, image_id: str, got: Any, keep: bool = True, refined: Refined | None = None) -> None:
         """An image was read (or could not be): its findings join the list shown, and the

@@ -6,9 +6,10 @@ last answer, and the exported report. The TUI renders and asks; this decides and
 
 from __future__ import annotations
 
+import copy
 import os
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
@@ -110,6 +111,7 @@ class Session:
     scanned: ScanResult | None = None
     project_images: ProjectImages | None = None  # kept while the engine is away
     _secrets: set[str] = field(default_factory=set)
+    _planned: tuple[Any, ...] | None = None  # the last plan_fixes: (what it was planned from, the fixes)
 
     def __post_init__(self) -> None:
         if self.scanned is None:
@@ -156,12 +158,13 @@ class Session:
         """Show the scan's findings refined with the project's images as the engine last showed
         them (the same refinement as `scan --live`): `refined` when it was worked out (in a
         worker) from this very scan and these images, else worked out now from what is held
-        (no engine call). `result` is replaced only when a finding changed; True then."""
+        (no engine call; the fixes as a worker last planned them from the same texts and facts,
+        else the scan's). `result` is replaced only when a finding changed; True then."""
         scanned, images = self.scanned, self.project_images
         if scanned is None or images is None:
             return False
         if refined is None or refined.scan is not scanned or refined.images is not images:
-            refined = images.refined(scanned)
+            refined = self.plan_fixes(images.refined(scanned), plan=False)  # the fixes as last planned
         if _shown(refined.findings) == _shown(self.result.findings):
             return False
         self.result = replace(scanned, findings=refined.findings)
@@ -224,18 +227,21 @@ class Session:
         except NoFix as exc:
             raise NotApplied(safe_text(exc.reason)) from None
 
-    def image_knowledge(self) -> Any:
+    def image_knowledge(self, images: ProjectImages | None = None, read: Mapping[str, Any] | None = None,
+                        project: Any = None) -> Any:
         """What the engine last showed about the images the project's services run (an
         ImageKnowledge: config, and programs, users and setuid files once read): the evidence
         `batten fix --live` plans fixes with (batten.trial.engine_knowledge); None before any
-        answer."""
+        answer. `images`, `read` (as for ProjectImages.contents) and `project`: the ones a
+        worker plans with, else the session's."""
         from batten.live.imagefacts import ImageKnowledge, project_images
 
-        images = self.project_images
+        images = images if images is not None else self.project_images
         if images is None:
             return None
-        known = images.knowledge()
-        return ImageKnowledge({ref: known.facts(ref) for ref in project_images(self.result.project)})
+        known = images.knowledge(read)
+        return ImageKnowledge({ref: known.facts(ref)
+                               for ref in project_images(project if project is not None else self.result.project)})
 
     def check_values(self, finding: Finding, values: dict[str, str],
                      evidence: dict[str, str] | None = None) -> dict[str, str]:
@@ -491,7 +497,8 @@ class Session:
         done, total = self.images_reading
         return f" · reading images {done}/{total}"
 
-    def container_for(self, finding: Finding) -> ContainerView | None:
+    def container_for(self, finding: Finding, containers: list[ContainerView] | None = None
+                      ) -> ContainerView | None:
         """The running container of the finding's compose service, if the engine shows one
         (the very service the finding is about when it says which, else one of that name)."""
         from batten.checks.sites import service_of
@@ -499,7 +506,7 @@ class Session:
         if finding.target_kind != "service" or not finding.target:
             return None
         svc = service_of(finding.subject)
-        for c in self.containers:
+        for c in self.containers if containers is None else containers:
             if c.source is None or c.state != "running":
                 continue
             if svc is not None:
@@ -534,26 +541,53 @@ class Session:
         """The services whose running container gave evidence."""
         return sorted({c.source.name for c in self.containers if c.id in self.evidence and c.source is not None})
 
-    def evidence_for(self, finding: Finding) -> dict[str, str] | None:
+    def evidence_for(self, finding: Finding, containers: list[ContainerView] | None = None,
+                     evidence: Mapping[str, dict[str, str]] | None = None) -> dict[str, str] | None:
         """Fix defaults read from the finding's running container, once they were gathered."""
-        c = self.container_for(finding)
-        return self.evidence.get(c.id) if c is not None else None
+        c = self.container_for(finding, containers)
+        return (self.evidence if evidence is None else evidence).get(c.id) if c is not None else None
 
     def proposal(self, finding: Finding) -> Fix | None:
         """The fix as the fix dialog would first propose it, planned as `batten fix --live`
         plans it: with the live evidence gathered from the service's running container and what
         the engine showed about the project's images, if any (so the guided step and the dialog
         agree; a fix the scan could not plan without them may be offered now). The scan's own
-        when there is neither, or when planning with them declines (the dialog then says why)."""
-        evidence = self.evidence_for(finding)
-        images = self.image_knowledge()
-        if not (images and any(f.inspected for f in images.values())) and (
-                finding.fix is None or not evidence or not finding.fix.params):
-            return finding.fix
-        try:
-            return self.plan(finding, None, evidence)
-        except NotApplied:
-            return finding.fix
+        when there is neither, or when planning with them declines (the dialog then says why).
+        The findings shown carry this fix already once a worker planned it (`plan_fixes`)."""
+        return _propose(finding, self.result.project, self.result.config, self.image_knowledge(),
+                        self.evidence_for(finding))
+
+    def plan_fixes(self, refined: Refined, read: Mapping[str, Any] | None = None,
+                   containers: list[ContainerView] | None = None, *, plan: bool = True) -> Refined:
+        """The refined findings, each carrying the fix the fix dialog would propose for it
+        (`proposal`: the images' facts with `read`, the evidence gathered so far from the
+        running containers, `containers` or the session's), so the findings view shows the fix
+        the dialog writes. A background thread's job: planning runs fixers (bounded by the
+        findings of one scan); planned again only when what it plans from (the files' texts,
+        the findings, the facts, the evidence) changed. Without `plan` (on the UI thread) only
+        the last plan is reused, when made from the same; else the scan's fixes stay."""
+        scan = refined.scan
+        knowledge = self.image_knowledge(refined.images, read, scan.project)
+        evidence, shown = dict(self.evidence), list(self.containers if containers is None else containers)
+        asked = (tuple((pf.path, pf.source.text if pf.source is not None else None) for pf in scan.project.files),
+                 knowledge,
+                 [(f.fingerprint(), f.location, f.evidence, f.fix, self.evidence_for(f, shown, evidence))
+                  for f in refined.findings])
+        last = self._planned
+        if last is not None and last[0] == asked:
+            fixes = last[1]
+        elif plan:
+            fixes = [_propose(f, scan.project, scan.config, knowledge, a[4]) for f, a in zip(refined.findings, asked[2])]
+            self._planned = (asked, fixes)
+        else:
+            return refined
+        out = []
+        for f, fix in zip(refined.findings, fixes):
+            if fix != f.fix:  # a copy: the scan's findings stay as the files give them
+                f = copy.copy(f)
+                f.fix, f.no_fix = fix, (f.no_fix if fix is None else None)
+            out.append(f)
+        return replace(refined, findings=out)
 
     def port_back(self, container: ContainerView, item: Any) -> tuple[Finding, dict[str, str]]:
         """The fix that writes a drift item's running value back to the compose file: the
@@ -602,7 +636,26 @@ class Session:
 
 def _shown(findings: list[Finding]) -> list[tuple[Any, ...]]:
     """What the findings view shows of each finding (one changed: the list is shown again)."""
-    return [(f.fingerprint(), f.severity, f.location, f.suppressed, f.evidence) for f in findings]
+    return [(f.fingerprint(), f.severity, f.location, f.suppressed, f.evidence, f.fix) for f in findings]
+
+
+def _propose(finding: Finding, project: Any, config: Config, knowledge: Any,
+             evidence: dict[str, str] | None) -> Fix | None:
+    """`Session.proposal` with what it plans from given: the scan's own fix when neither the
+    images' facts nor the container's evidence can change it, or when planning with them
+    declines."""
+    from batten.fixers.plan import plan
+    from batten.fixers.registry import NoFix
+    from batten.live.imagefacts import using
+
+    if not (knowledge and any(f.inspected for f in knowledge.values())) and (
+            finding.fix is None or not evidence or not finding.fix.params):
+        return finding.fix
+    try:
+        with using(knowledge):
+            return plan(finding, project, config, None, evidence or None)
+    except NoFix:
+        return finding.fix
 
 
 def _port_back_plan(item: Any, inspect: dict[str, Any]) -> tuple[tuple[str, ...], dict[str, str]]:

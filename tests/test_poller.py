@@ -194,3 +194,49 @@ def test_an_engine_gone_while_the_images_are_asked_about_is_an_outage(tmp_path: 
     assert len(asked) == 1  # the other images are not asked once the engine is gone
     poller.accept(snap)
     assert s.engine_state == "unreachable" and s.result is refined
+
+
+# ---------------------------------------------------------------------- the fixes shown
+def test_the_fixes_shown_are_the_ones_the_dialog_plans(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A fix the scan could not plan (no HTTP client known in the image) is planned in the
+    worker once the image's filesystem shows one, with the facts the dialog plans with; it is
+    kept through a rescan of the same text and planned again, off the engine, for a new one."""
+    from batten.live.imagecontent import ImageContent
+
+    monkeypatch.setenv("BATTEN_CACHE_DIR", str(tmp_path / "cache"))
+    root = tmp_path / "probe"
+    root.mkdir()
+    compose = root / "compose.yaml"
+    compose.write_text("services:\n  tool:\n    image: batten-test/busybox:1\n    expose: ['8080']\n")
+    s = Session.open(str(root))
+
+    def health(findings: list[Any]) -> Any:
+        return next(f for f in findings if f.rule.id == "health.missing-compose" and f.target == "tool")
+
+    assert health(s.result.findings).fix is None and "no HTTP client" in health(s.result.findings).no_fix
+    poller = EnginePoller(s, gateway=replay())
+    poller.accept(poller.fetch())
+    assert health(s.result.findings).fix is None  # the config alone names no client: as the dialog says
+    assert s.proposal(health(s.result.findings)) is None
+    for view in poller.begin_images():  # a recording holds no filesystem: the image worker's answer
+        got = ImageContent(image_id=view.id, executables={"wget": "/bin/wget", "sh": "/bin/sh"})
+        refined = poller.refined_with(view.id, got)  # in the reading thread
+        poller.accept_image(view.id, got, refined=refined)
+    poller.end_images()
+    assert refined is not None and s.result.findings is refined.findings  # planned there, taken as it is
+    shown = health(s.result.findings)
+    assert shown.fix is not None and shown.fix == s.proposal(shown) and shown.no_fix is None
+    diff = s.preview(shown.fix).diff
+    assert '"wget", "-q", "-O", "/dev/null", "http://127.0.0.1:8080/"' in diff, diff
+    assert health(s.scanned.findings).fix is None  # the scan's own finding is left as it was
+
+    s.rescan()  # the same text: the fix planned for it is shown at once
+    assert health(s.result.findings).fix == shown.fix
+    compose.write_text(compose.read_text().replace("8080", "9090"))
+    s.rescan()  # a new text: the scan's fix until the worker planned it again, without the engine
+    assert health(s.result.findings).fix is None
+    poller.gateway = DeadGateway()
+    assert s.take_refined(poller.replanned())
+    again = health(s.result.findings)
+    assert again.fix is not None and again.fix == s.proposal(again)
+    assert "http://127.0.0.1:9090/" in s.preview(again.fix).diff

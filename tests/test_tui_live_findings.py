@@ -2,7 +2,8 @@
 engine (network none, never pulled; the images are imported here): a service whose image runs as
 a non-root user loses its compose.user-unset finding once the engine worker has read the images,
 the TUI's finding set is `scan --live`'s JSON finding set, the fix dialog plans with the image
-facts `batten fix --live` plans with, and an outage keeps the refined list."""
+facts `batten fix --live` plans with, the table and the detail pane show that very fix, and an
+outage keeps the refined list."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ import pytest
 
 from batten.live.endpoint import Endpoint
 from batten.live.gateway import DockerGateway
+from batten.present import fix_label
 from batten.report import finding_dict
 from batten.tui.factory import build_app
 from tests.test_live_cli import _labels as labels
@@ -55,8 +57,19 @@ def project(tmp_path: Path, engine: Any, nonroot_image: str, monkeypatch: pytest
 
 def _placeless(d: dict[str, Any]) -> str:
     """A finding as the JSON report gives it, without its place (`scan --live` places the
-    findings of a service's container on the service; the TUI shows them in view 2)."""
-    return json.dumps({k: v for k, v in d.items() if k not in ("path", "line", "end_line")}, sort_keys=True)
+    findings of a service's container on the service; the TUI shows them in view 2) nor its fix
+    (the TUI shows the one `fix --live` plans)."""
+    return json.dumps({k: v for k, v in d.items() if k not in ("path", "line", "end_line", "fix", "no_fix")},
+                      sort_keys=True)
+
+
+def _unfixed(d: dict[str, Any]) -> str:
+    return json.dumps({k: v for k, v in d.items() if k not in ("fix", "no_fix")}, sort_keys=True)
+
+
+def _lines(diff: str) -> list[str]:
+    """A diff's change lines (+/-), as shown."""
+    return [line for line in diff.splitlines() if line[:1] in "+-" and line[:3] not in ("+++", "---")]
 
 
 def _added(diff: str) -> list[str]:
@@ -69,7 +82,9 @@ async def test_the_findings_say_what_scan_live_says(engine: Any, project: Path, 
     from batten.session import Session
     from batten.trial import engine_knowledge
 
-    plain = {(f.rule.id, f.target) for f in Session.open(str(project)).result.findings}
+    scanned = Session.open(str(project)).result.findings
+    plain = {(f.rule.id, f.target) for f in scanned}
+    plain_health = next(f for f in scanned if f.rule.id == "health.missing-compose" and f.target == "web")
     assert {("compose.user-unset", "web"), ("compose.user-unset", "worker")} <= plain  # a plain scan's word
 
     gw = DockerGateway(Endpoint(url=engine.url, source="--host"), timeout=10)
@@ -100,10 +115,11 @@ async def test_the_findings_say_what_scan_live_says(engine: Any, project: Path, 
                          "--fail-on", "never")
         assert out.returncode == 0, out.stderr
         cli = json.loads(out.stdout)["findings"]
+        # (each with the fix the dialog plans, `fix --live`'s: `scan --live` reports the scan's)
         ours = [finding_dict(f) for f in [*s.result.findings, *s.live.findings]]
         assert Counter(map(_placeless, ours)) == Counter(map(_placeless, cli))
-        files = [json.dumps(finding_dict(f), sort_keys=True) for f in s.result.findings]
-        assert not Counter(files) - Counter(json.dumps(d, sort_keys=True) for d in cli)  # placed alike
+        files = [_unfixed(finding_dict(f)) for f in s.result.findings]
+        assert not Counter(files) - Counter(_unfixed(d) for d in cli)  # placed alike
 
         # the fix dialog plans with the image facts `fix --live` plans with: the probe uses the
         # port the image exposes and the wget its filesystem holds
@@ -112,6 +128,12 @@ async def test_the_findings_say_what_scan_live_says(engine: Any, project: Path, 
         table.move_cursor(row=table.shown.index(health))
         app.main.findings.focus_main()
         await settle(pilot)
+        # the table and the detail pane show that very fix, where the plain scan planned another
+        assert health.fix is not None and health.fix == s.proposal(health) != plain_health.fix
+        rows = [line for line in screen_lines(app) if "health.missing" in line and re.search(r"\bweb\b", line)]
+        assert len(rows) == 1 and re.search(rf"compose\.yaml:\d+\s+{fix_label(health)}\s", rows[0]), rows
+        shown_diff = app.main.findings.detail.query_one("#fix-diff").diff
+        assert _lines(shown_diff), shown_diff
         await pilot.press("f")
         await settle(pilot)
         dialog = app.screen
@@ -119,6 +141,7 @@ async def test_the_findings_say_what_scan_live_says(engine: Any, project: Path, 
         assert dialog.preview is not None, dialog.error
         added = _added(dialog.preview.diff)
         assert any("wget" in line and "8080" in line for line in added), added
+        assert _lines(shown_diff) == _lines(dialog.preview.diff), (shown_diff, dialog.preview.diff)
         headless = batten_cli("fix", str(project), "--live", "--host", engine.url, "--rule",
                               "health.missing-compose", "--accept-defaults")
         assert headless.returncode in (0, 1), headless.stderr
@@ -139,3 +162,5 @@ async def test_the_findings_say_what_scan_live_says(engine: Any, project: Path, 
         assert s.engine_state == "unreachable" and "stale" in app.main.header.text
         assert [json.dumps(finding_dict(f), sort_keys=True) for f in s.result.findings] == refined
         assert ("compose.user-unset", "web") not in {(f.rule.id, f.target) for f in table.shown}
+        health = next(f for f in s.result.findings if f.rule.id == "health.missing-compose" and f.target == "web")
+        assert health.fix is not None and health.fix == s.proposal(health)  # still the dialog's fix

@@ -204,6 +204,7 @@ class BattenApp(HoldsKeysForDialogs):
             self.notify(f"rescan failed: {safe_text(str(exc))}", severity="error")
             return False
         self.main.refresh_views()
+        self.replan_fixes()
         self.notify(f"rescanned: {len(result.project.files)} file(s), {len(result.active())} finding(s)",
                     timeout=3)
         return True
@@ -283,6 +284,7 @@ class BattenApp(HoldsKeysForDialogs):
         if written:
             self.main.refresh_views()
             self.main.refocus()
+            self.replan_fixes()  # the fixes shown, planned again with the engine's facts for the new text
 
     def action_fix_file(self) -> None:
         finding = self.main.current_finding()
@@ -556,11 +558,28 @@ class BattenApp(HoldsKeysForDialogs):
         if not self._alive():
             return
         self.session.evidence[container_id] = {k: v for k, v in values.items() if v}
+        self.replan_fixes()  # the fixes shown are planned with it too
         if screen is not None:
             screen.set_evidence(values)
         guided = self.main.guided
         if guided is not None:
             guided.refresh_view()
+
+    def replan_fixes(self) -> None:
+        """Plan the fixes shown again with the engine's facts held (no engine call), off the UI
+        thread: the findings view shows the fix the dialog plans."""
+        if self.session.project_images is not None:
+            self._replan()
+
+    @work(thread=True, exclusive=True, group="plan", exit_on_error=False, name="fix planning")
+    def _replan(self) -> None:
+        refined = self.poller.replanned()
+        if refined is not None:
+            self.call_from_thread(self._on_replanned, refined)
+
+    def _on_replanned(self, refined: Any) -> None:
+        if self._alive() and self.session.take_refined(refined):
+            self.main.refresh_views()
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """The one place where a failed worker becomes a notification (never a crash)."""
