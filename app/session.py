@@ -148,7 +148,16 @@ class Session:
     def rescan(self) -> ScanResult:
         """Read the project again (raises BattenError; the old result stays then), refined with
         what the engine last showed about the project's images (no engine call)."""
-        self.scanned = scan(self.paths, config=self.config)
+        return self.adopt(self.read_again())
+
+    def read_again(self) -> ScanResult:
+        """A fresh scan of the project, the session left as it is: safe in a worker thread while
+        the screen keeps showing the last result (raises BattenError)."""
+        return scan(self.paths, config=self.config)
+
+    def adopt(self, scanned: ScanResult) -> ScanResult:
+        """Show `scanned` (from read_again), refined with what the engine last showed."""
+        self.scanned = scanned
         self.result = self.scanned
         self.take_refined(None)
         self._remember_secrets()

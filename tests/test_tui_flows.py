@@ -690,3 +690,36 @@ async def test_config_option_applies_to_static_and_live_findings(demo: Path, tmp
         await select(pilot, "limits.memory", "app")
         assert str(app.main.findings.detail.query_one("#explain-text").render()).startswith(" low ")
         assert any(f.rule.id == "priv.privileged" for f in app.main.findings.table.shown)
+
+
+async def test_rescan_runs_in_a_worker_and_the_screen_stays_live(demo: Path) -> None:
+    """`r` scans in a worker: keys are handled while it runs, the old findings stay on screen
+    until the new scan is complete, and then the new one is shown."""
+    import threading
+
+    app = build_app(str(demo), engine=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        s = app.session
+        before = s.result
+        release = threading.Event()
+        read_again = s.read_again
+
+        def slow_read() -> Any:
+            assert threading.current_thread() is not threading.main_thread()  # never the UI thread
+            release.wait(30)
+            return read_again()
+
+        s.read_again = slow_read  # type: ignore[method-assign]
+        (demo / "compose.yaml").write_text((demo / "compose.yaml").read_text().replace(
+            "    privileged: true\n", ""))
+        await pilot.press("r")
+        await pilot.pause()
+        await pilot.press("2")  # handled while the scan is held
+        await pilot.pause()
+        assert app.main.view == "containers"
+        assert s.result is before  # nothing half-shown
+        release.set()
+        await until(pilot, lambda: s.result is not before)
+        assert not any(f.rule.id == "priv.privileged" for f in s.result.findings)
+        assert any(f.rule.id == "priv.privileged" for f in before.findings)

@@ -20,6 +20,7 @@ from textual.worker import Worker, WorkerState, get_current_worker
 from batten.model import BattenError, Finding
 from batten.poller import POLL_INTERVAL, EnginePoller
 from batten.report import safe_text
+from batten.scan import ScanResult
 from batten.session import NotApplied, Session
 from batten.tui import commands
 from batten.tui.keyhold import HoldsKeysForDialogs
@@ -193,7 +194,24 @@ class BattenApp(HoldsKeysForDialogs):
 
     # ------------------------------------------------------------------ scanning
     def action_rescan(self) -> None:
-        self.rescan()
+        """Scan again in a worker (a large tree takes most of a second), the screen live meanwhile;
+        the result is shown when it is complete, and a newer `r` supersedes an older one."""
+        self.run_worker(self._rescan_worker, group="rescan", exclusive=True, thread=True,
+                        exit_on_error=False)
+
+    def _rescan_worker(self) -> None:
+        worker = get_current_worker()
+        try:
+            scanned = self.session.read_again()
+        except BattenError as exc:
+            if not worker.is_cancelled:
+                self.call_from_thread(self.notify, f"rescan failed: {safe_text(str(exc))}", severity="error")
+            return
+        if not worker.is_cancelled:
+            self.call_from_thread(self._rescanned, scanned)
+
+    def _rescanned(self, scanned: ScanResult) -> None:
+        self._show_rescan(self.session.adopt(scanned))
         if self._has_engine():
             self.poll_engine()
 
@@ -203,11 +221,14 @@ class BattenApp(HoldsKeysForDialogs):
         except BattenError as exc:
             self.notify(f"rescan failed: {safe_text(str(exc))}", severity="error")
             return False
+        self._show_rescan(result)
+        return True
+
+    def _show_rescan(self, result: ScanResult) -> None:
         self.main.refresh_views()
         self.replan_fixes()
         self.notify(f"rescanned: {len(result.project.files)} file(s), {len(result.active())} finding(s)",
                     timeout=3)
-        return True
 
     # ------------------------------------------------------------------ fixes
     def action_fix(self) -> None:
