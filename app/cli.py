@@ -222,38 +222,35 @@ def _stdin_file(paths: list[str], name: str | None) -> tuple[str, list[str]]:
 # outputs that are not files: `-` (stdout), the null device, and the streams a shell hands over
 # (`--output /dev/stderr`, `--output >(gzip > r.gz)` as /dev/fd/N); any other path is a file,
 # written by the one writer (a device or FIFO planted at that path is refused)
-_STREAMS = re.compile(r"^(?:-|/dev/(?:std(?:out|err)|null)|/dev/fd/\d+|/proc/self/fd/\d+)$")
+_STREAMS = re.compile(r"^/dev/(?:std(?:out|err)|null)$|^/dev/fd/\d+$|^/proc/self/fd/\d+$")
 
 
-def _emit_to_stream(data: bytes, output: str) -> None:
-    fd_text = output.rsplit("/", 1)[-1]
-    fd = {"-": 1, "stdout": 1, "stderr": 2}.get(fd_text)
-    if fd is None and fd_text.isdigit():
-        fd = int(fd_text)
-    if output == "/dev/null":
-        return
+def _emit(text: str, output: str | None) -> None:
+    data = text.encode("utf-8", errors="surrogateescape")
+    if output and _STREAMS.match(output):
+        name = output.rsplit("/", 1)[-1]
+        if name != "null":
+            _write_fd({"stdout": 1, "stderr": 2}.get(name) or int(name), data, output)
+    elif output and output != "-":
+        from batten.fsio import WriteRefused, write_file
+
+        try:
+            write_file(output, data)
+        except WriteRefused as exc:
+            raise UsageError(str(exc)) from None
+    else:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+
+
+def _write_fd(fd: int, data: bytes, name: str) -> None:
     sys.stdout.flush()
     view = memoryview(data)
     try:
         while view:
             view = view[os.write(fd, view):]
     except OSError as exc:
-        raise UsageError(f"{output}: cannot write: {exc.strerror or exc}") from None
-
-
-def _emit(text: str, output: str | None) -> None:
-    if output and _STREAMS.match(output):
-        _emit_to_stream(text.encode("utf-8", errors="surrogateescape"), output)
-    elif output:
-        from batten.fsio import WriteRefused, write_file
-
-        try:
-            write_file(output, text.encode("utf-8", errors="surrogateescape"))
-        except WriteRefused as exc:
-            raise UsageError(str(exc)) from None
-    else:
-        sys.stdout.write(text)
-        sys.stdout.flush()
+        raise UsageError(f"{name}: cannot write: {exc.strerror or exc}") from None
 
 
 def cmd_fix(args: argparse.Namespace) -> int:
