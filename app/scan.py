@@ -92,7 +92,7 @@ def scan(
         hit = cache.load(key)
         if hit is not None:
             return ScanResult(project, cfg, hit, time.perf_counter() - started, cached=True)
-    with _model_frozen():
+    with model_frozen():
         if detached and _parallel_ok(project):
             findings = _parallel_findings(project, cfg, with_fixes)
         else:
@@ -105,13 +105,14 @@ def scan(
 
 
 @contextmanager
-def _model_frozen() -> Iterator[None]:
-    """While the checks run, the collector leaves the loaded model alone (gc.freeze): it is alive
-    for the whole scan, yet each full collection walked all of it again, and after the fork of the
-    two-core path a collection in either process wrote to every object's header, copying the
-    whole heap. What the checks allocate is collected as usual; the model is handed back to the
-    collector afterwards (the TUI rescans and drops old models). Inside a caller's own freeze
-    (the TUI's apply-all run) it leaves that freeze alone."""
+def model_frozen() -> Iterator[None]:
+    """For the length of a run over a loaded model (a scan's checks, the TUI's apply-all), the
+    collector leaves what exists alone (gc.freeze): the model is alive for the whole run, yet each
+    full collection walked all of it again (pausing every thread), and after the fork of the
+    two-core scan a collection in either process wrote to every object's header, copying the
+    whole heap. What the run allocates is collected as usual; what was frozen is handed back to
+    the collector afterwards (the TUI rescans and drops old models). Nested in another run's
+    freeze, it leaves that freeze alone."""
     mine = gc.get_freeze_count() == 0
     if mine:
         gc.freeze()

@@ -4,7 +4,6 @@ workers. Screens and views render and ask; the session decides and writes."""
 
 from __future__ import annotations
 
-import gc
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -20,7 +19,7 @@ from textual.worker import Worker, WorkerState, get_current_worker
 from batten.model import BattenError, Finding
 from batten.poller import POLL_INTERVAL, EnginePoller
 from batten.report import safe_text
-from batten.scan import ScanResult
+from batten.scan import ScanResult, model_frozen
 from batten.session import NotApplied, Session
 from batten.tui import commands
 from batten.tui.keyhold import HoldsKeysForDialogs
@@ -347,17 +346,15 @@ class BattenApp(HoldsKeysForDialogs):
 
         # what exists now (the app, the project's model) is not scanned by the collector while
         # the run allocates: a full collection of it froze the screen for 0.1-0.3 s at a time
-        gc.freeze()
         try:
-            batch = self.session.safe_fixes_of(path, progress=progress, cancel=lambda: worker.is_cancelled)
+            with model_frozen():
+                batch = self.session.safe_fixes_of(path, progress=progress, cancel=lambda: worker.is_cancelled)
         except FixCancelled:
             return
         except NotApplied as exc:
             if not worker.is_cancelled:
                 self.call_from_thread(screen.batch_failed, str(exc))
             return
-        finally:
-            gc.unfreeze()
         if not worker.is_cancelled:
             self.call_from_thread(self._batch_ready, screen, batch)
 
